@@ -1,0 +1,51 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "xgw",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "xgw", targets: ["xgw"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLibXML2",
+            pkgConfig: "libxml-2.0",
+            providers: [.apt(["libxml2-dev"]), .brew(["libxml2"])]
+        ),
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"]), .brew(["openssl@3"])]
+        ),
+        .target(name: "GatewayModel", swiftSettings: strict),
+        .target(name: "GatewayXML", dependencies: ["CLibXML2"], swiftSettings: strict),
+        .target(
+            name: "GatewayMapping",
+            dependencies: ["GatewayModel", "GatewayXML", .product(name: "Yams", package: "Yams")],
+            swiftSettings: strict
+        ),
+        .target(name: "GatewaySigning", dependencies: ["GatewayModel", "COpenSSL"], swiftSettings: strict),
+        .executableTarget(
+            name: "xgw",
+            dependencies: [
+                "GatewayModel", "GatewayXML", "GatewayMapping", "GatewaySigning",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "GatewayModelTests", dependencies: ["GatewayModel"], swiftSettings: strict),
+        .testTarget(name: "GatewayXMLTests", dependencies: ["GatewayXML"], swiftSettings: strict),
+        .testTarget(name: "GatewayMappingTests", dependencies: ["GatewayMapping", "GatewayModel"], swiftSettings: strict),
+        .testTarget(name: "GatewaySigningTests", dependencies: ["GatewaySigning", "GatewayModel"], swiftSettings: strict),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,16 @@
+#ifndef XGW_COPENSSL_SHIM_H
+#define XGW_COPENSSL_SHIM_H
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <openssl/err.h>
+#include <openssl/bio.h>
+#include <openssl/rand.h>
+#include <openssl/core_names.h>
+
+/* Macros Swift cannot import. */
+static inline void xgw_OPENSSL_free(void *ptr) { OPENSSL_free(ptr); }
+static inline long xgw_BIO_get_mem_data(BIO *bio, char **pp) { return BIO_get_mem_data(bio, pp); }
+
+#endif

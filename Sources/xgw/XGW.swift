@@ -1,0 +1,13 @@
+import ArgumentParser
+
+@main
+struct XGW: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "xgw",
+        abstract: "川渝 cross-region exchange gateway: translate, sign, route and deliver records.",
+        version: "0.1.0",
+        subcommands: [
+            // Subcommands are registered here, one line each.
+        ]
+    )
+}
