@@ -1,0 +1,217 @@
+/// RFC 8785 JSON Canonicalization Scheme (JCS).
+///
+/// Members are sorted by the UTF-16 code units of their names, strings are escaped minimally
+/// (only `"`, `\` and control characters), numbers are written as ECMAScript's
+/// `Number.prototype.toString` writes the IEEE double they denote.
+extension JSONValue {
+    /// The canonical UTF-8 bytes of this value.
+    public func canonicalBytes() -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(256)
+        writeCanonical(to: &out)
+        return out
+    }
+
+    /// The canonical text of this value.
+    public var canonicalString: String { String(decoding: canonicalBytes(), as: UTF8.self) }
+
+    /// Appends the canonical bytes of this value to `out` (for writing many records to one buffer).
+    public func writeCanonical(to out: inout [UInt8]) {
+        switch self {
+        case .null: out.append(contentsOf: "null".utf8)
+        case .bool(let value): out.append(contentsOf: value ? "true".utf8 : "false".utf8)
+        case .number(let number): number.writeCanonical(to: &out)
+        case .string(let string): JSONValue.writeCanonical(string: string, to: &out)
+        case .array(let elements):
+            out.append(UInt8(ascii: "["))
+            var first = true
+            for element in elements {
+                if !first { out.append(UInt8(ascii: ",")) }
+                first = false
+                element.writeCanonical(to: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        case .object(let object):
+            out.append(UInt8(ascii: "{"))
+            var first = true
+            for member in object.members.sorted(by: { JSONValue.utf16Precedes($0.key, $1.key) }) {
+                if !first { out.append(UInt8(ascii: ",")) }
+                first = false
+                JSONValue.writeCanonical(string: member.key, to: &out)
+                out.append(UInt8(ascii: ":"))
+                member.value.writeCanonical(to: &out)
+            }
+            out.append(UInt8(ascii: "}"))
+        }
+    }
+
+    /// Whether `a` sorts before `b` by UTF-16 code units (RFC 8785 section 3.2.3).
+    ///
+    /// UTF-8 byte order equals code point order, which differs from UTF-16 order only where a
+    /// character of U+E000...U+FFFF (lead byte EE or EF) meets one above U+FFFF (lead byte F0-F4):
+    /// in UTF-16 the latter is a surrogate (D800-DFFF) and sorts first.
+    static func utf16Precedes(_ a: String, _ b: String) -> Bool {
+        var ai = a.utf8.makeIterator()
+        var bi = b.utf8.makeIterator()
+        while true {
+            guard let x = ai.next() else { return bi.next() != nil }
+            guard let y = bi.next() else { return false }
+            if x != y {
+                if x >= 0xF0 && (y == 0xEE || y == 0xEF) { return true }
+                if y >= 0xF0 && (x == 0xEE || x == 0xEF) { return false }
+                return x < y
+            }
+        }
+    }
+
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+    /// Writes a string with RFC 8785 escaping.
+    static func writeCanonical(string: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        var string = string
+        string.withUTF8 { bytes in
+            var runStart = 0
+            for index in 0..<bytes.count {
+                let byte = bytes[index]
+                guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
+                runStart = index + 1
+                out.append(UInt8(ascii: "\\"))
+                switch byte {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"): out.append(byte)
+                case 0x08: out.append(UInt8(ascii: "b"))
+                case 0x0C: out.append(UInt8(ascii: "f"))
+                case 0x0A: out.append(UInt8(ascii: "n"))
+                case 0x0D: out.append(UInt8(ascii: "r"))
+                case 0x09: out.append(UInt8(ascii: "t"))
+                default:
+                    out.append(contentsOf: "u00".utf8)
+                    out.append(hexDigits[Int(byte >> 4)])
+                    out.append(hexDigits[Int(byte & 0xF)])
+                }
+            }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<bytes.count]))
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+}
+
+extension JSONNumber {
+    /// The RFC 8785 form of this number: ECMAScript `Number.prototype.toString` of its double.
+    public var canonicalText: String {
+        var out: [UInt8] = []
+        writeCanonical(to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Largest integer magnitude that every double represents exactly (2^53).
+    private static let exactIntegerLimit = 9_007_199_254_740_992
+
+    func writeCanonical(to out: inout [UInt8]) {
+        // Fast path: integer text whose value a double holds exactly is written as the integer.
+        if let integer = Self.integerValue(of: text), integer.magnitude <= Self.exactIntegerLimit {
+            if integer == 0 {
+                out.append(UInt8(ascii: "0"))  // also for "-0"
+            } else {
+                out.append(contentsOf: String(integer).utf8)
+            }
+            return
+        }
+        guard let double = Double(text), double.isFinite else {
+            // Out of double range (1e400): ECMAScript's JSON.stringify writes null for Infinity.
+            out.append(contentsOf: "null".utf8)
+            return
+        }
+        out.append(contentsOf: JSONNumber.ecmaScriptText(double).utf8)
+    }
+
+    /// `Int(text)` for plain integer text (`-?[0-9]+`), without going through `String` parsing rules
+    /// that accept `+`.
+    private static func integerValue(of text: String) -> Int? {
+        var value = 0
+        var negative = false
+        var count = 0
+        for byte in text.utf8 {
+            if count == 0 && byte == UInt8(ascii: "-") && !negative {
+                negative = true
+                continue
+            }
+            let digit = byte &- UInt8(ascii: "0")
+            guard digit < 10 else { return nil }
+            count += 1
+            guard count <= 18 else { return nil }  // stays far below Int.max
+            value = value * 10 + Int(digit)
+        }
+        guard count > 0 else { return nil }
+        return negative ? -value : value
+    }
+
+    /// ECMAScript `Number.prototype.toString()` (ECMA-262 Number::toString, radix 10) of a finite double.
+    public static func ecmaScriptText(_ value: Double) -> String {
+        if value == 0 { return "0" }
+        if value.rounded(.towardZero) == value, value.magnitude <= 9_007_199_254_740_992 {
+            return String(Int(value))
+        }
+        // Swift's description gives the shortest round-trip digits; only the layout differs.
+        var digits: [UInt8] = []
+        digits.reserveCapacity(20)
+        var pointPosition: Int? = nil
+        var exponent = 0
+        var exponentNegative = false
+        var inExponent = false
+        for byte in value.magnitude.description.utf8 {
+            if inExponent {
+                switch byte {
+                case UInt8(ascii: "-"): exponentNegative = true
+                case UInt8(ascii: "+"): break
+                default: exponent = exponent * 10 + Int(byte - UInt8(ascii: "0"))
+                }
+            } else if byte == UInt8(ascii: ".") {
+                pointPosition = digits.count
+            } else if byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E") {
+                inExponent = true
+            } else {
+                digits.append(byte)
+            }
+        }
+        if exponentNegative { exponent = -exponent }
+        // value = 0.d1d2d3... × 10^n
+        var n = (pointPosition ?? digits.count) + exponent
+        var leading = 0
+        while leading < digits.count - 1, digits[leading] == UInt8(ascii: "0") {
+            leading += 1
+            n -= 1
+        }
+        var end = digits.count
+        while end > leading + 1, digits[end - 1] == UInt8(ascii: "0") { end -= 1 }
+        let significant = digits[leading..<end]
+        let k = significant.count
+
+        var out: [UInt8] = []
+        out.reserveCapacity(k + 8)
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        if k <= n && n <= 21 {
+            out.append(contentsOf: significant)
+            out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: n - k))
+        } else if 0 < n && n <= 21 {
+            out.append(contentsOf: significant.prefix(n))
+            out.append(UInt8(ascii: "."))
+            out.append(contentsOf: significant.dropFirst(n))
+        } else if -6 < n && n <= 0 {
+            out.append(contentsOf: "0.".utf8)
+            out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: -n))
+            out.append(contentsOf: significant)
+        } else {
+            out.append(significant.first!)
+            if k > 1 {
+                out.append(UInt8(ascii: "."))
+                out.append(contentsOf: significant.dropFirst())
+            }
+            out.append(UInt8(ascii: "e"))
+            out.append(n - 1 >= 0 ? UInt8(ascii: "+") : UInt8(ascii: "-"))
+            out.append(contentsOf: String((n - 1).magnitude).utf8)
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
