@@ -1,0 +1,97 @@
+import Foundation
+import GatewayModel
+
+/// A signed envelope (envelope.md): the `envelope` header, the canonical record as `payload`, and
+/// the `signature` over the RFC 8785 serialization of the header.
+///
+/// `header` is kept exactly as received so that members added by later versions of envelope.md
+/// stay covered by the signature check.
+public struct Envelope: Sendable, Hashable {
+    /// The `envelope` member.
+    public var header: JSONObject
+    /// The `payload` member: the canonical record.
+    public var payload: JSONValue
+    /// The `signature` member.
+    public var signature: SignatureBlock
+
+    public init(header: JSONObject, payload: JSONValue, signature: SignatureBlock) {
+        self.header = header
+        self.payload = payload
+        self.signature = signature
+    }
+
+    public var id: String? { header["id"]?.stringValue }
+    public var kind: String? { header["kind"]?.stringValue }
+    public var recordId: String? { header["recordId"]?.stringValue }
+    public var from: String? { header["from"]?.stringValue }
+    public var to: [String] { header["to"]?.arrayValue?.compactMap(\.stringValue) ?? [] }
+    public var createdAt: String? { header["createdAt"]?.stringValue }
+    /// `payloadDigest` as a JSON object (`alg`, `value`), as the header carries it.
+    public var payloadDigest: JSONValue? { header["payloadDigest"] }
+
+    /// Builds and signs an envelope around `payload` (which is serialized with JCS, digested with the
+    /// signer's digest, and carried unchanged).
+    public static func seal(
+        payload: JSONValue, kind: String, recordId: String, from: String, to: [String],
+        createdAt: Date = Date(), id: String = UUIDv7.generate(), signer: Signer
+    ) throws -> Envelope {
+        let digestAlgorithm = signer.algorithm.payloadDigest
+        let digest = Hex.encode(Digest.compute(digestAlgorithm, payload.canonicalBytes()))
+        let header = JSONObject([
+            "version": 1,
+            "id": .string(id),
+            "kind": .string(kind),
+            "recordId": .string(recordId),
+            "from": .string(from),
+            "to": .array(to.map { .string($0) }),
+            "createdAt": .string(Timestamp.string(createdAt)),
+            "payloadDigest": .object(JSONObject(["alg": .string(digestAlgorithm.rawValue), "value": .string(digest)])),
+        ])
+        let signature = try signer.signature(over: JSONValue.object(header).canonicalBytes())
+        return Envelope(header: header, payload: payload, signature: signature)
+    }
+
+    /// Seals a canonical record, taking `kind` and `recordId` from the record itself.
+    public static func seal(
+        record: JSONValue, from: String, to: [String], createdAt: Date = Date(), signer: Signer
+    ) throws -> Envelope {
+        guard let kind = record["kind"]?.stringValue, let recordId = record["recordId"]?.stringValue else {
+            throw SigningError(.pki, "the record has no kind or recordId")
+        }
+        return try seal(payload: record, kind: kind, recordId: recordId, from: from, to: to, createdAt: createdAt, signer: signer)
+    }
+
+    /// Reads an envelope from its JSON; only the shape is checked here (`verify` does the rest).
+    public init(json: JSONValue) throws(VerificationFailure) {
+        guard let object = json.objectValue, let header = object["envelope"]?.objectValue, let payload = object["payload"] else {
+            throw VerificationFailure(.malformedEnvelope, "not an envelope")
+        }
+        self.init(header: header, payload: payload, signature: try SignatureBlock(json: object["signature"]))
+    }
+
+    /// The whole envelope as JSON (`envelope`, `payload`, `signature`).
+    public var json: JSONValue {
+        .object(JSONObject(["envelope": .object(header), "payload": payload, "signature": signature.json]))
+    }
+
+    /// Verifies the envelope at `time` against `trust`: shape, algorithm, certificate (chain,
+    /// validity, revocation, key id), signature over the JCS header, sender identity (`from`),
+    /// and finally the payload digest. Returns the signer's certificate or the first failure.
+    public func verify(trust: TrustStore, at time: Date = Date()) -> Result<Certificate, VerificationFailure> {
+        guard header["version"]?.numberValue?.intValue == 1, id != nil, kind != nil, recordId != nil,
+              let from, header["to"]?.arrayValue != nil, createdAt != nil,
+              let digest = payloadDigest?.objectValue, let digestName = digest["alg"]?.stringValue,
+              let digestValue = digest["value"]?.stringValue
+        else { return .failure(VerificationFailure(.malformedEnvelope, "envelope header incomplete")) }
+        let checked = signature.verify(
+            message: JSONValue.object(header).canonicalBytes(), signerID: from, trust: trust, at: time)
+        guard case .success(let certificate) = checked else { return checked }
+        guard let digestAlgorithm = DigestAlgorithm(rawValue: digestName),
+              digestAlgorithm == certificate.algorithm.payloadDigest
+        else { return .failure(VerificationFailure(.algorithmMismatch, "payload digest \(digestName) with \(signature.alg)")) }
+        guard Hex.encode(Digest.compute(digestAlgorithm, payload.canonicalBytes())) == digestValue else {
+            return .failure(VerificationFailure(.digestMismatch, "payload digest does not match"))
+        }
+        return .success(certificate)
+    }
+}
