@@ -1,0 +1,121 @@
+import CLibXML2
+
+/// Per-parse state reached from libxml2's SAX callbacks through `xmlParserCtxt._private`.
+///
+/// Every parser context we create (DOM and streaming) gets the same hooks, installed by
+/// `install(on:)` before parsing starts:
+/// - `entityDecl` / `unparsedEntityDecl` stop the parser as soon as a declaration is seen, so
+///   no entity is ever expanded (nor even recorded);
+/// - `resolveEntity` / `externalSubset` never load anything;
+/// - `startElementNs` / `endElementNs` count the depth (and drive record streaming);
+/// - `serror` keeps the first error libxml2 reports, per context (thread-safe: no globals).
+final class ParseGuard {
+    let maxDepth: Int
+    var depth = 0
+    /// Our own rejection (entity declaration, depth, size): reported in preference to whatever
+    /// libxml2 says after `xmlStopParser`.
+    var failure: XMLError?
+    /// The first error libxml2 reported.
+    var firstError: XMLError?
+    /// Set while streaming: told about every element start and end.
+    var observer: (any ElementObserver)?
+
+    init(maxDepth: Int) {
+        self.maxDepth = maxDepth
+    }
+
+    /// Installs the hooks on `ctxt`; the caller keeps `self` alive until the context is freed.
+    func install(on ctxt: xmlParserCtxtPtr) {
+        ctxt.pointee._private = Unmanaged.passUnretained(self).toOpaque()
+        guard let sax = ctxt.pointee.sax else { return }
+        sax.pointee.entityDecl = { ctx, _, _, _, _, _ in
+            ParseGuard.reject(ctx, .entityDeclaration, "entity declarations are not allowed")
+        }
+        sax.pointee.unparsedEntityDecl = { ctx, _, _, _, _ in
+            ParseGuard.reject(ctx, .entityDeclaration, "entity declarations are not allowed")
+        }
+        sax.pointee.resolveEntity = { _, _, _ in nil }
+        sax.pointee.externalSubset = { _, _, _, _ in }
+        sax.pointee.startElementNs = { ctx, localname, prefix, uri, nbNs, namespaces, nbAttrs, nbDefaulted, attrs in
+            guard let (ctxt, state) = ParseGuard.state(ctx) else { return }
+            state.depth += 1
+            if state.depth > state.maxDepth {
+                ParseGuard.reject(ctx, .tooDeep, "elements nest deeper than \(state.maxDepth) levels")
+                return
+            }
+            if let observer = state.observer, !observer.willStartElement(ctxt, localname, uri, depth: state.depth) {
+                return
+            }
+            xmlSAX2StartElementNs(ctx, localname, prefix, uri, nbNs, namespaces, nbAttrs, nbDefaulted, attrs)
+            state.observer?.didStartElement(ctxt, depth: state.depth)
+        }
+        sax.pointee.endElementNs = { ctx, localname, prefix, uri in
+            guard let (ctxt, state) = ParseGuard.state(ctx) else { return }
+            let node = ctxt.pointee.node
+            xmlSAX2EndElementNs(ctx, localname, prefix, uri)
+            if let observer = state.observer, let node { observer.didEndElement(ctxt, node, depth: state.depth) }
+            state.depth -= 1
+        }
+        sax.pointee.serror = { userData, error in
+            guard let (_, state) = ParseGuard.state(userData), let error else { return }
+            guard state.firstError == nil, error.pointee.level.rawValue >= XML_ERR_ERROR.rawValue else { return }
+            state.firstError = XMLError(
+                .malformed, message: LibXML.message(error),
+                line: error.pointee.line > 0 ? Int(error.pointee.line) : nil,
+                column: error.pointee.int2 > 0 ? Int(error.pointee.int2) : nil)
+        }
+    }
+
+    /// The error to report for a parse that failed.
+    func error(for ctxt: xmlParserCtxtPtr) -> XMLError {
+        if let failure { return failure }
+        if let firstError { return firstError }
+        if let last = xmlCtxtGetLastError(ctxt), last.pointee.code != 0 {
+            return XMLError(.malformed, message: LibXML.message(last),
+                            line: last.pointee.line > 0 ? Int(last.pointee.line) : nil,
+                            column: last.pointee.int2 > 0 ? Int(last.pointee.int2) : nil)
+        }
+        return XMLError(.malformed, message: "the document is not well-formed")
+    }
+
+    @inline(__always)
+    static func state(_ ctx: UnsafeMutableRawPointer?) -> (xmlParserCtxtPtr, ParseGuard)? {
+        guard let ctx else { return nil }
+        let ctxt = ctx.assumingMemoryBound(to: xmlParserCtxt.self)
+        guard let p = ctxt.pointee._private else { return nil }
+        return (ctxt, Unmanaged<ParseGuard>.fromOpaque(p).takeUnretainedValue())
+    }
+
+    /// Records our own rejection at the current position and stops the parser.
+    static func reject(_ ctx: UnsafeMutableRawPointer?, _ kind: XMLError.Kind, _ message: String) {
+        guard let (ctxt, state) = state(ctx) else { return }
+        if state.failure == nil {
+            let line = Int(xmlSAX2GetLineNumber(ctx))
+            let column = Int(xmlSAX2GetColumnNumber(ctx))
+            state.failure = XMLError(kind, message: message, line: line > 0 ? line : nil,
+                                     column: column > 0 ? column : nil)
+        }
+        xmlStopParser(ctxt)
+    }
+
+    /// The libxml2 options every XML parse uses: no network, no entity substitution, no DTD
+    /// loading or defaulting, no XInclude; CDATA becomes text; big line numbers are kept.
+    static func parserOptions(ignoreBlankText: Bool) -> Int32 {
+        var o = XML_PARSE_NONET.rawValue | XML_PARSE_NOCDATA.rawValue | XML_PARSE_COMPACT.rawValue
+            | XML_PARSE_BIG_LINES.rawValue | XML_PARSE_NOXINCNODE.rawValue
+        if ignoreBlankText { o |= XML_PARSE_NOBLANKS.rawValue }
+        return Int32(bitPattern: o)
+    }
+}
+
+/// Told about element starts and ends while parsing (used by `XMLRecordStream`).
+protocol ElementObserver: AnyObject {
+    /// Before the element is created; return false to skip creating it (after rejecting).
+    func willStartElement(
+        _ ctxt: xmlParserCtxtPtr, _ localName: UnsafePointer<xmlChar>?, _ uri: UnsafePointer<xmlChar>?, depth: Int
+    ) -> Bool
+    /// After the element was created (`ctxt.pointee.node` is the new element).
+    func didStartElement(_ ctxt: xmlParserCtxtPtr, depth: Int)
+    /// After the element was completed.
+    func didEndElement(_ ctxt: xmlParserCtxtPtr, _ node: xmlNodePtr, depth: Int)
+}
