@@ -1,0 +1,52 @@
+/// Normalized vehicle plates as the canonical schema writes them: province abbreviation,
+/// issuing-office letter, then 5 characters (6 for new-energy plates), e.g. `川S12345`, `渝FD12345`.
+///
+/// Implements `^[京津沪...琼][A-HJ-NP-Z][A-HJ-NP-Z0-9]{4,5}[A-HJ-NP-Z0-9挂学警港澳领试超]$` without Regex.
+public enum Plate {
+    static let provinces: Set<Unicode.Scalar> = Set("京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼".unicodeScalars)
+    static let suffixes: Set<Unicode.Scalar> = Set("挂学警港澳领试超".unicodeScalars)
+
+    /// A-Z without I and O.
+    @inline(__always)
+    static func isLetter(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value >= 0x41 && scalar.value <= 0x5A && scalar != "I" && scalar != "O"
+    }
+
+    @inline(__always)
+    static func isLetterOrDigit(_ scalar: Unicode.Scalar) -> Bool {
+        isLetter(scalar) || (scalar.value >= 0x30 && scalar.value <= 0x39)
+    }
+
+    /// Whether `text` is a normalized plate.
+    public static func isValid(_ text: some StringProtocol) -> Bool {
+        let scalars = text.unicodeScalars
+        var iterator = scalars.makeIterator()
+        guard let province = iterator.next(), provinces.contains(province),
+            let office = iterator.next(), isLetter(office)
+        else { return false }
+        var rest: [Unicode.Scalar] = []
+        while let scalar = iterator.next() {
+            rest.append(scalar)
+            if rest.count > 6 { return false }
+        }
+        guard rest.count == 5 || rest.count == 6, let last = rest.last else { return false }
+        guard rest.dropLast().allSatisfy(isLetterOrDigit) else { return false }
+        return isLetterOrDigit(last) || suffixes.contains(last)
+    }
+
+    public static let problemDescription = "a plate is a province abbreviation, an office letter and 5 or 6 letters or digits (no I or O)"
+}
+
+/// Administrative division codes, GB/T 2260: a 6-digit county code starting 1-8, optionally
+/// followed by the 3-digit township and 3-digit village codes (9 or 12 digits).
+public enum DivisionCode {
+    public static func isValid(_ text: some StringProtocol) -> Bool {
+        let utf8 = text.utf8
+        guard utf8.count == 6 || utf8.count == 9 || utf8.count == 12, let first = utf8.first,
+            first >= UInt8(ascii: "1"), first <= UInt8(ascii: "8")
+        else { return false }
+        return utf8.allSatisfy { $0 &- UInt8(ascii: "0") < 10 }
+    }
+
+    public static let problemDescription = "a division code is 6, 9 or 12 digits starting with 1-8"
+}
