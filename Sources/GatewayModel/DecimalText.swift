@@ -149,3 +149,29 @@ public enum MoneyUnit: Int, Sendable, Hashable, CaseIterable {
     /// Converts an exact decimal amount in this unit to fen; nil when finer than one fen or too large.
     public func fen(_ amount: DecimalText) -> Int? { amount.scaled(byPowerOfTen: rawValue) }
 }
+
+extension DecimalText: Comparable {
+    /// Exact numeric order (`2.50` == `2.5`, `1e2` > `99.9`).
+    public static func < (a: DecimalText, b: DecimalText) -> Bool {
+        if a.isNegative != b.isNegative { return a.isNegative }
+        let magnitudeLess = DecimalText.magnitudeLess(a, b)
+        let magnitudeGreater = DecimalText.magnitudeLess(b, a)
+        return a.isNegative ? magnitudeGreater : magnitudeLess
+    }
+
+    private static func magnitudeLess(_ a: DecimalText, _ b: DecimalText) -> Bool {
+        if a.digits.isEmpty { return !b.digits.isEmpty }
+        if b.digits.isEmpty { return false }
+        // Position of the most significant digit decides first.
+        let aTop = a.digits.count + a.exponent
+        let bTop = b.digits.count + b.exponent
+        if aTop != bTop { return aTop < bTop }
+        // Same magnitude: compare digit by digit (missing digits are zeros).
+        for i in 0..<max(a.digits.count, b.digits.count) {
+            let x = i < a.digits.count ? a.digits[i] : UInt8(ascii: "0")
+            let y = i < b.digits.count ? b.digits[i] : UInt8(ascii: "0")
+            if x != y { return x < y }
+        }
+        return false
+    }
+}

@@ -22,6 +22,8 @@ public struct RecordError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let invalidCreditCode: Code = "invalid-credit-code"
         public static let unknownCode: Code = "unknown-code"
         public static let invalidValue: Code = "invalid-value"
+        /// Domain rule: a decided, executed or closed case names fewer than two officers.
+        public static let insufficientOfficers: Code = "insufficient-officers"
     }
 
     public var code: Code

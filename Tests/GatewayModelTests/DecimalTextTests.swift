@@ -67,3 +67,23 @@ import Testing
         #expect(DecimalText("1.005")?.scaled(byPowerOfTen: 3) == 1005)
     }
 }
+
+@Suite struct DecimalTextOrderTests {
+    @Test(arguments: [
+        ("1", "2"), ("-2", "-1"), ("-1", "0"), ("0", "0.001"), ("99.9", "1e2"), ("135.999", "136"),
+        ("136", "136.0000000000000001"), ("73", "73.5"), ("-0.5", "0"), ("0.05", "0.5"), ("2.5", "2.51"),
+    ])
+    func orders(smaller: String, larger: String) throws {
+        let a = try #require(DecimalText(smaller))
+        let b = try #require(DecimalText(larger))
+        #expect(a < b)
+        #expect(!(b < a))
+        #expect(a != b)
+    }
+
+    @Test func equalValuesAreEqual() {
+        #expect(DecimalText("2.50") == DecimalText("2.5"))
+        #expect(DecimalText("-0") == DecimalText("0.0"))
+        #expect(!(DecimalText("2.50")! < DecimalText("2.5")!))
+    }
+}
