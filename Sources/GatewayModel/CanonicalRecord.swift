@@ -1,5 +1,6 @@
-/// What the three record kinds have in common.
-public protocol CanonicalRecordBody: Sendable, Hashable {
+/// What the three record kinds have in common. Their descriptions (also the debug ones) name the
+/// record only by kind and id, so that printing a record never leaks the personal data inside it.
+public protocol CanonicalRecordBody: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible {
     static var kind: RecordKind { get }
     var head: RecordHead { get set }
     init(json: JSONValue) throws(InvalidRecordError)
@@ -10,6 +11,8 @@ extension CanonicalRecordBody {
     public var recordId: String { head.recordId }
     public var source: RecordSource { head.source }
     public var updatedAt: LocalDateTime { head.updatedAt }
+    public var description: String { "\(Self.kind.rawValue) \(recordId)" }
+    public var debugDescription: String { description }
 }
 
 extension TrafficViolation: CanonicalRecordBody {
@@ -25,7 +28,7 @@ extension Bulletin: CanonicalRecordBody {
 }
 
 /// A canonical record of any kind.
-public enum CanonicalRecord: Sendable, Hashable {
+public enum CanonicalRecord: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible {
     case trafficViolation(TrafficViolation)
     case enforcementCase(EnforcementCase)
     case bulletin(Bulletin)
@@ -54,4 +57,6 @@ public enum CanonicalRecord: Sendable, Hashable {
     public var updatedAt: LocalDateTime { head.updatedAt }
     public var source: RecordSource { head.source }
     public var json: JSONValue { body.json }
+    public var description: String { body.description }
+    public var debugDescription: String { body.description }
 }

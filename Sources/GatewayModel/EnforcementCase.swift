@@ -111,7 +111,8 @@ public struct EnforcementCase: Sendable, Hashable {
         }
     }
 
-    public struct Officer: Sendable, Hashable, JSONModel {
+    /// An officer; the name is personal data, masked in the description.
+    public struct Officer: Sendable, Hashable, JSONModel, CustomStringConvertible {
         public var name: String
         public var certificateNumber: String
 
@@ -131,6 +132,8 @@ public struct EnforcementCase: Sendable, Hashable {
             o.add("certificateNumber", certificateNumber)
             return o.json
         }
+
+        public var description: String { "Officer(\(Masking.name(name)), \(certificateNumber))" }
     }
 
     public enum Status: String, Sendable, Hashable, CaseIterable {
