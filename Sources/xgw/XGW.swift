@@ -8,6 +8,9 @@ struct XGW: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             // Subcommands are registered here, one line each.
+            TranslateCommand.self,
+            FixturesCommand.self,
+            Bench.self,
         ]
     )
 }

@@ -1,0 +1,242 @@
+import Foundation
+import GatewayModel
+import GatewayXML
+
+/// A value on its way from the source document to a canonical member.
+enum Value: Sendable, Equatable {
+    case absent
+    case text(String)
+    /// A JSON number (its decimal text): numeric transforms of JSON mappings require one.
+    case number(String)
+    case texts([String])
+    case json(JSONValue)
+
+    var display: String {
+        switch self {
+        case .absent: "(absent)"
+        case .text(let s): s
+        case .number(let n): n
+        case .texts(let list): "[" + list.joined(separator: ", ") + "]"
+        case .json(let v): v.canonicalString
+        }
+    }
+}
+
+/// Why a transform refused a value: an error code of formats.md and a message that quotes no
+/// personal data.
+struct TransformFailure: Error, Sendable {
+    var code: RecordError.Code
+    var message: String
+}
+
+/// One step of a member's `apply:` list. Each is a reusable engine feature; mappings combine them.
+enum Transform: Sendable {
+    enum InstantSource: Sendable {
+        case pattern(DateTimePattern)
+        case epochMilliseconds
+        case iso8601
+    }
+
+    enum CaptureFallback: String, Sendable {
+        /// Keep the whole value when the pattern does not match.
+        case keep
+        /// The member is absent when the pattern does not match.
+        case absent
+        /// The value is rejected (`invalid-value`) when the pattern does not match.
+        case reject
+    }
+
+    /// Unicode NFKC, upper case (formats.md's identifier rule).
+    case identifier
+    /// Identifier rule plus removal of plate separators (`·` `•` `-` spaces).
+    case plate
+    case prefix(String)
+    case instant(InstantSource, pattern: String)
+    case date(DateTimePattern, pattern: String)
+    /// A decimal amount in a unit of 10^-exponent fen... expressed as the power of ten that turns
+    /// the unit into fen: 2 for 元, 6 for 万元. Listed suffixes (`元`) are removed first.
+    case money(powerOfTen: Int, unit: String, suffixes: [String])
+    case integer
+    case number
+    case lookup(table: String, byName: Bool, entries: [String: String])
+    case enumeration([String: String])
+    case replace(pattern: String, regex: NSRegularExpression, template: String)
+    case capture(pattern: String, regex: NSRegularExpression, group: Int, otherwise: CaptureFallback)
+    case htmlParagraphs
+    case join(String)
+    /// The value must be the id of a participant of `seeds/` of one of `kinds`, or one of `allow`.
+    case participant(kinds: [Participant.Kind], ids: Set<String>, allow: Set<String>)
+
+    var name: String {
+        switch self {
+        case .identifier: "identifier"
+        case .plate: "plate"
+        case .prefix(let p): "prefix(\(p))"
+        case .instant(_, let p): "instant(\(p))"
+        case .date(_, let p): "date(\(p))"
+        case .money(_, let unit, _): "money(\(unit))"
+        case .integer: "integer"
+        case .number: "number"
+        case .lookup(let t, let byName, _): "lookup(\(t) by \(byName ? "name" : "code"))"
+        case .enumeration: "enum"
+        case .replace(let p, _, let t): "replace(\(p) → \(t))"
+        case .capture(let p, _, let g, _): "capture(\(p), group \(g))"
+        case .htmlParagraphs: "html-paragraphs"
+        case .join(let s): "join(\(s.debugDescription))"
+        case .participant: "participant"
+        }
+    }
+
+    func apply(_ value: Value) throws(TransformFailure) -> Value {
+        switch value {
+        case .absent:
+            return .absent
+        case .texts(let list):
+            switch self {
+            case .join(let separator): return list.isEmpty ? .absent : .text(list.joined(separator: separator))
+            default:
+                var out: [String] = []
+                out.reserveCapacity(list.count)
+                for item in list {
+                    switch try apply(.text(item)) {
+                    case .text(let s), .number(let s): out.append(s)
+                    case .texts(let more): out.append(contentsOf: more)
+                    case .absent: break
+                    case .json(let v): out.append(v.stringValue ?? v.canonicalString)
+                    }
+                }
+                return out.isEmpty ? .absent : .texts(out)
+            }
+        case .json:
+            return value
+        case .text(let text):
+            return try applyText(text, isNumber: false)
+        case .number(let text):
+            return try applyText(text, isNumber: true)
+        }
+    }
+
+    private func applyText(_ text: String, isNumber: Bool) throws(TransformFailure) -> Value {
+        switch self {
+        case .identifier:
+            return .text(Text.identifier(text))
+        case .plate:
+            return .text(Text.plate(text))
+        case .prefix(let p):
+            return .text(p + text)
+        case .instant(let source, let pattern):
+            let dateTime: LocalDateTime?
+            switch source {
+            case .pattern(let p): dateTime = p.parse(text)
+            case .epochMilliseconds:
+                dateTime = Int(text).flatMap { LocalDateTime(epochMilliseconds: $0) }
+            case .iso8601: dateTime = LocalDateTime(iso8601: text, requireOffset: true)
+            }
+            guard let dateTime else {
+                throw TransformFailure(code: .invalidDatetime, message: "'\(Masking.value(text))' is not a valid time of the form \(pattern)")
+            }
+            return .json(.string(dateTime.instantString))
+        case .date(let p, let pattern):
+            guard let dateTime = p.parse(text) else {
+                throw TransformFailure(code: .invalidDatetime, message: "'\(Masking.value(text))' is not a valid date of the form \(pattern)")
+            }
+            return .json(.string(dateTime.dateString))
+        case .money(let power, let unit, let suffixes):
+            var t = text
+            for s in suffixes where t.hasSuffix(s) {
+                t = Text.trim(String(t.dropLast(s.count)))
+                break
+            }
+            guard let decimal = DecimalText(t), !decimal.isNegative else {
+                throw TransformFailure(code: .invalidAmount, message: "'\(Masking.value(text))' is not a non-negative decimal amount in \(unit)")
+            }
+            guard let fen = decimal.scaled(byPowerOfTen: power) else {
+                throw TransformFailure(code: .invalidAmount, message: "'\(Masking.value(text))' \(unit) is finer than one fen or too large")
+            }
+            return .json(.number(JSONNumber(fen)))
+        case .integer:
+            guard let i = Int(text) else {
+                throw TransformFailure(code: .invalidValue, message: "'\(Masking.value(text))' is not a whole number")
+            }
+            return .json(.number(JSONNumber(i)))
+        case .number:
+            guard DecimalText(text) != nil, let d = Double(text), d.isFinite else {
+                throw TransformFailure(code: .invalidValue, message: "'\(Masking.value(text))' is not a decimal number")
+            }
+            return .json(.number(JSONNumber(uncheckedText: text)))
+        case .lookup(let table, let byName, let entries):
+            guard let v = entries[text] else {
+                throw TransformFailure(
+                    code: .unknownCode,
+                    message: "'\(Masking.value(text))' is not a \(byName ? "name" : "code") of code table \(table)")
+            }
+            return .text(v)
+        case .enumeration(let map):
+            guard let v = map[text] else {
+                throw TransformFailure(
+                    code: .unknownCode,
+                    message: "'\(Masking.value(text))' is not one of \(map.keys.sorted().joined(separator: ", "))")
+            }
+            return .text(v)
+        case .replace(_, let regex, let template):
+            let range = NSRange(text.startIndex..., in: text)
+            return .text(regex.stringByReplacingMatches(in: text, range: range, withTemplate: template))
+        case .capture(_, let regex, let group, let otherwise):
+            let range = NSRange(text.startIndex..., in: text)
+            if let m = regex.firstMatch(in: text, range: range), group < m.numberOfRanges {
+                let r = m.range(at: group)
+                guard r.location != NSNotFound, let sr = Range(r, in: text) else { return .absent }
+                let captured = Text.trim(String(text[sr]))
+                return captured.isEmpty ? .absent : .text(captured)
+            }
+            switch otherwise {
+            case .keep: return .text(text)
+            case .absent: return .absent
+            case .reject:
+                throw TransformFailure(code: .invalidValue, message: "the value does not have the expected form")
+            }
+        case .htmlParagraphs:
+            let paragraphs = HTMLText.paragraphs(fromFragment: text)
+            return paragraphs.isEmpty ? .absent : .texts(paragraphs)
+        case .join:
+            return .text(text)
+        case .participant(let kinds, let ids, let allow):
+            guard allow.contains(text) || ids.contains(text) else {
+                let what = kinds.map(\.rawValue).joined(separator: " or ")
+                throw TransformFailure(code: "unknown-member", message: "'\(text)' is not a known \(what) of seeds/participants.yaml")
+            }
+            return .text(text)
+        }
+    }
+}
+
+/// The text rules of formats.md.
+enum Text {
+    /// Leading and trailing white space removed, including U+3000 and U+00A0.
+    static func trim(_ s: String) -> String {
+        let scalars = s.unicodeScalars
+        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }) else { return "" }
+        let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })!
+        if first == scalars.startIndex && last == scalars.index(before: scalars.endIndex) { return s }
+        return String(scalars[first...last])
+    }
+
+    /// NFKC, upper case; ASCII input skips normalisation (it is already NFKC).
+    static func identifier(_ s: String) -> String {
+        let normalized: String
+        if s.utf8.allSatisfy({ $0 < 0x80 }) {
+            normalized = s
+        } else {
+            normalized = s.precomposedStringWithCompatibilityMapping
+        }
+        return normalized.uppercased()
+    }
+
+    static let plateSeparators: Set<Unicode.Scalar> = ["\u{00B7}", "\u{2022}", "\u{30FB}", "\u{2027}", "\u{FF65}", "-", " ", "\u{3000}", "\u{00A0}", "\t"]
+
+    static func plate(_ s: String) -> String {
+        var scalars = String.UnicodeScalarView()
+        for u in identifier(s).unicodeScalars where !plateSeparators.contains(u) { scalars.append(u) }
+        return String(scalars)
+    }
+}

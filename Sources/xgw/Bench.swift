@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// `xgw bench …`: throughput measurements that print records/s and per-record cost.
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure throughput (records/s, µs per record) on this machine, one core.",
+        subcommands: [
+            BenchTranslate.self,
+        ])
+}
