@@ -15,6 +15,8 @@ public final class CertificateRevocationList: @unchecked Sendable {
     public let revocationDates: [String: Date]
     public let thisUpdate: Date?
     public let nextUpdate: Date?
+    /// The crlNumber extension, when present.
+    public let number: Int?
 
     public convenience init(der: [UInt8]) throws {
         guard let crl = OpenSSL.fromDER(der, { d2i_X509_CRL(nil, $0, $1) }) else {
@@ -56,6 +58,13 @@ public final class CertificateRevocationList: @unchecked Sendable {
         revocationDates = dates
         thisUpdate = Certificate.date(X509_CRL_get0_lastUpdate(crl))
         nextUpdate = Certificate.date(X509_CRL_get0_nextUpdate(crl))
+        if let raw = X509_CRL_get_ext_d2i(crl, NID_crl_number, nil, nil) {
+            let integer = raw.assumingMemoryBound(to: ASN1_INTEGER.self)
+            number = ASN1_INTEGER_get(integer)
+            ASN1_INTEGER_free(integer)
+        } else {
+            number = nil
+        }
     }
 
     deinit { X509_CRL_free(crl) }
