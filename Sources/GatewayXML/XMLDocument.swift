@@ -83,7 +83,7 @@ public final class XMLDocument: @unchecked Sendable {
         let rc = withExtendedLifetime(state) { xmlParseDocument(ctxt) }
         let doc = ctxt.pointee.myDoc
         ctxt.pointee.myDoc = nil
-        guard rc == 0, ctxt.pointee.wellFormed != 0, state.failure == nil, let doc else {
+        guard rc == 0, ctxt.pointee.wellFormed != 0, ctxt.pointee.nsWellFormed != 0, state.failure == nil, let doc else {
             if let doc { xmlFreeDoc(doc) }
             throw state.error(for: ctxt)
         }
