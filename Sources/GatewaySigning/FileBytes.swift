@@ -4,7 +4,7 @@ import Foundation
 public enum FileBytes {
     public static func read(_ path: String) throws -> [UInt8] {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw SigningError(.io, "cannot read \(path)")
+            throw SigningError(.cannotOpen, "cannot open \(path)")
         }
         return [UInt8](data)
     }

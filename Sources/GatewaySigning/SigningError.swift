@@ -20,7 +20,9 @@ public struct SigningError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let keyMismatch: Code = "key-mismatch"
         /// An OpenSSL call failed unexpectedly.
         public static let cryptoFailure: Code = "crypto-failure"
-        /// Reading or writing a key, certificate or PKI file failed.
+        /// A key, certificate or CRL file cannot be opened.
+        public static let cannotOpen: Code = "cannot-open"
+        /// Writing a key, certificate or PKI file failed.
         public static let io: Code = "io-error"
         /// A PKI request that cannot be honoured (unknown serial, missing CA, ...).
         public static let pki: Code = "pki-error"

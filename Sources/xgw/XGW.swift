@@ -11,6 +11,10 @@ struct XGW: AsyncParsableCommand {
             TranslateCommand.self,
             FixturesCommand.self,
             Bench.self,
+            PkiCommand.self,
+            SignCommand.self,
+            VerifyCommand.self,
+            ReceiptCommand.self,
         ]
     )
 }

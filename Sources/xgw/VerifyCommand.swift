@@ -1,0 +1,105 @@
+import ArgumentParser
+import Foundation
+import GatewayModel
+import GatewaySigning
+
+/// `xgw verify`: checks envelopes and receipts (cli.md): `ok <id>` or `fail <id> <reason-code>`.
+struct VerifyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Verify signed envelopes and receipts; prints ok <id> or fail <id> <reason-code> per item.",
+        discussion: """
+            A file holds one JSON envelope or receipt, or many as NDJSON. A receipt is named by its envelopeId; an \
+            item whose id cannot be read is named -. Reason codes: malformed-envelope, unsupported-algorithm, \
+            algorithm-mismatch, untrusted-certificate, expired-certificate, not-yet-valid-certificate, \
+            revoked-certificate, bad-signature, sender-mismatch, digest-mismatch. Exit 0 when all verify, 1 \
+            otherwise, 66 when a file cannot be opened.
+            """)
+
+    @OptionGroup var trustOptions: TrustOptions
+    @Flag(name: .shortAndLong, help: "Explain each failure on standard error.") var verbose = false
+    @Argument(help: ArgumentHelp("Envelope or receipt files; - or nothing for standard input.", valueName: "FILE"))
+    var files: [String] = []
+
+    func run() async throws {
+        let trust = try trustOptions.store()
+        let time = try trustOptions.time()
+        var failed = false
+        var unreadable = false
+        for file in files.isEmpty ? ["-"] : files {
+            guard let bytes = try? readInput(file) else {
+                Console.error("xgw: cannot open \(file)")
+                unreadable = true
+                continue
+            }
+            for (_, document) in JSONDocuments.split(bytes) {
+                let (id, result) = Self.verify(document, trust: trust, at: time)
+                switch result {
+                case .success:
+                    Console.out.line("ok \(id)")
+                case .failure(let failure):
+                    failed = true
+                    Console.out.line("fail \(id) \(failure.code)")
+                    if verbose { Console.error("xgw: \(id): \(failure.message)") }
+                }
+            }
+        }
+        Console.out.flush()
+        if unreadable { throw Exit.noInput }
+        if failed { throw Exit.checkFailed }
+    }
+
+    /// Verifies one parsed document as an envelope or a receipt; returns its id (or `-`) and the outcome.
+    static func verify(
+        _ document: Result<JSONValue, any Error>, trust: TrustStore, at time: Date
+    ) -> (String, Result<Certificate, VerificationFailure>) {
+        guard case .success(let json) = document else {
+            return ("-", .failure(VerificationFailure(.malformedEnvelope, "not JSON")))
+        }
+        do {
+            if json["receipt"] != nil {
+                let receipt = try Receipt(json: json)
+                return (receipt.envelopeId ?? "-", receipt.verify(trust: trust, at: time))
+            }
+            let envelope = try Envelope(json: json)
+            return (envelope.id ?? "-", envelope.verify(trust: trust, at: time))
+        } catch {
+            let id = json["envelope"]?["id"]?.stringValue ?? json["receipt"]?["envelopeId"]?.stringValue ?? "-"
+            return (id, .failure(error))
+        }
+    }
+}
+
+/// `--trust`, `--crl` and `--at`, shared by verify and receipt.
+struct TrustOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Trust anchors (PEM, one or more certificates); default data/pki/ca.cert.pem.", valueName: "FILE"))
+    var trust: String?
+    @Option(help: ArgumentHelp("CRL (PEM) signed by a trust anchor; default data/pki/crl.pem when --trust is not given.", valueName: "FILE"))
+    var crl: String?
+    @Option(help: ArgumentHelp("Check certificate validity at this instant (RFC 3339) instead of now.", valueName: "TIME"))
+    var at: String?
+
+    static let defaultTrust = "data/pki/ca.cert.pem"
+    static let defaultCRL = "data/pki/crl.pem"
+
+    var isGiven: Bool { trust != nil }
+
+    func store() throws -> TrustStore {
+        let rootsFile = trust ?? Self.defaultTrust
+        var crlFile = crl
+        if trust == nil && crl == nil && FileManager.default.fileExists(atPath: Self.defaultCRL) { crlFile = Self.defaultCRL }
+        if trust == nil && !FileManager.default.fileExists(atPath: rootsFile) {
+            throw ValidationError("no trust anchor: give --trust FILE (or run xgw pki init)")
+        }
+        var store: TrustStore?
+        try SigningFailure.exit { store = try TrustStore(rootsFile: rootsFile, crlFile: crlFile) }
+        guard let store else { throw Exit.software }
+        return store
+    }
+
+    func time() throws -> Date {
+        guard let at else { return Date() }
+        guard let date = Timestamp.date(at) else { throw ValidationError("--at needs an RFC 3339 time like 2023-07-11T08:31:02+08:00") }
+        return date
+    }
+}
