@@ -39,35 +39,23 @@ struct ReceiptCommand: AsyncParsableCommand {
         let trust = trustOptions.isGiven && outcome == nil ? try trustOptions.store() : nil
         let time = try trustOptions.time()
         var rejected = false
-        var unreadable = false
-        for file in files.isEmpty ? ["-"] : files {
-            guard let bytes = try? readInput(file) else {
-                Console.error("xgw: cannot open \(file)")
-                unreadable = true
-                continue
-            }
-            for (index, document) in JSONDocuments.split(bytes) {
-                do {
-                    let envelope = try Envelope(json: try document.get())
-                    var decided = outcome.flatMap(Receipt.Outcome.init(rawValue:)) ?? .accepted
-                    var code = reason.map { VerificationFailure.Code(rawValue: $0) }
-                    if let trust, case .failure(let failure) = envelope.verify(trust: trust, at: time) {
-                        decided = .rejected
-                        code = failure.code
-                    }
-                    let receipt = try Receipt.issue(for: envelope, by: receiver, outcome: decided, reason: code, signer: signer)
-                    Console.out.line(receipt.json.canonicalBytes())
-                } catch {
-                    rejected = true
-                    let failure = error as? VerificationFailure
-                    JSONDocuments.reject(
-                        file: file, index: index,
-                        error: failure.map { RecordError(RecordError.Code(rawValue: $0.code.rawValue), message: $0.message) } ?? error)
+        let opened = JSONDocuments.each(in: files) { file, index, document in
+            do {
+                let envelope = try Envelope(json: try document.get())
+                var decided = outcome.flatMap(Receipt.Outcome.init(rawValue:)) ?? .accepted
+                var code = reason.map { VerificationFailure.Code(rawValue: $0) }
+                if let trust, case .failure(let failure) = envelope.verify(trust: trust, at: time) {
+                    decided = .rejected
+                    code = failure.code
                 }
+                let receipt = try Receipt.issue(for: envelope, by: receiver, outcome: decided, reason: code, signer: signer)
+                Console.out.line(receipt.json.canonicalBytes())
+            } catch {
+                rejected = true
+                JSONDocuments.reject(file: file, index: index, error: error)
             }
         }
-        Console.out.flush()
-        if unreadable { throw Exit.noInput }
+        if !opened { throw Exit.noInput }
         if rejected { throw Exit.dataError }
     }
 }

@@ -40,35 +40,42 @@ struct SignCommand: AsyncParsableCommand {
         guard !recipients.isEmpty else { throw ValidationError("--to needs at least one office id") }
 
         var rejected = false
-        var unreadable = false
-        for file in files.isEmpty ? ["-"] : files {
-            guard let bytes = try? readInput(file) else {
-                Console.error("xgw: cannot open \(file)")
-                unreadable = true
-                continue
-            }
-            for (index, document) in JSONDocuments.split(bytes) {
-                do {
-                    let record = try document.get()
-                    guard record["kind"]?.stringValue != nil, record["recordId"]?.stringValue != nil else {
-                        throw RecordError(.missingField, path: "/recordId", message: "a canonical record needs kind and recordId")
-                    }
-                    let envelope = try Envelope.seal(record: record, from: sender, to: recipients, signer: signer)
-                    Console.out.line(envelope.json.canonicalBytes())
-                } catch {
-                    rejected = true
-                    JSONDocuments.reject(file: file, index: index, error: error)
+        let opened = JSONDocuments.each(in: files) { file, index, document in
+            do {
+                let record = try document.get()
+                guard record["kind"]?.stringValue != nil, record["recordId"]?.stringValue != nil else {
+                    throw RecordError(.missingField, path: "/recordId", message: "a canonical record needs kind and recordId")
                 }
+                let envelope = try Envelope.seal(record: record, from: sender, to: recipients, signer: signer)
+                Console.out.line(envelope.json.canonicalBytes())
+            } catch {
+                rejected = true
+                JSONDocuments.reject(file: file, index: index, error: error)
             }
         }
-        Console.out.flush()
-        if unreadable { throw Exit.noInput }
+        if !opened { throw Exit.noInput }
         if rejected { throw Exit.dataError }
     }
 }
 
 /// Reading files that hold one JSON document or many as NDJSON, and reporting bad ones.
 enum JSONDocuments {
+    /// Calls `body` with every document of every file (standard input for `-` or when `files` is
+    /// empty), then flushes standard output. Returns false when a file could not be opened.
+    static func each(in files: [String], _ body: (_ file: String, _ index: Int, Result<JSONValue, any Error>) -> Void) -> Bool {
+        var opened = true
+        for file in files.isEmpty ? ["-"] : files {
+            guard let bytes = try? readInput(file) else {
+                Console.error("xgw: cannot open \(file)")
+                opened = false
+                continue
+            }
+            for (index, document) in split(bytes) { body(file, index, document) }
+        }
+        Console.out.flush()
+        return opened
+    }
+
     /// The documents of `bytes` with their 0-based index: the whole input when it is one JSON
     /// value, else one per non-blank line.
     static func split(_ bytes: [UInt8]) -> [(Int, Result<JSONValue, any Error>)] {
@@ -96,6 +103,7 @@ enum JSONDocuments {
         case let error as JSONParseError:
             RecordError(.malformedDocument, message: error.description, line: error.line, column: error.column)
         case let error as SigningError: RecordError(RecordError.Code(rawValue: error.code.rawValue), message: error.message)
+        case let error as VerificationFailure: RecordError(RecordError.Code(rawValue: error.code.rawValue), message: error.message)
         default: RecordError(.malformedDocument, message: "\(type(of: error))")
         }
         let line = JSONValue.object(JSONObject([

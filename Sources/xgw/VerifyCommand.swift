@@ -25,27 +25,18 @@ struct VerifyCommand: AsyncParsableCommand {
         let trust = try trustOptions.store()
         let time = try trustOptions.time()
         var failed = false
-        var unreadable = false
-        for file in files.isEmpty ? ["-"] : files {
-            guard let bytes = try? readInput(file) else {
-                Console.error("xgw: cannot open \(file)")
-                unreadable = true
-                continue
-            }
-            for (_, document) in JSONDocuments.split(bytes) {
-                let (id, result) = Self.verify(document, trust: trust, at: time)
-                switch result {
-                case .success:
-                    Console.out.line("ok \(id)")
-                case .failure(let failure):
-                    failed = true
-                    Console.out.line("fail \(id) \(failure.code)")
-                    if verbose { Console.error("xgw: \(id): \(failure.message)") }
-                }
+        let opened = JSONDocuments.each(in: files) { _, _, document in
+            let (id, result) = Self.verify(document, trust: trust, at: time)
+            switch result {
+            case .success:
+                Console.out.line("ok \(id)")
+            case .failure(let failure):
+                failed = true
+                Console.out.line("fail \(id) \(failure.code)")
+                if verbose { Console.error("xgw: \(id): \(failure.message)") }
             }
         }
-        Console.out.flush()
-        if unreadable { throw Exit.noInput }
+        if !opened { throw Exit.noInput }
         if failed { throw Exit.checkFailed }
     }
 
