@@ -172,6 +172,22 @@ public final class XMLRecordStream {
 
     private var pendingError: XMLError?
 
+    /// Nodes currently held in the tree being parsed (for tests: must stay small however many
+    /// records went by).
+    var retainedNodeCount: Int {
+        var count = 0
+        func visit(_ first: xmlNodePtr?) {
+            var node = first
+            while let n = node {
+                count += 1
+                visit(n.pointee.children)
+                node = n.pointee.next
+            }
+        }
+        visit(ctxt.pointee.myDoc?.pointee.children)
+        return count
+    }
+
     private func closeInput() {
         if closeWhenDone && !closed { close(fd) }
         closed = true
