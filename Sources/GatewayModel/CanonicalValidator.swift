@@ -14,7 +14,8 @@ public enum CanonicalValidator {
         guard let kindText = kindValue.stringValue, let kind = RecordKind(rawValue: kindText) else {
             return [RecordError(.invalidValue, path: "/kind", message: "must be one of " + RecordKind.allCases.map(\.rawValue).joined(separator: ", "))]
         }
-        schema(for: kind).validate(record, path: .root, into: &errors)
+        var path = JSONPointer.root
+        schema(for: kind).validate(record, path: &path, into: &errors)
         errors += domainErrors(record)
         return errors
     }

@@ -65,7 +65,7 @@ private let backslash: UInt8 = 0x5C
 /// which would call `"Å"` and `"A\u{30A}"` duplicates although JSON treats them as different.
 private struct ByteKey: Hashable {
     let string: String
-    static func == (a: ByteKey, b: ByteKey) -> Bool { a.string.utf8.elementsEqual(b.string.utf8) }
+    static func == (a: ByteKey, b: ByteKey) -> Bool { a.string.hasSameUTF8(as: b.string) }
     func hash(into hasher: inout Hasher) {
         for byte in string.utf8 { hasher.combine(byte) }
     }
@@ -80,6 +80,10 @@ private struct Reader {
     var start = 0
     /// Scratch buffer for strings with escapes, reused across strings.
     var scratch: [UInt8] = []
+    /// Members and elements of the objects and arrays being read, innermost last: each container
+    /// is copied out once, at its end, instead of growing its own array step by step.
+    var memberStack: [JSONObject.Member] = []
+    var elementStack: [JSONValue] = []
 
     typealias Options = JSONParser.Options
 
@@ -196,33 +200,36 @@ private struct Reader {
     mutating func parseArray() throws(JSONParseError) -> JSONValue {
         try enter()
         position += 1  // [
-        var elements: [JSONValue] = []
         skipWhitespace()
         if position < bytes.count, bytes[position] == UInt8(ascii: "]") {
             position += 1
             depth -= 1
-            return .array(elements)
+            return .array([])
         }
+        let base = elementStack.count
         while true {
             skipWhitespace()
-            elements.append(try parseValue())
+            let element = try parseValue()
+            elementStack.append(element)
             if try closes(with: UInt8(ascii: "]")) { break }
         }
         depth -= 1
+        let elements = Array(elementStack[base...])
+        elementStack.removeSubrange(base...)
         return .array(elements)
     }
 
     mutating func parseObject() throws(JSONParseError) -> JSONValue {
         try enter()
         position += 1  // {
-        var members: [JSONObject.Member] = []
         var seen: Set<ByteKey>? = nil
         skipWhitespace()
         if position < bytes.count, bytes[position] == UInt8(ascii: "}") {
             position += 1
             depth -= 1
-            return .object(JSONObject(members))
+            return .object(JSONObject())
         }
+        let base = memberStack.count
         while true {
             skipWhitespace()
             guard position < bytes.count else { throw error(.unexpectedEndOfInput, at: position) }
@@ -232,12 +239,12 @@ private struct Reader {
             }
             let key = try parseString()
             // Duplicate check: linear for small objects, hashed beyond that (bounded cost).
-            if members.count < 16 {
-                for member in members where member.key.utf8.elementsEqual(key.utf8) {
+            if memberStack.count - base < 16 {
+                for member in memberStack[base...] where member.key.hasSameUTF8(as: key) {
                     throw error(.duplicateMemberName, at: keyStart)
                 }
             } else {
-                if seen == nil { seen = Set(members.map { ByteKey(string: $0.key) }) }
+                if seen == nil { seen = Set(memberStack[base...].map { ByteKey(string: $0.key) }) }
                 guard seen!.insert(ByteKey(string: key)).inserted else {
                     throw error(.duplicateMemberName, at: keyStart)
                 }
@@ -248,10 +255,12 @@ private struct Reader {
             position += 1
             skipWhitespace()
             let value = try parseValue()
-            members.append(JSONObject.Member(key: key, value: value))
+            memberStack.append(JSONObject.Member(key: key, value: value))
             if try closes(with: UInt8(ascii: "}")) { break }
         }
         depth -= 1
+        let members = Array(memberStack[base...])
+        memberStack.removeSubrange(base...)
         return .object(JSONObject(members))
     }
 

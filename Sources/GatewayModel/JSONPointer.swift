@@ -69,6 +69,9 @@ public struct JSONPointer: Sendable, Hashable, CustomStringConvertible {
 
     public mutating func append(index: Int) { tokens.append(String(index)) }
 
+    /// Drops the last token (the pointer to the parent, in place); the root stays the root.
+    public mutating func removeLast() { if !tokens.isEmpty { tokens.removeLast() } }
+
     public func appending(_ token: String) -> JSONPointer {
         var copy = self
         copy.append(token)
@@ -128,7 +131,7 @@ extension JSONValue {
         for token in pointer.tokens {
             switch current {
             case .object(let object):
-                guard let member = object.members.first(where: { $0.key.utf8.elementsEqual(token.utf8) }) else {
+                guard let member = object.members.first(where: { $0.key.hasSameUTF8(as: token) }) else {
                     return nil
                 }
                 current = member.value
@@ -191,7 +194,7 @@ extension JSONValue {
         case .object(var object):
             current = .null  // release the payload so the mutation below does not copy it
             var child: JSONValue
-            let index = object.members.firstIndex(where: { $0.key.utf8.elementsEqual(token.utf8) })
+            let index = object.members.firstIndex(where: { $0.key.hasSameUTF8(as: token) })
             if let index {
                 child = object.members[index].value
                 object.members[index].value = .null

@@ -33,13 +33,18 @@ extension JSONValue {
             out.append(UInt8(ascii: "]"))
         case .object(let object):
             out.append(UInt8(ascii: "{"))
-            var first = true
-            for member in object.members.sorted(by: { JSONValue.utf16Precedes($0.key, $1.key) }) {
-                if !first { out.append(UInt8(ascii: ",")) }
-                first = false
-                JSONValue.writeCanonical(string: member.key, to: &out)
-                out.append(UInt8(ascii: ":"))
-                member.value.writeCanonical(to: &out)
+            let members = object.members
+            // Sort member indices, not members (moving members costs reference counting).
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: members.count) { buffer in
+                var order = buffer
+                for index in 0..<members.count { order[index] = index }
+                order.sort { JSONValue.utf16Precedes(members[$0].key, members[$1].key) }
+                for (position, index) in order.enumerated() {
+                    if position > 0 { out.append(UInt8(ascii: ",")) }
+                    JSONValue.writeCanonical(string: members[index].key, to: &out)
+                    out.append(UInt8(ascii: ":"))
+                    members[index].value.writeCanonical(to: &out)
+                }
             }
             out.append(UInt8(ascii: "}"))
         }
@@ -51,15 +56,23 @@ extension JSONValue {
     /// character of U+E000...U+FFFF (lead byte EE or EF) meets one above U+FFFF (lead byte F0-F4):
     /// in UTF-16 the latter is a surrogate (D800-DFFF) and sorts first.
     static func utf16Precedes(_ a: String, _ b: String) -> Bool {
-        var ai = a.utf8.makeIterator()
-        var bi = b.utf8.makeIterator()
-        while true {
-            guard let x = ai.next() else { return bi.next() != nil }
-            guard let y = bi.next() else { return false }
-            if x != y {
-                if x >= 0xF0 && (y == 0xEE || y == 0xEF) { return true }
-                if y >= 0xF0 && (x == 0xEE || x == 0xEF) { return false }
-                return x < y
+        var a = a
+        var b = b
+        return a.withUTF8 { x in
+            b.withUTF8 { y in
+                let count = Swift.min(x.count, y.count)
+                var i = 0
+                while i < count {
+                    let p = x[i]
+                    let q = y[i]
+                    if p != q {
+                        if p >= 0xF0 && (q == 0xEE || q == 0xEF) { return true }
+                        if q >= 0xF0 && (p == 0xEE || p == 0xEF) { return false }
+                        return p < q
+                    }
+                    i += 1
+                }
+                return x.count < y.count
             }
         }
     }

@@ -28,7 +28,10 @@ struct SchemaObject: Sendable {
 
     var members: [Member]
 
-    init(_ members: [Member]) { self.members = members }
+    init(_ members: [Member]) {
+        precondition(members.count <= 64, "SchemaObject tracks members in a 64-bit mask")
+        self.members = members
+    }
 }
 
 extension SchemaRule {
@@ -42,8 +45,9 @@ extension SchemaRule {
         .string(code: code, minLength: 0, maxLength: .max, check: check)
     }
 
-    /// Validates `value` at `path`, appending every problem to `errors`.
-    func validate(_ value: JSONValue, path: JSONPointer, into errors: inout [RecordError]) {
+    /// Validates `value` at `path`, appending every problem to `errors`. `path` is extended and
+    /// restored in place (no pointer is built unless there is an error to report).
+    func validate(_ value: JSONValue, path: inout JSONPointer, into errors: inout [RecordError]) {
         func fail(_ code: RecordError.Code, _ message: String) {
             errors.append(RecordError(code, path: path.description, message: message))
         }
@@ -85,39 +89,44 @@ extension SchemaRule {
             }
             if value != expected { fail(.invalidValue, "must be \(expected.canonicalString)") }
         case .object(let object):
-            object.validate(value, path: path, into: &errors)
+            object.validate(value, path: &path, into: &errors)
         case .array(let item, let minItems, let uniqueItems):
             guard case .array(let elements) = value else { return fail(.invalidValue, "must be an array") }
             if elements.count < minItems {
                 fail(.invalidValue, minItems == 1 ? "must not be empty" : "must have at least \(minItems) items")
             }
             for (index, element) in elements.enumerated() {
-                let elementPath = path.appending(index: index)
-                item.validate(element, path: elementPath, into: &errors)
+                path.append(index: index)
+                item.validate(element, path: &path, into: &errors)
                 if uniqueItems, elements[..<index].contains(where: { JSONValue.sameJSON($0, element) }) {
-                    errors.append(RecordError(.invalidValue, path: elementPath.description, message: "duplicate item"))
+                    errors.append(RecordError(.invalidValue, path: path.description, message: "duplicate item"))
                 }
+                path.removeLast()
             }
         }
     }
 }
 
 extension SchemaObject {
-    func validate(_ value: JSONValue, path: JSONPointer, into errors: inout [RecordError]) {
+    func validate(_ value: JSONValue, path: inout JSONPointer, into errors: inout [RecordError]) {
         guard case .object(let object) = value else {
             errors.append(RecordError(.invalidValue, path: path.description, message: "must be an object"))
             return
         }
-        for member in members {
-            if let found = object.members.first(where: { $0.key == member.name }) {
-                member.rule.validate(found.value, path: path.appending(member.name), into: &errors)
-            } else if member.isRequired {
-                errors.append(
-                    RecordError(.missingField, path: path.appending(member.name).description, message: "is required"))
+        // One pass over the record's members; `seen` marks the schema members found.
+        var seen: UInt64 = 0
+        for found in object.members {
+            guard let index = members.firstIndex(where: { $0.name.hasSameUTF8(as: found.key) }) else {
+                errors.append(RecordError(.invalidValue, path: path.appending(found.key).description, message: "unknown member"))
+                continue
             }
+            seen |= 1 << UInt64(index)
+            path.append(found.key)
+            members[index].rule.validate(found.value, path: &path, into: &errors)
+            path.removeLast()
         }
-        for found in object.members where !members.contains(where: { $0.name == found.key }) {
-            errors.append(RecordError(.invalidValue, path: path.appending(found.key).description, message: "unknown member"))
+        for (index, member) in members.enumerated() where member.isRequired && seen & (1 << UInt64(index)) == 0 {
+            errors.append(RecordError(.missingField, path: path.appending(member.name).description, message: "is required"))
         }
     }
 }
@@ -127,12 +136,12 @@ extension JSONValue {
     static func sameJSON(_ a: JSONValue, _ b: JSONValue) -> Bool {
         switch (a, b) {
         case (.number(let x), .number(let y)): return x.text == y.text || DecimalText(x) == DecimalText(y)
-        case (.string(let x), .string(let y)): return x.unicodeScalars.elementsEqual(y.unicodeScalars)
+        case (.string(let x), .string(let y)): return x.hasSameUTF8(as: y)
         case (.array(let x), .array(let y)): return x.count == y.count && zip(x, y).allSatisfy { sameJSON($0, $1) }
         case (.object(let x), .object(let y)):
             return x.count == y.count
                 && x.members.allSatisfy { m in
-                    y.members.contains { $0.key.unicodeScalars.elementsEqual(m.key.unicodeScalars) && sameJSON($0.value, m.value) }
+                    y.members.contains { $0.key.hasSameUTF8(as: m.key) && sameJSON($0.value, m.value) }
                 }
         default: return a == b
         }

@@ -1,0 +1,22 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+extension String {
+    /// Byte-for-byte equality of the UTF-8 (no Unicode canonical equivalence, unlike `==`), fast on
+    /// native strings: JSON member names are equal only when their code points are.
+    @inline(__always)
+    func hasSameUTF8(as other: String) -> Bool {
+        let count = utf8.count
+        guard count == other.utf8.count else { return false }
+        let result = utf8.withContiguousStorageIfAvailable { a in
+            other.utf8.withContiguousStorageIfAvailable { b in
+                count == 0 || memcmp(a.baseAddress!, b.baseAddress!, count) == 0
+            }
+        }
+        if let result, let result { return result }
+        return utf8.elementsEqual(other.utf8)
+    }
+}
