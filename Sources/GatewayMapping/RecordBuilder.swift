@@ -68,13 +68,13 @@ struct RecordBuilder<Node: SourceNode> {
                 hit(rule.conditionFalseBranch)
                 continue
             }
-            let path = prefix + rule.toText
+            let path = MemberPath(prefix: prefix, member: rule.toText)
             if !rule.checks.isEmpty, !checksPass(rule.checks, node, path: path) { continue }
             switch rule.body {
             case .constant(let v):
                 Self.set(v, at: rule.to[...], in: &object)
                 hit(rule.branch)
-                if explain { lineage.append(Lineage(path: path, source: nil, raw: nil, steps: ["constant"], result: v)) }
+                if explain { lineage.append(Lineage(path: path.text, source: nil, raw: nil, steps: ["constant"], result: v)) }
             case .value(let source, let transforms):
                 if let v = value(source, transforms, rule: rule, node, path: path) {
                     Self.set(v, at: rule.to[...], in: &object)
@@ -88,7 +88,7 @@ struct RecordBuilder<Node: SourceNode> {
                         let raw = c.condition.map { node.scalar($0.source).trimmed.display }
                         lineage.append(
                             Lineage(
-                                path: path, source: c.condition.map { node.location(of: $0.source) }, raw: raw,
+                                path: path.text, source: c.condition.map { node.location(of: $0.source) }, raw: raw,
                                 steps: [c.condition.map { "when \($0.text)" } ?? "otherwise"], result: c.value))
                     }
                     break
@@ -96,14 +96,14 @@ struct RecordBuilder<Node: SourceNode> {
             case .each(let source, let element, let join):
                 var array: [JSONValue] = []
                 for child in node.nodes(source) {
-                    let elementPath = path + "/" + String(array.count)
+                    let elementPath = path.text + "/" + String(array.count)
                     switch element {
                     case .object(let members):
                         var o = JSONObject()
                         evaluate(members, child, into: &o, prefix: elementPath)
                         if !o.isEmpty { array.append(.object(o)) }
                     case .value(let src, let transforms):
-                        switch value(src, transforms, rule: nil, child, path: elementPath) {
+                        switch value(src, transforms, rule: nil, child, path: MemberPath(prefix: elementPath, member: "")) {
                         case .array(let items)?: array.append(contentsOf: items)
                         case let v?: array.append(v)
                         case nil: break
@@ -122,20 +122,20 @@ struct RecordBuilder<Node: SourceNode> {
         }
     }
 
-    private mutating func checksPass(_ checks: [Condition], _ node: Node, path: String) -> Bool {
+    private mutating func checksPass(_ checks: [Condition], _ node: Node, path: MemberPath) -> Bool {
         var ok = true
         for check in checks {
             guard case .oneOf(let allowed) = check.test else { continue }
             let v = check.value(on: node)
             guard let text = v.plainText else {
-                errors.append(RecordError(.missingField, path: path, source: node.location(of: check.source), message: "\(check.source.text) is required"))
+                errors.append(RecordError(.missingField, path: path.text, source: node.location(of: check.source), message: "\(check.source.text) is required"))
                 ok = false
                 continue
             }
             if !allowed.contains(text) {
                 errors.append(
                     RecordError(
-                        .unknownCode, path: path, source: node.location(of: check.source),
+                        .unknownCode, path: path.text, source: node.location(of: check.source),
                         message: "'\(Masking.value(text))' is not one of \(allowed.joined(separator: ", "))"))
                 ok = false
             }
@@ -145,12 +145,12 @@ struct RecordBuilder<Node: SourceNode> {
 
     /// Reads, trims and transforms one value; nil when absent (or rejected: the error is recorded).
     private mutating func value(
-        _ source: SourcePath, _ transforms: [Transform], rule: MemberRule?, _ node: Node, path: String
+        _ source: SourcePath, _ transforms: [Transform], rule: MemberRule?, _ node: Node, path: MemberPath
     ) -> JSONValue? {
         let raw = node.scalar(source)
         if case .compound = raw {
             errors.append(
-                RecordError(.invalidValue, path: path, source: node.location(of: source), message: "expected a single value, found an object or array"))
+                RecordError(.invalidValue, path: path.text, source: node.location(of: source), message: "expected a single value, found an object or array"))
             return nil
         }
         var v = raw.trimmed
@@ -163,15 +163,15 @@ struct RecordBuilder<Node: SourceNode> {
             case .instant?, .date?: code = .invalidDatetime
             default: code = .invalidValue
             }
-            errors.append(RecordError(code, path: path, source: node.location(of: source), message: "expected a JSON number, found a string"))
+            errors.append(RecordError(code, path: path.text, source: node.location(of: source), message: "expected a JSON number, found a string"))
             return nil
         }
         for t in transforms {
             do {
                 v = try t.apply(v)
             } catch {
-                errors.append(RecordError(error.code, path: path, source: node.location(of: source), message: error.message))
-                if explain { lineage.append(Lineage(path: path, source: node.location(of: source), raw: rawDisplay, steps: steps + [t.name + " ✗"], result: nil)) }
+                errors.append(RecordError(error.code, path: path.text, source: node.location(of: source), message: error.message))
+                if explain { lineage.append(Lineage(path: path.text, source: node.location(of: source), raw: rawDisplay, steps: steps + [t.name + " ✗"], result: nil)) }
                 return nil
             }
             if explain { steps.append(t.name) }
@@ -191,7 +191,7 @@ struct RecordBuilder<Node: SourceNode> {
         }
         if result != nil, let rule, rule.defaultValue == nil || v != .absent { hit(rule.branch) }
         if explain {
-            lineage.append(Lineage(path: path, source: node.location(of: source), raw: rawDisplay, steps: steps, result: result))
+            lineage.append(Lineage(path: path.text, source: node.location(of: source), raw: rawDisplay, steps: steps, result: result))
         }
         return result
     }
@@ -202,9 +202,16 @@ struct RecordBuilder<Node: SourceNode> {
             object[first] = value
             return
         }
-        var child = object[first]?.objectValue ?? JSONObject()
-        set(value, at: tokens.dropFirst(), in: &child)
-        object[first] = .object(child)
+        if let i = object.members.firstIndex(where: { $0.key == first }), case .object(var child) = object.members[i].value {
+            // Drop the parent's reference first so that the child is mutated in place, not copied.
+            object.members[i].value = .null
+            set(value, at: tokens.dropFirst(), in: &child)
+            object.members[i].value = .object(child)
+        } else {
+            var child = JSONObject()
+            set(value, at: tokens.dropFirst(), in: &child)
+            object[first] = .object(child)
+        }
     }
 
     /// Where the source of a canonical member stands (for errors found by model validation).
@@ -273,4 +280,11 @@ extension Value {
         default: nil
         }
     }
+}
+
+/// A canonical member's pointer, concatenated only when it is needed (an error, or `explain`).
+struct MemberPath {
+    var prefix: String
+    var member: String
+    var text: String { prefix.isEmpty ? member : prefix + member }
 }

@@ -212,8 +212,16 @@ enum Transform: Sendable {
 
 /// The text rules of formats.md.
 enum Text {
+    @inline(__always)
+    private static func isASCIIWhitespace(_ b: UInt8) -> Bool { b == 0x20 || (b >= 0x09 && b <= 0x0D) }
+
     /// Leading and trailing white space removed, including U+3000 and U+00A0.
     static func trim(_ s: String) -> String {
+        let utf8 = s.utf8
+        // Fast path: first and last bytes are ASCII and not white space (the common case).
+        if let f = utf8.first, let l = utf8.last, f < 0x80, l < 0x80, !isASCIIWhitespace(f), !isASCIIWhitespace(l) {
+            return s
+        }
         let scalars = s.unicodeScalars
         guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }) else { return "" }
         let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })!
@@ -221,22 +229,33 @@ enum Text {
         return String(scalars[first...last])
     }
 
-    /// NFKC, upper case; ASCII input skips normalisation (it is already NFKC).
-    static func identifier(_ s: String) -> String {
-        let normalized: String
-        if s.utf8.allSatisfy({ $0 < 0x80 }) {
-            normalized = s
-        } else {
-            normalized = s.precomposedStringWithCompatibilityMapping
+    /// Whether NFKC leaves the text as it is: ASCII, CJK unified ideographs and the few other
+    /// characters identifiers carry that have no compatibility decomposition.
+    private static func isNFKCStable(_ s: String) -> Bool {
+        for u in s.unicodeScalars {
+            let v = u.value
+            if v < 0x80 || (v >= 0x4E00 && v <= 0x9FFF) || v == 0x00B7 || v == 0x2022 { continue }
+            return false
         }
-        return normalized.uppercased()
+        return true
+    }
+
+    /// NFKC, upper case.
+    static func identifier(_ s: String) -> String {
+        guard isNFKCStable(s) else { return s.precomposedStringWithCompatibilityMapping.uppercased() }
+        // Only ASCII letters can be lower case here: upper-case them in place, and allocate only
+        // when there is one.
+        guard s.utf8.contains(where: { $0 >= 0x61 && $0 <= 0x7A }) else { return s }
+        return String(decoding: s.utf8.map { $0 >= 0x61 && $0 <= 0x7A ? $0 - 0x20 : $0 }, as: UTF8.self)
     }
 
     static let plateSeparators: Set<Unicode.Scalar> = ["\u{00B7}", "\u{2022}", "\u{30FB}", "\u{2027}", "\u{FF65}", "-", " ", "\u{3000}", "\u{00A0}", "\t"]
 
     static func plate(_ s: String) -> String {
+        let id = identifier(s)
+        guard id.unicodeScalars.contains(where: plateSeparators.contains) else { return id }
         var scalars = String.UnicodeScalarView()
-        for u in identifier(s).unicodeScalars where !plateSeparators.contains(u) { scalars.append(u) }
+        for u in id.unicodeScalars where !plateSeparators.contains(u) { scalars.append(u) }
         return String(scalars)
     }
 }
