@@ -93,3 +93,14 @@ import Testing
         #expect(document == ["a": [1, 3], "b": ["d": 2]])
     }
 }
+
+@Suite struct JSONPointerInPlaceTests {
+    @Test func removeLastWalksUpToTheRoot() {
+        var path = JSONPointer("/x/y")!
+        path.removeLast()
+        #expect(path == JSONPointer("/x"))
+        path.removeLast()
+        path.removeLast()
+        #expect(path.isRoot)
+    }
+}
