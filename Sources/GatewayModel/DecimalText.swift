@@ -175,3 +175,19 @@ extension DecimalText: Comparable {
         return false
     }
 }
+
+extension JSONNumber {
+    /// The number with this exact decimal value, in plain notation (`0.3`, `-1.25`, `200`).
+    public init(_ decimal: DecimalText) { self.init(uncheckedText: decimal.description) }
+
+    /// Wraps `text` when it is RFC 8259 number syntax exactly (no sign `+`, no leading zeros,
+    /// no spaces); nil otherwise. For numbers taken from text (XML) into JSON output.
+    public init?(validating text: some StringProtocol) {
+        let utf8 = Array(text.utf8)
+        guard let first = utf8.first, let last = utf8.last,
+            first == UInt8(ascii: "-") || first &- UInt8(ascii: "0") < 10, last &- UInt8(ascii: "0") < 10,
+            case .number(let number)? = try? JSONParser.parse(utf8)
+        else { return nil }
+        self = number
+    }
+}

@@ -87,3 +87,22 @@ import Testing
         #expect(!(DecimalText("2.50")! < DecimalText("2.5")!))
     }
 }
+
+@Suite struct JSONNumberFromTextTests {
+    @Test(arguments: ["0", "-0", "107.86", "30.860", "1e3", "-1.5E-9", "123456789012345678901234567890"])
+    func acceptsJSONNumberText(text: String) {
+        #expect(JSONNumber(validating: text)?.text == text)
+    }
+
+    @Test(arguments: ["", "+1", "01", ".5", "5.", " 1", "1 ", "1e", "NaN", "0x1", "\"1\"", "[1]", "1,5"])
+    func rejectsOtherText(text: String) {
+        #expect(JSONNumber(validating: text) == nil)
+    }
+
+    @Test func fromDecimals() throws {
+        #expect(JSONNumber(try #require(DecimalText("007.50"))).text == "7.5")
+        #expect(JSONNumber(try #require(DecimalText("-1e2"))).text == "-100")
+        #expect(JSONNumber(try #require(DecimalText("0.0030"))).text == "0.003")
+        #expect(JSONNumber(validating: JSONNumber(try #require(DecimalText("+2.50e-3"))).text) != nil)
+    }
+}
