@@ -105,7 +105,7 @@ final class RecordCollector: ElementObserver {
 
     /// End of input: held records get their final path (no index: no sibling of their name
     /// followed, or the document broke off).
-    func finish(complete: Bool) {
+    func finish() {
         for frame in frames.reversed() { release(frame) }
         frames.removeAll()
     }
@@ -218,14 +218,8 @@ final class RecordCollector: ElementObserver {
 
     private func snapshotHeader(_ ctxt: xmlParserCtxtPtr, recordIsRoot: Bool) {
         headerDecided = true
-        guard !recordIsRoot, let doc = ctxt.pointee.myDoc, let root = xmlDocGetRootElement(doc),
-              let copyDoc = xmlNewDoc("1.0") else { return }
-        guard let copy = xmlDocCopyNode(root, copyDoc, 1) else {
-            xmlFreeDoc(copyDoc)
-            return
-        }
-        xmlDocSetRootElement(copyDoc, copy)
-        header = XMLDocument(pointer: copyDoc)
+        guard !recordIsRoot, let doc = ctxt.pointee.myDoc, let root = xmlDocGetRootElement(doc) else { return }
+        header = copyRoot(root)
     }
 
     /// Moves the completed record into a document of its own and frees the text around it.

@@ -34,6 +34,11 @@ import CLibXML2
 /// **Limits**: `maxDocumentBytes` of the options applies to each record and to the content outside
 /// records (counted in UTF-8 bytes after decoding); `maxDepth` as in `XMLDocument`.
 ///
+/// **Detection before choosing records**: open the stream without record paths, look at
+/// `peek()` (the document's first 64 KiB parsed into a tree: root element, `head/jkid`...), then
+/// call `selectRecords(_:)`; the bytes read by `peek()` are parsed again from the start, so this
+/// works on standard input too.
+///
 /// **Errors**: records completed before a parse error are still yielded; then `next()` throws.
 public final class XMLRecordStream {
     /// One record of the stream.
@@ -47,18 +52,28 @@ public final class XMLRecordStream {
         public let pathIndex: Int
     }
 
+    /// How much `peek()` reads.
+    public static let peekBytes = 64 * 1024
+
     private let fd: Int32
     private let closeWhenDone: Bool
-    private let ctxt: xmlParserCtxtPtr
-    private let guardState: ParseGuard
-    private let collector: RecordCollector
+    private let options: XMLDocument.Options
+    private var parser: PushParser?
+    private var collector: RecordCollector?
     private var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+    /// Bytes read by `peek()`, parsed again first by the record parser.
+    private var prefix: [UInt8] = []
+    private var peeked: XMLDocument??
+    private var inputEnded = false
     private var finished = false
     private var closed = false
     private var yielded = 0
+    private var pendingError: XMLError?
+    private var started = false
 
-    /// Streams the file at `path`.
-    public convenience init(path: String, recordPaths: [String], options: XMLDocument.Options = .init()) throws(XMLError) {
+    /// Streams the file at `path`; records as `recordPaths` say, or as chosen later with
+    /// `selectRecords(_:)` when `recordPaths` is empty.
+    public convenience init(path: String, recordPaths: [String] = [], options: XMLDocument.Options = .init()) throws(XMLError) {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             throw XMLError(.io, message: "cannot open \(path): \(String(cString: strerror(errno)))")
@@ -66,47 +81,66 @@ public final class XMLRecordStream {
         try self.init(fileDescriptor: fd, closeWhenDone: true, recordPaths: recordPaths, options: options)
     }
 
-    /// Streams from an open descriptor (standard input is 0); closes it when done if asked to.
-    public init(
-        fileDescriptor: Int32, closeWhenDone: Bool = false, recordPaths: [String], options: XMLDocument.Options = .init()
-    ) throws(XMLError) {
-        LibXML.prepareThread()
-        self.fd = fileDescriptor
-        self.closeWhenDone = closeWhenDone
-        let collector: RecordCollector
-        do throws(XMLError) {
-            collector = try RecordCollector(recordPaths: recordPaths, maxBytes: options.maxDocumentBytes)
-        } catch {
-            if closeWhenDone { close(fileDescriptor) }
-            throw error
-        }
-        guard let ctxt = xmlCreatePushParserCtxt(nil, nil, nil, 0, nil) else {
-            if closeWhenDone { close(fileDescriptor) }
-            throw XMLError(.malformed, message: "cannot create an XML parser")
-        }
-        self.ctxt = ctxt
-        self.collector = collector
-        guardState = ParseGuard(maxDepth: options.maxDepth)
-        guardState.observer = collector
-        xmlCtxtUseOptions(ctxt, ParseGuard.parserOptions(ignoreBlankText: options.ignoreBlankText))
-        guardState.install(on: ctxt)
-    }
-
-    deinit {
-        closeInput()
-        if let doc = ctxt.pointee.myDoc { xmlFreeDoc(doc) }
-        ctxt.pointee.myDoc = nil
-        xmlFreeParserCtxt(ctxt)
-        collector.discardAll()
-    }
-
     /// Convenience for a single record path.
     public convenience init(path: String, recordPath: String, options: XMLDocument.Options = .init()) throws(XMLError) {
         try self.init(path: path, recordPaths: [recordPath], options: options)
     }
 
+    /// Streams from an open descriptor (standard input is 0); closes it when done if asked to.
+    public init(
+        fileDescriptor: Int32, closeWhenDone: Bool = false, recordPaths: [String] = [],
+        options: XMLDocument.Options = .init()
+    ) throws(XMLError) {
+        LibXML.prepareThread()
+        self.fd = fileDescriptor
+        self.closeWhenDone = closeWhenDone
+        self.options = options
+        if !recordPaths.isEmpty {
+            do throws(XMLError) {
+                try selectRecords(recordPaths)
+            } catch {
+                closeInput()
+                throw error
+            }
+        }
+    }
+
+    deinit {
+        closeInput()
+        collector?.discardAll()
+    }
+
+    /// Chooses the record paths (once, before the first `next()` or `header()`).
+    public func selectRecords(_ recordPaths: [String]) throws(XMLError) {
+        guard parser == nil else { throw XMLError(.invalidPath, message: "record paths are already chosen") }
+        let collector = try RecordCollector(recordPaths: recordPaths, maxBytes: options.maxDocumentBytes)
+        parser = try PushParser(options: options, observer: collector)
+        self.collector = collector
+    }
+
+    /// The beginning of the document (its first `peekBytes` bytes, or all of it if shorter) as a
+    /// tree: the root element with what it contains so far. Nil if the root has not started by
+    /// then. For format detection before `selectRecords(_:)`; throws if that much of the document
+    /// is already malformed or declares entities.
+    public func peek() throws(XMLError) -> XMLNode? {
+        if let peeked { return peeked?.root }
+        guard !started else {
+            throw XMLError(.invalidPath, message: "peek() must come before reading records")
+        }
+        while prefix.count < Self.peekBytes && !inputEnded {
+            let n = try readChunk()
+            if n == 0 { inputEnded = true } else { prefix += buffer[0..<n] }
+        }
+        let probe = try PushParser(options: options, observer: nil)
+        guard prefix.withUnsafeBytes({ probe.push($0, terminate: inputEnded) }) else { throw probe.error }
+        let snapshot = probe.snapshotRoot()
+        peeked = .some(snapshot)
+        return snapshot?.root
+    }
+
     /// The next record, or nil at the end of the document.
     public func next() throws(XMLError) -> Record? {
+        guard let collector else { throw XMLError(.invalidPath, message: "no record path chosen") }
         while true {
             if let (doc, pathIndex) = collector.popReady() {
                 defer { yielded += 1 }
@@ -128,53 +162,123 @@ public final class XMLRecordStream {
     /// root itself is the record. Reads ahead as far as needed; records read meanwhile are kept
     /// for `next()`.
     public func header() throws(XMLError) -> XMLNode? {
+        guard let collector, let parser else { throw XMLError(.invalidPath, message: "no record path chosen") }
         while !collector.headerDecided && !finished { try feed() }
-        if !collector.headerDecided, let doc = ctxt.pointee.myDoc, xmlDocGetRootElement(doc) != nil {
+        if !collector.headerDecided, let doc = parser.takeDocument() {
             // No record at all: the document itself is the header.
             collector.takeHeader(doc)
-            ctxt.pointee.myDoc = nil
         }
         return collector.header?.root
     }
 
-    /// Reads and parses one more chunk; throws when the parse failed and nothing is left to yield.
-    private func feed() throws(XMLError) {
+    /// Nodes currently held in the tree being parsed (for tests: must stay small however many
+    /// records went by).
+    var retainedNodeCount: Int { parser?.nodeCount ?? 0 }
+
+    private func readChunk() throws(XMLError) -> Int {
         var n: Int
         repeat {
             n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
         } while n < 0 && errno == EINTR
-        if n < 0 {
+        guard n >= 0 else {
             let message = String(cString: strerror(errno))
             finished = true
             closeInput()
             throw XMLError(.io, message: "cannot read the document: \(message)")
         }
-        let rc = withExtendedLifetime(guardState) {
-            buffer.withUnsafeBytes {
-                xmlParseChunk(ctxt, $0.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(n), n == 0 ? 1 : 0)
+        return n
+    }
+
+    /// Parses one more chunk (the bytes `peek()` read first); throws when the parse failed and
+    /// no record is left to yield.
+    private func feed() throws(XMLError) {
+        guard let parser, let collector else { throw XMLError(.invalidPath, message: "no record path chosen") }
+        started = true
+        let ok: Bool
+        var terminate = false
+        if !prefix.isEmpty {
+            let bytes = prefix
+            prefix = []
+            terminate = inputEnded
+            ok = bytes.withUnsafeBytes { parser.push($0, terminate: terminate) }
+        } else if inputEnded {
+            terminate = true
+            ok = parser.push(UnsafeRawBufferPointer(start: nil, count: 0), terminate: true)
+        } else {
+            let n = try readChunk()
+            if n == 0 { inputEnded = true }
+            terminate = n == 0
+            ok = buffer.withUnsafeBytes { parser.push(UnsafeRawBufferPointer(rebasing: $0[0..<n]), terminate: terminate) }
+        }
+        if !ok {
+            finished = true
+            closeInput()
+            collector.finish()
+            if collector.hasReady {
+                pendingError = parser.error
+                return
             }
+            throw parser.error
         }
-        let failed = guardState.failure != nil || ctxt.pointee.wellFormed == 0 || ctxt.pointee.nsWellFormed == 0
-            || (rc != 0 && rc != Int32(XML_ERR_OK.rawValue))
-        if failed {
+        if terminate {
             finished = true
             closeInput()
-            collector.finish(complete: false)
-            if collector.hasReady { pendingError = guardState.error(for: ctxt); return }
-            throw guardState.error(for: ctxt)
-        }
-        if n == 0 {
-            finished = true
-            closeInput()
-            collector.finish(complete: true)
+            collector.finish()
         }
     }
 
-    private var pendingError: XMLError?
+    private func closeInput() {
+        if closeWhenDone && !closed { close(fd) }
+        closed = true
+    }
+}
 
-    /// Nodes currently held in the tree being parsed (for tests: must stay small however many
-    /// records went by).
-    var retainedNodeCount: Int {
+/// A libxml2 push-parser context with our hooks.
+private final class PushParser {
+    let ctxt: xmlParserCtxtPtr
+    let guardState: ParseGuard
+
+    init(options: XMLDocument.Options, observer: (any ElementObserver)?) throws(XMLError) {
+        guard let ctxt = xmlCreatePushParserCtxt(nil, nil, nil, 0, nil) else {
+            throw XMLError(.malformed, message: "cannot create an XML parser")
+        }
+        self.ctxt = ctxt
+        guardState = ParseGuard(maxDepth: options.maxDepth)
+        guardState.observer = observer
+        xmlCtxtUseOptions(ctxt, ParseGuard.parserOptions(ignoreBlankText: options.ignoreBlankText))
+        guardState.install(on: ctxt)
+    }
+
+    deinit {
+        if let doc = ctxt.pointee.myDoc { xmlFreeDoc(doc) }
+        ctxt.pointee.myDoc = nil
+        xmlFreeParserCtxt(ctxt)
+    }
+
+    /// Parses `bytes`; false when the document turned out malformed or broke a limit.
+    func push(_ bytes: UnsafeRawBufferPointer, terminate: Bool) -> Bool {
+        let rc = xmlParseChunk(
+            ctxt, bytes.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(bytes.count), terminate ? 1 : 0)
+        return guardState.failure == nil && ctxt.pointee.wellFormed != 0 && ctxt.pointee.nsWellFormed != 0
+            && rc == Int32(XML_ERR_OK.rawValue)
+    }
+
+    var error: XMLError { guardState.error(for: ctxt) }
+
+    /// Hands over the document built so far.
+    func takeDocument() -> xmlDocPtr? {
+        guard let doc = ctxt.pointee.myDoc, xmlDocGetRootElement(doc) != nil else { return nil }
+        ctxt.pointee.myDoc = nil
+        return doc
+    }
+
+    /// A copy of the root element as parsed so far, in a document of its own.
+    func snapshotRoot() -> XMLDocument? {
+        guard let doc = ctxt.pointee.myDoc, let root = xmlDocGetRootElement(doc) else { return nil }
+        return copyRoot(root)
+    }
+
+    var nodeCount: Int {
         var count = 0
         func visit(_ first: xmlNodePtr?) {
             var node = first
@@ -187,9 +291,15 @@ public final class XMLRecordStream {
         visit(ctxt.pointee.myDoc?.pointee.children)
         return count
     }
+}
 
-    private func closeInput() {
-        if closeWhenDone && !closed { close(fd) }
-        closed = true
+/// A deep copy of `root` (namespaces re-declared as needed) as the root of a new document.
+func copyRoot(_ root: xmlNodePtr) -> XMLDocument? {
+    guard let doc = xmlNewDoc("1.0") else { return nil }
+    guard let copy = xmlDocCopyNode(root, doc, 1) else {
+        xmlFreeDoc(doc)
+        return nil
     }
+    xmlDocSetRootElement(doc, copy)
+    return XMLDocument(pointer: doc)
 }

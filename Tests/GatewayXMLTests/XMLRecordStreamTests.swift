@@ -109,7 +109,8 @@ func allLocationPaths(_ node: XMLNode) -> [String] {
         #expect(records.map(\.node.locationPath) == ["/root/a/x", "/root/b/y[1]", "/root/b/y[2]"])
         #expect(try streamAll(file, ["/other/b/y"]).isEmpty)
         #expect(throws: XMLError.self) { try XMLRecordStream(path: file.path, recordPaths: ["a[1]"]) }
-        #expect(throws: XMLError.self) { try XMLRecordStream(path: file.path, recordPaths: []) }
+        #expect(throws: XMLError.self) { _ = try XMLRecordStream(path: file.path, recordPaths: []).next() }
+        #expect(throws: XMLError.self) { try XMLRecordStream(path: file.path).selectRecords([]) }
     }
 
     @Test func documentWithoutRecordsIsItsOwnHeader() throws {
@@ -219,5 +220,74 @@ func allLocationPaths(_ node: XMLNode) -> [String] {
         let dom = try XMLDocument.parse(text)
         let last = try XMLPath("body/vio[70000]/xh").firstNode(from: #require(dom.root))
         #expect(last?.line == 70_001)
+    }
+}
+
+@Suite struct XMLRecordStreamDetectionTests {
+    @Test func peekThenSelectRecords() throws {
+        let file = try TemporaryFile(Sample.traffic)
+        let stream = try XMLRecordStream(path: file.path)
+        let root = try #require(try stream.peek())
+        #expect(root.localName == "root")
+        #expect(try XMLPath("head/jkid").string(from: root) == "04C03")
+        #expect(try stream.peek() == root)
+        #expect(throws: XMLError.self) { _ = try stream.next() }
+        try stream.selectRecords(["body/vio"])
+        #expect(throws: XMLError.self) { try stream.selectRecords(["body/vio"]) }
+        var paths: [String] = []
+        while let r = try stream.next() { paths.append(r.node.locationPath) }
+        #expect(paths == ["/root/body/vio[1]", "/root/body/vio[2]"])
+        #expect(try stream.peek() == root) // the snapshot stays available
+
+        let late = try XMLRecordStream(path: file.path, recordPath: "body/vio")
+        _ = try late.next()
+        #expect(throws: XMLError.self) { _ = try late.peek() }
+    }
+
+    @Test func peekReplaysBytesFromAPipe() throws {
+        var text = trafficHead
+        let count = 300 // more than the 64 KiB peek window
+        for i in 0..<count { text += trafficRecord(i) }
+        text += "</body></root>"
+        let bytes = Array(text.utf8)
+        #expect(bytes.count > XMLRecordStream.peekBytes)
+        var fds: [Int32] = [0, 0]
+        try #require(pipe(&fds) == 0)
+        let writeEnd = fds[1]
+        let writer = Thread {
+            bytes.withUnsafeBytes { buffer in
+                var offset = 0
+                while offset < buffer.count {
+                    let n = write(writeEnd, buffer.baseAddress! + offset, buffer.count - offset)
+                    if n <= 0 { break }
+                    offset += n
+                }
+            }
+            close(writeEnd)
+        }
+        writer.start()
+        let stream = try XMLRecordStream(fileDescriptor: fds[0], closeWhenDone: true)
+        let root = try #require(try stream.peek())
+        #expect(try XMLPath("head/jkid").string(from: root) == "04C03")
+        #expect(root.firstChild(named: "body")?.childElements.isEmpty == false)
+        try stream.selectRecords(["body/vio"])
+        var n = 0
+        while let r = try stream.next() {
+            #expect(r.node.firstChild(named: "xh")?.text == "51172300" + String(format: "%08d", n))
+            n += 1
+        }
+        #expect(n == count)
+    }
+
+    @Test func peekReportsEarlyProblems() throws {
+        let entity = try TemporaryFile("<!DOCTYPE r [<!ENTITY a 'x'>]><r>&a;</r>")
+        let error = #expect(throws: XMLError.self) { _ = try XMLRecordStream(path: entity.path).peek() }
+        #expect(error?.kind == .entityDeclaration)
+        let broken = try TemporaryFile("<r><a></b></r>")
+        #expect(throws: XMLError.self) { _ = try XMLRecordStream(path: broken.path).peek() }
+        let empty = try TemporaryFile("")
+        #expect(throws: XMLError.self) { _ = try XMLRecordStream(path: empty.path).peek() }
+        let partial = try TemporaryFile("<?xml version='1.0'?>" + String(repeating: "<!-- -->", count: 10_000) + "<r/>")
+        #expect(try XMLRecordStream(path: partial.path).peek() == nil) // no root within 64 KiB
     }
 }
