@@ -28,48 +28,51 @@ public enum IDNumber {
     static let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
     static let checkCharacters: [UInt8] = Array("10X98765432".utf8)
 
-    /// The problem with `text`, or nil when it is a valid ID number.
+    /// The problem with `text`, or nil when it is a valid ID number (no allocation).
     public static func problem(in text: some StringProtocol) -> Problem? {
         let utf8 = text.utf8
         if utf8.count == 15, utf8.allSatisfy({ $0 &- UInt8(ascii: "0") < 10 }) { return .legacyFifteenDigits }
         guard utf8.count == 18 else { return .length }
-        var digits: [Int] = []
-        digits.reserveCapacity(17)
+        var sum = 0
+        var first = 0
+        var year = 0
+        var month = 0
+        var day = 0
         var last: UInt8 = 0
-        for (index, byte) in utf8.enumerated() {
-            let digit = byte &- UInt8(ascii: "0")
+        var index = 0
+        for byte in utf8 {
+            let digit = Int(byte &- UInt8(ascii: "0"))
             if index < 17 {
                 guard digit < 10 else { return .characters }
-                digits.append(Int(digit))
+                sum += digit * weights[index]
+                switch index {
+                case 0: first = digit
+                case 6...9: year = year * 10 + digit
+                case 10...11: month = month * 10 + digit
+                case 12...13: day = day * 10 + digit
+                default: break
+                }
             } else {
                 guard digit < 10 || byte == UInt8(ascii: "X") else { return .characters }
                 last = byte
             }
+            index += 1
         }
-        guard (1...8).contains(digits[0]) else { return .region }
-        let year = digits[6] * 1000 + digits[7] * 100 + digits[8] * 10 + digits[9]
-        let month = digits[10] * 10 + digits[11]
-        let day = digits[12] * 10 + digits[13]
+        guard (1...8).contains(first) else { return .region }
         guard (1900...2099).contains(year), LocalDate(year: year, month: month, day: day) != nil else {
             return .birthDate
         }
-        guard last == checkCharacter(digits) else { return .checkCharacter }
+        guard last == checkCharacters[sum % 11] else { return .checkCharacter }
         return nil
     }
 
     public static func isValid(_ text: some StringProtocol) -> Bool { problem(in: text) == nil }
 
-    /// The check character (ASCII) for 17 leading digits.
-    static func checkCharacter(_ digits: [Int]) -> UInt8 {
-        var sum = 0
-        for i in 0..<17 { sum += digits[i] * weights[i] }
-        return checkCharacters[sum % 11]
-    }
-
     /// The check character for the first 17 digits of `text` (for building test data); nil if they are not digits.
     public static func checkCharacter(forFirst17 text: some StringProtocol) -> Character? {
         let digits = text.utf8.prefix(17).map { Int($0 &- UInt8(ascii: "0")) }
         guard digits.count == 17, digits.allSatisfy({ $0 < 10 }) else { return nil }
-        return Character(Unicode.Scalar(checkCharacter(digits)))
+        let sum = zip(digits, weights).reduce(0) { $0 + $1.0 * $1.1 }
+        return Character(Unicode.Scalar(checkCharacters[sum % 11]))
     }
 }
