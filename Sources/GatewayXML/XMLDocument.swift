@@ -30,6 +30,37 @@ public final class XMLDocument: @unchecked Sendable {
     /// streamed document (`/root/body/vio[3]`), used as the prefix of every `locationPath`.
     let rootLocationPath: String?
 
+    /// Positions of the children of parents with many child elements, built on first use so that
+    /// `locationPath` of every record of a large batch does not cost O(n²).
+    private let siblingLock = Lock()
+    private var siblingIndexes: [xmlNodePtr: SiblingIndex] = [:]
+
+    final class SiblingIndex {
+        /// 1-based position of each child element among the children of its local name.
+        var position: [xmlNodePtr: Int] = [:]
+        /// How many child elements have each local name.
+        var count: [String: Int] = [:]
+    }
+
+    func siblingIndex(of parent: xmlNodePtr) -> SiblingIndex {
+        siblingLock.withLock {
+            if let index = siblingIndexes[parent] { return index }
+            let index = SiblingIndex()
+            var child = parent.pointee.children
+            while let c = child {
+                if c.pointee.type == XML_ELEMENT_NODE {
+                    let name = c.pointee.name.map { String(cString: $0) } ?? ""
+                    let n = (index.count[name] ?? 0) + 1
+                    index.count[name] = n
+                    index.position[c] = n
+                }
+                child = c.pointee.next
+            }
+            siblingIndexes[parent] = index
+            return index
+        }
+    }
+
     init(pointer: xmlDocPtr, rootLocationPath: String? = nil) {
         self.pointer = pointer
         self.rootLocationPath = rootLocationPath

@@ -28,7 +28,7 @@ extension XMLNode {
                 prefix = base
                 break
             }
-            steps.append(Self.step(node))
+            steps.append(step(node))
             current = parent
         }
         var path = prefix
@@ -40,21 +40,32 @@ extension XMLNode {
     }
 
     /// `name` or `name[n]` for an element, following the rule of `locationPath`.
-    static func step(_ node: xmlNodePtr) -> String {
+    func step(_ node: xmlNodePtr) -> String {
         let name = node.pointee.name
         let local = name.map { String(cString: $0) } ?? ""
+        // Few siblings: look around. Many: ask the document's index (built once per parent).
         var position = 1
+        var hops = 0
         var sibling = node.pointee.prev
-        while let s = sibling {
+        while let s = sibling, hops < 64 {
             if s.pointee.type == XML_ELEMENT_NODE, xmlStrEqual(s.pointee.name, name) != 0 { position += 1 }
             sibling = s.pointee.prev
+            hops += 1
         }
-        if position > 1 { return "\(local)[\(position)]" }
-        sibling = node.pointee.next
-        while let s = sibling {
-            if s.pointee.type == XML_ELEMENT_NODE, xmlStrEqual(s.pointee.name, name) != 0 { return "\(local)[1]" }
-            sibling = s.pointee.next
+        if sibling == nil {
+            if position > 1 { return "\(local)[\(position)]" }
+            sibling = node.pointee.next
+            hops = 0
+            while let s = sibling, hops < 64 {
+                if s.pointee.type == XML_ELEMENT_NODE, xmlStrEqual(s.pointee.name, name) != 0 { return "\(local)[1]" }
+                sibling = s.pointee.next
+                hops += 1
+            }
+            if sibling == nil { return local }
         }
-        return local
+        guard let parent = node.pointee.parent else { return local }
+        let index = document.siblingIndex(of: parent)
+        guard (index.count[local] ?? 0) > 1, let n = index.position[node] else { return local }
+        return "\(local)[\(n)]"
     }
 }

@@ -153,3 +153,38 @@ import Testing
         #expect(bad == 0)
     }
 }
+
+@Suite struct LocationPathIndexTests {
+    @Test func manySiblingsUseTheDocumentIndex() throws {
+        let text = "<r><a/>" + String(repeating: "<v/>", count: 100) + "<x/>" + String(repeating: "<v/>", count: 100) + "<a/></r>"
+        let doc = try XMLDocument.parse(text)
+        let children = try #require(doc.root).childElements
+        #expect(children.count == 203)
+        #expect(children[0].locationPath == "/r/a[1]")
+        #expect(children[202].locationPath == "/r/a[2]")
+        #expect(children[101].locationPath == "/r/x")
+        #expect(children[150].locationPath == "/r/v[149]")
+        #expect(children[1].locationPath == "/r/v[1]")
+        // Same answers as the plain sibling walk for every child.
+        for (i, child) in children.enumerated() {
+            let name = child.localName
+            let same = children.filter { $0.localName == name }
+            let position = children[...i].filter { $0.localName == name }.count
+            #expect(child.locationPath == "/r/" + name + (same.count > 1 ? "[\(position)]" : ""))
+        }
+    }
+
+    @Test func locationPathsOfALargeBatchAreCheap() throws {
+        var text = "<root><body>"
+        for i in 0..<16_000 { text += "<vio><xh>\(i)</xh></vio>" }
+        text += "</body></root>"
+        let doc = try XMLDocument.parse(text)
+        let records = try XMLPath("body/vio").nodes(from: #require(doc.root))
+        var last = ""
+        let elapsed = seconds {
+            for r in records { last = r.firstChild(named: "xh")!.locationPath }
+        }
+        #expect(last == "/root/body/vio[16000]/xh")
+        #expect(elapsed < 2)
+    }
+}
