@@ -19,7 +19,7 @@ struct BenchTranslate: AsyncParsableCommand {
 
     func run() async throws {
         let translator = try mappingOptions.translator()
-        Console.out.line("format            records/doc  bytes/record  records/s    µs/record  rejected")
+        Console.out.line("format            records/doc  bytes/record  records/s    µs/record  cpu µs/record  rejected")
         for (id, document) in [
             ("sc-traffic-xml", SyntheticDocuments.scTraffic(records: batch)),
             ("cq-traffic-json", SyntheticDocuments.cqTraffic(records: batch)),
@@ -38,6 +38,7 @@ struct BenchTranslate: AsyncParsableCommand {
             while DispatchTime.now().uptimeNanoseconds < warmUntil { once() }
             rejected = 0
             var docs = 0
+            let cpuStart = threadCPUSeconds()
             let start = DispatchTime.now().uptimeNanoseconds
             let end = start + UInt64(seconds * 1e9)
             while DispatchTime.now().uptimeNanoseconds < end {
@@ -45,16 +46,24 @@ struct BenchTranslate: AsyncParsableCommand {
                 docs += 1
             }
             let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            let cpu = threadCPUSeconds() - cpuStart
             let records = Double(docs * batch)
             Console.out.line(
                 id.padding(toLength: 18, withPad: " ", startingAt: 0)
                     + String(batch).padding(toLength: 13, withPad: " ", startingAt: 0)
                     + String(document.count / batch).padding(toLength: 14, withPad: " ", startingAt: 0)
-                    + String(format: "%-12.0f %-10.2f %d", records / elapsed, elapsed / records * 1e6, rejected)
+                    + String(format: "%-12.0f %-10.2f %-14.2f %d", records / elapsed, elapsed / records * 1e6, cpu / records * 1e6, rejected)
                     + (sink == 0 ? " (no output!)" : ""))
             Console.out.flush()
         }
     }
+}
+
+/// CPU time of the calling thread: per-record cost that other processes on the machine do not inflate.
+func threadCPUSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }
 
 /// Realistic documents of the two traffic formats, every record different and valid.
