@@ -98,7 +98,7 @@ public final class XMLDocument: @unchecked Sendable {
     /// Parses a whole document held in memory (see `parse(_:options:)` for `[UInt8]`).
     public static func parse(_ bytes: UnsafeRawBufferPointer, options: Options = Options()) throws(XMLError) -> XMLDocument {
         LibXML.prepareThread()
-        guard bytes.count <= options.maxDocumentBytes else {
+        guard bytes.count <= options.maxDocumentBytes, bytes.count <= Int(Int32.max) else {
             throw XMLError(.tooLarge, message: "document of \(bytes.count) bytes exceeds the limit of \(options.maxDocumentBytes) bytes")
         }
         guard bytes.count > 0, let base = bytes.baseAddress else {
