@@ -83,6 +83,7 @@ struct RecordBuilder<Node: SourceNode> {
                 for c in cases {
                     if let condition = c.condition, !condition.holds(on: node) { continue }
                     Self.set(c.value, at: rule.to[...], in: &object)
+                    hit(rule.branch)
                     hit(c.branch)
                     if explain {
                         let raw = c.condition.map { node.scalar($0.source).trimmed.display }

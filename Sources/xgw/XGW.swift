@@ -10,6 +10,8 @@ struct XGW: AsyncParsableCommand {
             // Subcommands are registered here, one line each.
             TranslateCommand.self,
             FixturesCommand.self,
+            MappingsCommand.self,
+            RoutesCommand.self,
             Bench.self,
             PkiCommand.self,
             SignCommand.self,
