@@ -7,5 +7,7 @@ struct Bench: AsyncParsableCommand {
         abstract: "Measure throughput (records/s, µs per record) on this machine, one core.",
         subcommands: [
             BenchTranslate.self,
+            BenchLarge.self,
+            BenchSign.self,
         ])
 }

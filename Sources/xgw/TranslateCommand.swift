@@ -20,6 +20,9 @@ struct TranslateCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "For every member of every record, show its source, raw value and transforms.")
     var explain = false
 
+    @Flag(name: .long, help: "Stream XML files record by record whatever their size (larger than 16 MiB always are).")
+    var stream = false
+
     @Argument(help: ArgumentHelp("Documents to translate; - for standard input.", valueName: "FILE"))
     var files: [String]
 
@@ -35,15 +38,7 @@ struct TranslateCommand: AsyncParsableCommand {
         var anyRejected = false
         var unreadable = false
         for file in files {
-            let bytes: [UInt8]
-            do {
-                bytes = try readInput(file)
-            } catch {
-                Console.error("xgw: cannot open \(file)")
-                unreadable = true
-                continue
-            }
-            let summary = translator.translate(bytes, mappingID: mapping, explain: explain) { outcome in
+            let emit: (RecordOutcome) -> Void = { outcome in
                 switch outcome {
                 case .translated(_, let record, let lineage):
                     if explain {
@@ -56,6 +51,18 @@ struct TranslateCommand: AsyncParsableCommand {
                     Console.out.flush()
                     Console.err.line(rejection.json(file: file).canonicalBytes())
                     Console.err.flush()
+                }
+            }
+            let summary: DocumentSummary
+            if file == "-" {
+                summary = translator.translate(Array(FileHandle.standardInput.readDataToEndOfFile()), mappingID: mapping, explain: explain, emit: emit)
+            } else {
+                do {
+                    summary = try translator.translate(file: file, mappingID: mapping, explain: explain, stream: stream, emit: emit)
+                } catch {
+                    Console.error("xgw: \(error)")
+                    unreadable = true
+                    continue
                 }
             }
             if summary.rejected > 0 { anyRejected = true }
