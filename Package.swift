@@ -14,6 +14,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -34,10 +35,19 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(name: "GatewaySigning", dependencies: ["GatewayModel", "COpenSSL"], swiftSettings: strict),
+        .target(name: "GatewayQueue", swiftSettings: strict),
+        .target(
+            name: "GatewayQueueSQLite",
+            dependencies: ["GatewayQueue", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
+        // The driver-agnostic contract suite: every queue driver's tests run it unchanged.
+        .target(name: "GatewayQueueContract", dependencies: ["GatewayQueue"], swiftSettings: strict),
         .executableTarget(
             name: "xgw",
             dependencies: [
                 "GatewayModel", "GatewayXML", "GatewayMapping", "GatewaySigning",
+                "GatewayQueue", "GatewayQueueSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -46,6 +56,12 @@ let package = Package(
         .testTarget(name: "GatewayXMLTests", dependencies: ["GatewayXML"], swiftSettings: strict),
         .testTarget(name: "GatewayMappingTests", dependencies: ["GatewayMapping", "GatewayModel"], swiftSettings: strict),
         .testTarget(name: "GatewaySigningTests", dependencies: ["GatewaySigning", "GatewayModel"], swiftSettings: strict),
+        .testTarget(name: "GatewayQueueTests", dependencies: ["GatewayQueue", "GatewayQueueContract"], swiftSettings: strict),
+        .testTarget(
+            name: "GatewayQueueSQLiteTests",
+            dependencies: ["GatewayQueue", "GatewayQueueSQLite", "GatewayQueueContract"],
+            swiftSettings: strict
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

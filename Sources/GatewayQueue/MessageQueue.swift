@@ -1,0 +1,137 @@
+import Foundation
+
+/// The durable delivery queue of the gateway: one message per (envelope, destination participant).
+///
+/// Every driver (in-memory, SQLite, later PostgreSQL) keeps these semantics, and its tests run the
+/// contract suite (`GatewayQueueContract`) unchanged:
+///
+/// - `enqueue` is atomic for a whole submitted document and idempotent per (submitter, recordId,
+///   payloadDigest); a duplicate returns the first envelope's id and destinations.
+/// - `lease` hands out up to `max` messages of one destination, each invisible to other lessees
+///   until acked, nacked, or its visibility expires. FIFO groups per recordId: see `LeaseSelection`.
+/// - `ack` / `nack` only with the current, unexpired lease token (`QueueError.Code.staleLease`,
+///   `.leaseExpired` otherwise). Nack and expiry re-queue with back-off (`RetryPolicy`); after
+///   `maxDeliveries` failures the message is dead until `replay`.
+/// - Every state change is in `history`; receipts are stored with the acked message.
+public protocol MessageQueue: Sendable {
+    /// Stores a submitted document's items, all or none (one transaction).
+    func enqueue(submitter: String, items: [EnqueueItem]) async throws -> [EnqueuedItem]
+
+    /// Leases up to `max` messages for `participant` for `visibility` seconds. First returns
+    /// expired leases of that participant to the queue (recorded as `expired`).
+    func lease(participant: String, max: Int, visibility: TimeInterval) async throws -> [LeasedMessage]
+
+    /// Settles a batch of leases of `participant` in one transaction. Each element of the result
+    /// is nil when that acknowledgement was stored, or the error that refused it (stale or expired
+    /// lease); refused ones change nothing, the others are stored.
+    func ack(participant: String, _ acknowledgements: [Acknowledgement]) async throws -> [QueueError?]
+
+    /// Gives a lease back as failed: queued again with back-off, or dead after `maxDeliveries`.
+    func nack(participant: String, leaseToken: LeaseToken, error: String) async throws
+
+    /// Returns every expired lease (all participants) to the queue; returns how many.
+    @discardableResult
+    func reclaimExpired() async throws -> Int
+
+    /// Receipts of envelopes that `submitter` enqueued, acked strictly after `since`, oldest first.
+    func receipts(submitter: String, since: Date, limit: Int) async throws -> [StoredReceipt]
+
+    /// Receipts of one envelope (one per destination that acked it).
+    func receipts(envelopeId: String) async throws -> [StoredReceipt]
+
+    /// Dead messages of a destination, oldest death first.
+    func deadLetters(participant: String, limit: Int) async throws -> [DeadLetter]
+
+    /// A dead message back to the queue, delivery count reset (history: `replayed`).
+    func replay(messageId: MessageID) async throws
+
+    /// Every state change of the envelope's messages, in order (per destination by message id).
+    func history(envelopeId: String) async throws -> [HistoryEntry]
+
+    /// Message counts per destination participant.
+    func depths() async throws -> [String: QueueDepth]
+
+    /// Deletes acked messages acked before `cutoff` (with their history, and envelopes left with
+    /// no message). Never deletes queued, leased or dead messages. Returns messages deleted.
+    @discardableResult
+    func purgeAcked(before cutoff: Date) async throws -> Int
+
+    /// Throws when the queue cannot serve (readiness).
+    func ping() async throws
+}
+
+extension MessageQueue {
+    /// Settles one lease; throws the refusal.
+    public func ack(
+        participant: String, leaseToken: LeaseToken, outcome: AckOutcome = .accepted, receipt: [UInt8]? = nil
+    ) async throws {
+        let results = try await ack(participant: participant, [Acknowledgement(leaseToken: leaseToken, outcome: outcome, receipt: receipt)])
+        if let error = results.first ?? nil { throw error }
+    }
+
+    public func receipts(submitter: String, since: Date = .distantPast) async throws -> [StoredReceipt] {
+        try await receipts(submitter: submitter, since: since, limit: 1000)
+    }
+
+    public func deadLetters(participant: String) async throws -> [DeadLetter] {
+        try await deadLetters(participant: participant, limit: 1000)
+    }
+}
+
+/// Settings every driver takes.
+public struct QueueConfiguration: Sendable {
+    public var retry: RetryPolicy
+    /// How long acked messages are kept (`purgeAcked(before: now − retention)`): 30 days.
+    public var retention: TimeInterval
+    public var clock: any QueueClock
+    /// Uniform in [0, 1) for back-off jitter.
+    public var random: @Sendable () -> Double
+
+    public init(
+        retry: RetryPolicy = .default, retention: TimeInterval = 30 * 86_400,
+        clock: any QueueClock = SystemQueueClock(), random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }
+    ) {
+        self.retry = retry
+        self.retention = retention
+        self.clock = clock
+        self.random = random
+    }
+}
+
+/// Checks shared by drivers before they touch storage.
+public enum QueueValidation {
+    public static func check(submitter: String, items: [EnqueueItem]) throws {
+        guard !submitter.isEmpty else { throw QueueError(.invalidArgument, "empty submitter") }
+        var ids = Set<String>()
+        for (index, item) in items.enumerated() {
+            guard !item.envelopeId.isEmpty, !item.recordId.isEmpty else {
+                throw QueueError(.invalidArgument, "item \(index): empty envelope id or recordId")
+            }
+            guard !item.destinations.isEmpty else {
+                throw QueueError(.invalidArgument, "item \(index) (envelope \(item.envelopeId)): no destination")
+            }
+            guard Set(item.destinations).count == item.destinations.count else {
+                throw QueueError(.invalidArgument, "item \(index) (envelope \(item.envelopeId)): repeated destination")
+            }
+            guard ids.insert(item.envelopeId).inserted else {
+                throw QueueError(.conflict, "envelope \(item.envelopeId) appears twice in one document")
+            }
+        }
+    }
+
+    public static func check(max: Int, visibility: TimeInterval) throws {
+        guard max > 0 else { throw QueueError(.invalidArgument, "max must be positive") }
+        guard visibility > 0 else { throw QueueError(.invalidArgument, "visibility must be positive") }
+    }
+}
+
+/// The retention job: purges acked messages older than the configured retention, every `interval`
+/// seconds, until the task is cancelled.
+public func runRetention(
+    of queue: any MessageQueue, configuration: QueueConfiguration, every interval: TimeInterval = 3600
+) async {
+    while !Task.isCancelled {
+        _ = try? await queue.purgeAcked(before: configuration.clock.now() - configuration.retention)
+        try? await Task.sleep(nanoseconds: UInt64(interval * 1e9))
+    }
+}
