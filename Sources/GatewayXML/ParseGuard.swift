@@ -11,7 +11,6 @@ import CLibXML2
 /// - `serror` keeps the first error libxml2 reports, per context (thread-safe: no globals).
 final class ParseGuard {
     let maxDepth: Int
-    var depth = 0
     /// Our own rejection (entity declaration, depth, size): reported in preference to whatever
     /// libxml2 says after `xmlStopParser`.
     var failure: XMLError?
@@ -24,9 +23,38 @@ final class ParseGuard {
         self.maxDepth = maxDepth
     }
 
+    /// What the per-element hooks need, in plain memory: reaching it from `_private` costs no
+    /// reference counting or exclusivity check (the hooks run twice per element).
+    struct Hot {
+        var depth = 0
+        let maxDepth: Int
+        var observing = false
+        unowned(unsafe) let owner: ParseGuard
+    }
+
+    private lazy var hot: UnsafeMutablePointer<Hot> = {
+        let p = UnsafeMutablePointer<Hot>.allocate(capacity: 1)
+        p.initialize(to: Hot(maxDepth: maxDepth, owner: self))
+        return p
+    }()
+
+    deinit {
+        hot.deinitialize(count: 1)
+        hot.deallocate()
+    }
+
+    @inline(__always)
+    static func hot(_ ctx: UnsafeMutableRawPointer?) -> (xmlParserCtxtPtr, UnsafeMutablePointer<Hot>)? {
+        guard let ctx else { return nil }
+        let ctxt = ctx.assumingMemoryBound(to: xmlParserCtxt.self)
+        guard let p = ctxt.pointee._private else { return nil }
+        return (ctxt, p.assumingMemoryBound(to: Hot.self))
+    }
+
     /// Installs the hooks on `ctxt`; the caller keeps `self` alive until the context is freed.
     func install(on ctxt: xmlParserCtxtPtr) {
-        ctxt.pointee._private = Unmanaged.passUnretained(self).toOpaque()
+        hot.pointee.observing = observer != nil
+        ctxt.pointee._private = UnsafeMutableRawPointer(hot)
         guard let sax = ctxt.pointee.sax else { return }
         sax.pointee.entityDecl = { ctx, _, _, _, _, _ in
             ParseGuard.reject(ctx, .entityDeclaration, "entity declarations are not allowed")
@@ -37,24 +65,28 @@ final class ParseGuard {
         sax.pointee.resolveEntity = { _, _, _ in nil }
         sax.pointee.externalSubset = { _, _, _, _ in }
         sax.pointee.startElementNs = { ctx, localname, prefix, uri, nbNs, namespaces, nbAttrs, nbDefaulted, attrs in
-            guard let (ctxt, state) = ParseGuard.state(ctx) else { return }
-            state.depth += 1
-            if state.depth > state.maxDepth {
-                ParseGuard.reject(ctx, .tooDeep, "elements nest deeper than \(state.maxDepth) levels")
+            guard let (ctxt, hot) = ParseGuard.hot(ctx) else { return }
+            hot.pointee.depth += 1
+            let depth = hot.pointee.depth
+            if depth > hot.pointee.maxDepth {
+                ParseGuard.reject(ctx, .tooDeep, "elements nest deeper than \(hot.pointee.maxDepth) levels")
                 return
             }
-            if let observer = state.observer, !observer.willStartElement(ctxt, localname, uri, depth: state.depth) {
+            if hot.pointee.observing, let observer = hot.pointee.owner.observer,
+               !observer.willStartElement(ctxt, localname, uri, depth: depth) {
                 return
             }
             xmlSAX2StartElementNs(ctx, localname, prefix, uri, nbNs, namespaces, nbAttrs, nbDefaulted, attrs)
-            state.observer?.didStartElement(ctxt, depth: state.depth)
+            if hot.pointee.observing { hot.pointee.owner.observer?.didStartElement(ctxt, depth: depth) }
         }
         sax.pointee.endElementNs = { ctx, localname, prefix, uri in
-            guard let (ctxt, state) = ParseGuard.state(ctx) else { return }
+            guard let (ctxt, hot) = ParseGuard.hot(ctx) else { return }
             let node = ctxt.pointee.node
             xmlSAX2EndElementNs(ctx, localname, prefix, uri)
-            if let observer = state.observer, let node { observer.didEndElement(ctxt, node, depth: state.depth) }
-            state.depth -= 1
+            if hot.pointee.observing, let observer = hot.pointee.owner.observer, let node {
+                observer.didEndElement(ctxt, node, depth: hot.pointee.depth)
+            }
+            hot.pointee.depth -= 1
         }
         sax.pointee.serror = { userData, error in
             guard let (_, state) = ParseGuard.state(userData), let error else { return }
@@ -80,10 +112,8 @@ final class ParseGuard {
 
     @inline(__always)
     static func state(_ ctx: UnsafeMutableRawPointer?) -> (xmlParserCtxtPtr, ParseGuard)? {
-        guard let ctx else { return nil }
-        let ctxt = ctx.assumingMemoryBound(to: xmlParserCtxt.self)
-        guard let p = ctxt.pointee._private else { return nil }
-        return (ctxt, Unmanaged<ParseGuard>.fromOpaque(p).takeUnretainedValue())
+        guard let (ctxt, hot) = hot(ctx) else { return nil }
+        return (ctxt, hot.pointee.owner)
     }
 
     /// Records our own rejection at the current position and stops the parser.
