@@ -43,6 +43,9 @@ let package = Package(
         ),
         // The driver-agnostic contract suite: every queue driver's tests run it unchanged.
         .target(name: "GatewayQueueContract", dependencies: ["GatewayQueue"], swiftSettings: strict),
+        // The child the queue crash test kills with SIGKILL (Tests/GatewayQueueSQLiteTests/CrashTests.swift).
+        .executableTarget(
+            name: "xgw-queue-crash-helper", dependencies: ["GatewayQueue", "GatewayQueueSQLite"], swiftSettings: strict),
         .executableTarget(
             name: "xgw",
             dependencies: [
@@ -59,7 +62,7 @@ let package = Package(
         .testTarget(name: "GatewayQueueTests", dependencies: ["GatewayQueue", "GatewayQueueContract"], swiftSettings: strict),
         .testTarget(
             name: "GatewayQueueSQLiteTests",
-            dependencies: ["GatewayQueue", "GatewayQueueSQLite", "GatewayQueueContract"],
+            dependencies: ["GatewayQueue", "GatewayQueueSQLite", "GatewayQueueContract", "xgw-queue-crash-helper"],
             swiftSettings: strict
         ),
     ],
