@@ -28,6 +28,12 @@ import Testing
         #expect(HTMLText.paragraphs(fromFragment: html) == expected)
     }
 
+    @Test func ignoresCharsetDeclarationsInsideTheFragment() {
+        #expect(HTMLText.paragraphs(fromFragment: "<meta charset=\"gbk\"><p>第一段。</p><p>任市</p>") == ["第一段。", "任市"])
+        #expect(HTMLText.paragraphs(fromFragment: "<meta http-equiv=\"Content-Type\" content=\"text/html; charset=iso-8859-1\"><p>新盛</p>")
+            == ["新盛"])
+    }
+
     @Test func neverFetchesAnything() {
         let html = "<p>一<img src=\"file:///etc/passwd\"><iframe src=\"file:///etc/passwd\"></iframe></p>"
         #expect(HTMLText.paragraphs(fromFragment: html) == ["一"])

@@ -35,6 +35,17 @@ import Testing
         #expect(throws: XMLError.self) { try XMLDocument.parse(bytes) }
     }
 
+    @Test func unknownEncodingIsMalformed() {
+        let error = #expect(throws: XMLError.self) {
+            try XMLDocument.parse("<?xml version=\"1.0\" encoding=\"X-NO-SUCH-ENCODING\"?><r/>")
+        }
+        #expect(error?.kind == .malformed)
+    }
+
+    @Test func undeclaredNamespacePrefixIsMalformed() {
+        #expect(throws: XMLError.self) { try XMLDocument.parse("<p:r/>") }
+    }
+
     @Test func acceptsUTF8ByteOrderMark() throws {
         let doc = try XMLDocument.parse([0xEF, 0xBB, 0xBF] + Array("<r>任市</r>".utf8))
         #expect(doc.root?.text == "任市")
