@@ -291,3 +291,39 @@ func allLocationPaths(_ node: XMLNode) -> [String] {
         #expect(try XMLRecordStream(path: partial.path).peek() == nil) // no root within 64 KiB
     }
 }
+
+/// glibc's `mallopt` (not exported by the Glibc module), nil elsewhere.
+func glibcMallopt() -> (@convention(c) (Int32, Int32) -> Int32)? {
+    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return nil }
+    return unsafeBitCast(symbol, to: (@convention(c) (Int32, Int32) -> Int32).self)
+}
+
+@Suite struct XMLRecordStreamOwnershipTests {
+    @Test func recordsOutliveTheirStream() throws {
+        // Freed memory is overwritten (glibc M_PERTURB), so a record still pointing into the
+        // parser's dictionary or tree would read garbage once the stream is gone.
+        let perturb = glibcMallopt()
+        _ = perturb?(-6 /* M_PERTURB */, 0xA5)
+        defer { _ = perturb?(-6, 0) }
+        var records: [XMLRecordStream.Record] = []
+        do {
+            let file = try TemporaryFile(
+                "<r xmlns='urn:a' xmlns:p='urn:p'><v k='1' p:q='ab'><x>1</x><y> </y><p:z>abc</p:z></v><v k='2'/></r>")
+            let stream = try XMLRecordStream(path: file.path, recordPath: "v")
+            while let r = try stream.next() { records.append(r) }
+        }
+        for _ in 0..<100 { _ = [UInt8](repeating: 0, count: 4096) }
+        #expect(records.count == 2)
+        let v = try #require(records.first?.node)
+        #expect(v.localName == "v")
+        #expect(v.namespaceURI == "urn:a")
+        #expect(v.attribute("k") == "1")
+        #expect(v.attribute("q", namespace: "urn:p") == "ab")
+        #expect(v.firstChild(named: "x")?.text == "1")
+        #expect(v.firstChild(named: "y")?.text == " ")
+        #expect(v.firstChild(named: "z")?.namespaceURI == "urn:p")
+        #expect(try XMLPath("p:z", namespaces: ["p": "urn:p"]).string(from: v) == "abc")
+        #expect(records[1].node.attribute("k") == "2")
+        #expect(records[1].node.locationPath == "/r/v[2]")
+    }
+}
