@@ -8,16 +8,31 @@ import GatewayModel
 /// stay covered by the signature check.
 public struct Envelope: Sendable, Hashable {
     /// The `envelope` member.
-    public var header: JSONObject
+    public var header: JSONObject { didSet { canonicalHeader = nil } }
     /// The `payload` member: the canonical record.
-    public var payload: JSONValue
+    public var payload: JSONValue { didSet { canonicalPayload = nil } }
     /// The `signature` member.
     public var signature: SignatureBlock
+
+    /// JCS bytes of `header` and `payload` computed while sealing, reused by `canonicalBytes()`
+    /// and `verify`; cleared whenever the member changes.
+    private var canonicalHeader: [UInt8]?
+    private var canonicalPayload: [UInt8]?
 
     public init(header: JSONObject, payload: JSONValue, signature: SignatureBlock) {
         self.header = header
         self.payload = payload
         self.signature = signature
+    }
+
+    public static func == (a: Envelope, b: Envelope) -> Bool {
+        a.header == b.header && a.payload == b.payload && a.signature == b.signature
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(header)
+        hasher.combine(payload)
+        hasher.combine(signature)
     }
 
     public var id: String? { header["id"]?.stringValue }
@@ -36,7 +51,11 @@ public struct Envelope: Sendable, Hashable {
         createdAt: Date = Date(), id: String = UUIDv7.generate(), signer: Signer
     ) throws -> Envelope {
         let digestAlgorithm = signer.algorithm.payloadDigest
-        let digest = Hex.encode(Digest.compute(digestAlgorithm, payload.canonicalBytes()))
+        var payloadBytes: [UInt8] = []
+        payloadBytes.reserveCapacity(2048)
+        payload.writeCanonical(to: &payloadBytes)
+        let digest = Hex.encode(Digest.compute(digestAlgorithm, payloadBytes))
+        let createdAtText = Timestamp.string(createdAt)
         let header = JSONObject([
             "version": 1,
             "id": .string(id),
@@ -44,11 +63,33 @@ public struct Envelope: Sendable, Hashable {
             "recordId": .string(recordId),
             "from": .string(from),
             "to": .array(to.map { .string($0) }),
-            "createdAt": .string(Timestamp.string(createdAt)),
+            "createdAt": .string(createdAtText),
             "payloadDigest": .object(JSONObject(["alg": .string(digestAlgorithm.rawValue), "value": .string(digest)])),
         ])
-        let signature = try signer.signature(over: JSONValue.object(header).canonicalBytes())
-        return Envelope(header: header, payload: payload, signature: signature)
+        // The header's JCS written directly, members in RFC 8785 order (equal to canonicalBytes()).
+        var headerBytes: [UInt8] = []
+        headerBytes.reserveCapacity(256 + 16 * to.count)
+        func member(_ name: StaticString, _ value: String) {
+            headerBytes.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+            JSONValue.string(value).writeCanonical(to: &headerBytes)
+        }
+        member("{\"createdAt\":", createdAtText)
+        member(",\"from\":", from)
+        member(",\"id\":", id)
+        member(",\"kind\":", kind)
+        member(",\"payloadDigest\":{\"alg\":", digestAlgorithm.rawValue)
+        member(",\"value\":", digest)
+        member("},\"recordId\":", recordId)
+        headerBytes.append(contentsOf: ",\"to\":[".utf8)
+        for (index, office) in to.enumerated() {
+            if index > 0 { headerBytes.append(UInt8(ascii: ",")) }
+            JSONValue.string(office).writeCanonical(to: &headerBytes)
+        }
+        headerBytes.append(contentsOf: "],\"version\":1}".utf8)
+        var envelope = Envelope(header: header, payload: payload, signature: try signer.signature(over: headerBytes))
+        envelope.canonicalHeader = headerBytes
+        envelope.canonicalPayload = payloadBytes
+        return envelope
     }
 
     /// Seals a canonical record, taking `kind` and `recordId` from the record itself.
@@ -69,6 +110,23 @@ public struct Envelope: Sendable, Hashable {
         self.init(header: header, payload: payload, signature: try SignatureBlock(json: object["signature"]))
     }
 
+    /// The whole envelope serialized with RFC 8785 (one NDJSON line), reusing the bytes computed
+    /// while sealing.
+    public func canonicalBytes() -> [UInt8] {
+        let headerBytes = canonicalHeader ?? JSONValue.object(header).canonicalBytes()
+        let payloadBytes = canonicalPayload ?? payload.canonicalBytes()
+        var out: [UInt8] = []
+        out.reserveCapacity(headerBytes.count + payloadBytes.count + signature.certificate.utf8.count + 256)
+        out.append(contentsOf: "{\"envelope\":".utf8)
+        out.append(contentsOf: headerBytes)
+        out.append(contentsOf: ",\"payload\":".utf8)
+        out.append(contentsOf: payloadBytes)
+        out.append(contentsOf: ",\"signature\":".utf8)
+        signature.json.writeCanonical(to: &out)
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+
     /// The whole envelope as JSON (`envelope`, `payload`, `signature`).
     public var json: JSONValue {
         .object(JSONObject(["envelope": .object(header), "payload": payload, "signature": signature.json]))
@@ -84,12 +142,12 @@ public struct Envelope: Sendable, Hashable {
               let digestValue = digest["value"]?.stringValue
         else { return .failure(VerificationFailure(.malformedEnvelope, "envelope header incomplete")) }
         let checked = signature.verify(
-            message: JSONValue.object(header).canonicalBytes(), signerID: from, trust: trust, at: time)
+            message: canonicalHeader ?? JSONValue.object(header).canonicalBytes(), signerID: from, trust: trust, at: time)
         guard case .success(let certificate) = checked else { return checked }
         guard let digestAlgorithm = DigestAlgorithm(rawValue: digestName),
               digestAlgorithm == certificate.algorithm.payloadDigest
         else { return .failure(VerificationFailure(.algorithmMismatch, "payload digest \(digestName) with \(signature.alg)")) }
-        guard Hex.encode(Digest.compute(digestAlgorithm, payload.canonicalBytes())) == digestValue else {
+        guard Hex.encode(Digest.compute(digestAlgorithm, canonicalPayload ?? payload.canonicalBytes())) == digestValue else {
             return .failure(VerificationFailure(.digestMismatch, "payload digest does not match"))
         }
         return .success(certificate)

@@ -1,3 +1,4 @@
+import COpenSSL
 import Foundation
 
 /// Instants as the canonical model writes them: China Standard Time, seconds precision,
@@ -18,8 +19,34 @@ public enum Timestamp {
         let day = dayOfYear - (153 * mp + 2) / 5 + 1
         let month = mp < 10 ? mp + 3 : mp - 9
         let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-        func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
-        return "\(year)-\(two(month))-\(two(day))T\(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60))+08:00"
+        guard (0...9999).contains(year) else { return "\(year)-01-01T00:00:00+08:00" }
+        return String(unsafeUninitializedCapacity: 25) { out in
+            func put(_ value: Int, _ digits: Int, at position: Int) {
+                var value = value
+                for offset in stride(from: digits - 1, through: 0, by: -1) {
+                    out[position + offset] = UInt8(ascii: "0") + UInt8(value % 10)
+                    value /= 10
+                }
+            }
+            put(year, 4, at: 0)
+            put(month, 2, at: 5)
+            put(day, 2, at: 8)
+            put(secondOfDay / 3600, 2, at: 11)
+            put(secondOfDay / 60 % 60, 2, at: 14)
+            put(secondOfDay % 60, 2, at: 17)
+            out[4] = UInt8(ascii: "-")
+            out[7] = UInt8(ascii: "-")
+            out[10] = UInt8(ascii: "T")
+            out[13] = UInt8(ascii: ":")
+            out[16] = UInt8(ascii: ":")
+            out[19] = UInt8(ascii: "+")
+            out[22] = UInt8(ascii: ":")
+            out[20] = UInt8(ascii: "0")
+            out[21] = UInt8(ascii: "8")
+            out[23] = UInt8(ascii: "0")
+            out[24] = UInt8(ascii: "0")
+            return 25
+        }
     }
 
     /// Parses `YYYY-MM-DDTHH:MM:SS` followed by `Z` or `±HH:MM`.
@@ -30,23 +57,60 @@ public enum Timestamp {
     }
 }
 
-/// UUID version 7 (RFC 9562): 48-bit Unix milliseconds, version, 74 random bits.
+/// UUID version 7 (RFC 9562): 48-bit Unix milliseconds, version, 74 random bits from OpenSSL's
+/// DRBG (drawn 4 KiB at a time: one `RAND_bytes` call per envelope would cost more than the rest
+/// of the id).
 public enum UUIDv7 {
     public static func generate(at date: Date = Date()) -> String {
-        var generator = SystemRandomNumberGenerator()
         let milliseconds = UInt64(max(0, date.timeIntervalSince1970 * 1000))
-        let random = generator.next() as UInt64
-        let random2 = generator.next() as UInt64
-        var bytes = [UInt8](repeating: 0, count: 16)
-        for index in 0..<6 { bytes[index] = UInt8(truncatingIfNeeded: milliseconds >> (40 - 8 * UInt64(index))) }
-        bytes[6] = 0x70 | UInt8(truncatingIfNeeded: random & 0x0f)
-        bytes[7] = UInt8(truncatingIfNeeded: random >> 8)
-        bytes[8] = 0x80 | UInt8(truncatingIfNeeded: (random >> 16) & 0x3f)
-        for index in 9..<16 { bytes[index] = UInt8(truncatingIfNeeded: random2 >> (8 * UInt64(index - 9))) }
-        let hex = Hex.encode(bytes)
-        let u = Array(hex.utf8)
-        return String(decoding: u[0..<8], as: UTF8.self) + "-" + String(decoding: u[8..<12], as: UTF8.self) + "-"
-            + String(decoding: u[12..<16], as: UTF8.self) + "-" + String(decoding: u[16..<20], as: UTF8.self) + "-"
-            + String(decoding: u[20..<32], as: UTF8.self)
+        var bytes: (UInt64, UInt64) = (0, 0)
+        withUnsafeMutableBytes(of: &bytes) { raw in
+            let b = raw.bindMemory(to: UInt8.self)
+            RandomPool.shared.fill(UnsafeMutableBufferPointer(rebasing: b[6..<16]))
+            for index in 0..<6 { b[index] = UInt8(truncatingIfNeeded: milliseconds >> (40 - 8 * UInt64(index))) }
+            b[6] = 0x70 | (b[6] & 0x0f)
+            b[8] = 0x80 | (b[8] & 0x3f)
+        }
+        return withUnsafeBytes(of: &bytes) { raw in
+            String(unsafeUninitializedCapacity: 36) { out in
+                var position = 0
+                for index in 0..<16 {
+                    if index == 4 || index == 6 || index == 8 || index == 10 {
+                        out[position] = UInt8(ascii: "-")
+                        position += 1
+                    }
+                    out[position] = hexDigits[Int(raw[index] >> 4)]
+                    out[position + 1] = hexDigits[Int(raw[index] & 0x0f)]
+                    position += 2
+                }
+                return position
+            }
+        }
+    }
+
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+}
+
+/// Random bytes from OpenSSL's DRBG, fetched in 4 KiB blocks and handed out under a lock.
+final class RandomPool: @unchecked Sendable {
+    static let shared = RandomPool()
+    private let lock = NSLock()
+    private var buffer = [UInt8](repeating: 0, count: 4096)
+    private var position = 4096
+
+    func fill(_ out: UnsafeMutableBufferPointer<UInt8>) {
+        lock.lock()
+        defer { lock.unlock() }
+        if position + out.count > buffer.count {
+            if RAND_bytes(&buffer, Int32(buffer.count)) != 1 {
+                var generator = SystemRandomNumberGenerator()
+                for index in buffer.indices { buffer[index] = generator.next() }
+            }
+            position = 0
+        }
+        for index in out.indices { out[index] = buffer[position + index] }
+        // Used bytes are overwritten so that they never stay in memory longer than needed.
+        for index in position..<(position + out.count) { buffer[index] = 0 }
+        position += out.count
     }
 }

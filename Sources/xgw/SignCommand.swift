@@ -47,7 +47,7 @@ struct SignCommand: AsyncParsableCommand {
                     throw RecordError(.missingField, path: "/recordId", message: "a canonical record needs kind and recordId")
                 }
                 let envelope = try Envelope.seal(record: record, from: sender, to: recipients, signer: signer)
-                Console.out.line(envelope.json.canonicalBytes())
+                Console.out.line(envelope.canonicalBytes())
             } catch {
                 rejected = true
                 JSONDocuments.reject(file: file, index: index, error: error)

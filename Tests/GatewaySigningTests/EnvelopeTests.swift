@@ -27,6 +27,26 @@ import Testing
         #expect(certificate.commonName == "新盛镇川渝联合执法办公室")
     }
 
+    @Test func directlyWrittenHeaderAndEnvelopeBytesAreTheJCSOfTheirValues() throws {
+        let pki = try TestSupport.PKI(.ed25519)
+        for to in [["renshi"], ["renshi", "kaijiang", "liangping"], []] {
+            let envelope = try Envelope.seal(
+                payload: TestSupport.record, kind: "kind \"quoted\" \\ \u{1}", recordId: "记录:\u{1F600}\u{E000}",
+                from: "xinsheng", to: to, signer: pki.xinsheng)
+            #expect(envelope.canonicalBytes() == envelope.json.canonicalBytes())
+            #expect(TestSupport.code(envelope.verify(trust: pki.trust)) == nil)
+            // After a change, the cached bytes are not used any more.
+            var changed = envelope
+            changed.header["kind"] = "bulletin"
+            #expect(changed.canonicalBytes() == changed.json.canonicalBytes())
+            #expect(TestSupport.code(changed.verify(trust: pki.trust)) == .badSignature)
+            var otherPayload = envelope
+            otherPayload.payload = ["kind": "bulletin"]
+            #expect(otherPayload.canonicalBytes() == otherPayload.json.canonicalBytes())
+            #expect(TestSupport.code(otherPayload.verify(trust: pki.trust)) == .digestMismatch)
+        }
+    }
+
     @Test func envelopeIDsAreUniqueUUIDv7() throws {
         let pki = try TestSupport.PKI(.ed25519)
         let ids = try (0..<50).map { _ in try pki.seal().id ?? "" }
