@@ -9,6 +9,5 @@ struct Bench: AsyncParsableCommand {
             BenchTranslate.self,
             BenchLarge.self,
             BenchSign.self,
-            BenchQueue.self,
         ])
 }
