@@ -80,17 +80,23 @@ struct RecordBuilder<Node: SourceNode> {
                     Self.set(v, at: rule.to[...], in: &object)
                 }
             case .cases(let cases):
+                var tried: [String] = []
                 for c in cases {
-                    if let condition = c.condition, !condition.holds(on: node) { continue }
+                    if let condition = c.condition, !condition.holds(on: node) {
+                        if explain { tried.append("not \(condition.text) (\(condition.value(on: node).display))") }
+                        continue
+                    }
                     Self.set(c.value, at: rule.to[...], in: &object)
                     hit(rule.branch)
                     hit(c.branch)
                     if explain {
-                        let raw = c.condition.map { node.scalar($0.source).trimmed.display }
+                        let sources = cases.compactMap { $0.condition.map { node.location(of: $0.source) } }
+                        var seen = Set<String>()
                         lineage.append(
                             Lineage(
-                                path: path.text, source: c.condition.map { node.location(of: $0.source) }, raw: raw,
-                                steps: [c.condition.map { "when \($0.text)" } ?? "otherwise"], result: c.value))
+                                path: path.text, source: sources.filter { seen.insert($0).inserted }.joined(separator: ", "),
+                                raw: c.condition.map { $0.value(on: node).display },
+                                steps: tried + [c.condition.map { "when \($0.text)" } ?? "otherwise"], result: c.value))
                     }
                     break
                 }
