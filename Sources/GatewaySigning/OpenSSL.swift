@@ -66,6 +66,35 @@ enum OpenSSL {
         }
     }
 
+    /// A fresh `EVP_MD_CTX` initialised for signing or verifying with `pkey`: the algorithm's digest
+    /// and, for SM2, the distinguishing ID on its `EVP_PKEY_CTX`. Nil when OpenSSL refuses.
+    static func makeDigestContext(_ pkey: OpaquePointer, _ algorithm: SignatureAlgorithm, verifying: Bool) -> OpaquePointer? {
+        guard let md = EVP_MD_CTX_new() else { return nil }
+        var pctx: OpaquePointer? = nil
+        let initialised = verifying
+            ? EVP_DigestVerifyInit_ex(md, &pctx, algorithm.openSSLDigestName, nil, nil, pkey, nil)
+            : EVP_DigestSignInit_ex(md, &pctx, algorithm.openSSLDigestName, nil, nil, pkey, nil)
+        guard initialised == 1,
+              algorithm != .sm2sm3 || EVP_PKEY_CTX_set1_id(pctx, sm2ID, Int32(sm2ID.count)) == 1
+        else {
+            EVP_MD_CTX_free(md)
+            return nil
+        }
+        return md
+    }
+
+    /// A context for one operation: a copy of `template` (cheaper than `EVP_DigestSignInit_ex`,
+    /// which costs OpenSSL 3.0 a provider look-up), or a fresh one when copying fails. The caller frees it.
+    static func digestContext(
+        copying template: OpaquePointer?, _ pkey: OpaquePointer, _ algorithm: SignatureAlgorithm, verifying: Bool
+    ) -> OpaquePointer? {
+        if let template, let md = EVP_MD_CTX_new() {
+            if EVP_MD_CTX_copy_ex(md, template) == 1 { return md }
+            EVP_MD_CTX_free(md)
+        }
+        return makeDigestContext(pkey, algorithm, verifying: verifying)
+    }
+
     /// A new ASN1_OCTET_STRING holding the SM2 distinguishing ID (ownership passes to the caller).
     static func sm2IDOctetString() -> UnsafeMutablePointer<ASN1_OCTET_STRING>? {
         guard let string = ASN1_OCTET_STRING_new() else { return nil }

@@ -7,9 +7,9 @@ import Foundation
 public final class PrivateKey: @unchecked Sendable, CustomStringConvertible {
     let pkey: OpaquePointer
     public let algorithm: SignatureAlgorithm
-    /// A signing context initialised once (digest, SM2 ID); `sign` copies it instead of running
-    /// `EVP_DigestSignInit_ex` per signature, which costs OpenSSL 3.0 a provider look-up each time.
-    /// Only ever read after `init` (`EVP_MD_CTX_copy_ex` takes it as const), so sharing is safe.
+    /// A signing context initialised once (digest, SM2 ID); each signature works on a copy
+    /// (`OpenSSL.digestContext`). Only ever read after `init` (`EVP_MD_CTX_copy_ex` takes it as
+    /// const), so sharing it between threads is safe.
     private let template: OpaquePointer?
 
     init(owning pkey: OpaquePointer) throws {
@@ -19,7 +19,7 @@ public final class PrivateKey: @unchecked Sendable, CustomStringConvertible {
         }
         self.pkey = pkey
         self.algorithm = algorithm
-        self.template = Self.makeContext(pkey, algorithm)
+        self.template = OpenSSL.makeDigestContext(pkey, algorithm, verifying: false)
         _ = OpenSSL.drainErrors()
     }
 
@@ -102,27 +102,10 @@ public final class PrivateKey: @unchecked Sendable, CustomStringConvertible {
     /// Runs `body` with an `EVP_MD_CTX` initialised for signing with this key: the right digest,
     /// and for SM2 the distinguishing ID on its `EVP_PKEY_CTX`. Used for data, certificates and CRLs.
     func withSigningContext<T>(_ body: (OpaquePointer) throws -> T) throws -> T {
-        if let template, let md = EVP_MD_CTX_new() {
-            defer { EVP_MD_CTX_free(md) }
-            if EVP_MD_CTX_copy_ex(md, template) == 1 { return try body(md) }
-        }
-        guard let md = Self.makeContext(pkey, algorithm) else {
+        guard let md = OpenSSL.digestContext(copying: template, pkey, algorithm, verifying: false) else {
             throw OpenSSL.error(.cryptoFailure, "EVP_DigestSignInit_ex")
         }
         defer { EVP_MD_CTX_free(md) }
         return try body(md)
-    }
-
-    /// A fresh `EVP_MD_CTX` initialised for signing (with the SM2 ID for SM2), or nil.
-    private static func makeContext(_ pkey: OpaquePointer, _ algorithm: SignatureAlgorithm) -> OpaquePointer? {
-        guard let md = EVP_MD_CTX_new() else { return nil }
-        var pctx: OpaquePointer? = nil
-        guard EVP_DigestSignInit_ex(md, &pctx, algorithm.openSSLDigestName, nil, nil, pkey, nil) == 1,
-              algorithm != .sm2sm3 || EVP_PKEY_CTX_set1_id(pctx, OpenSSL.sm2ID, Int32(OpenSSL.sm2ID.count)) == 1
-        else {
-            EVP_MD_CTX_free(md)
-            return nil
-        }
-        return md
     }
 }

@@ -5,6 +5,8 @@ public final class PublicKey: @unchecked Sendable {
     let pkey: OpaquePointer
     /// The algorithm this key verifies (`SM2-SM3` for SM2 keys, `ES256` for P-256, `Ed25519`).
     public let algorithm: SignatureAlgorithm
+    /// A verification context initialised once, copied for each verification (see `PrivateKey`).
+    private let template: OpaquePointer?
 
     /// Takes ownership of `pkey` (one reference).
     init(owning pkey: OpaquePointer) throws {
@@ -14,9 +16,14 @@ public final class PublicKey: @unchecked Sendable {
         }
         self.pkey = pkey
         self.algorithm = algorithm
+        self.template = OpenSSL.makeDigestContext(pkey, algorithm, verifying: true)
+        _ = OpenSSL.drainErrors()
     }
 
-    deinit { EVP_PKEY_free(pkey) }
+    deinit {
+        EVP_MD_CTX_free(template)
+        EVP_PKEY_free(pkey)
+    }
 
     /// Reads a PEM `PUBLIC KEY` (SubjectPublicKeyInfo).
     public convenience init(pem: [UInt8]) throws {
@@ -49,19 +56,11 @@ public final class PublicKey: @unchecked Sendable {
     }
 
     public func isValidSignature(_ signature: [UInt8], for message: UnsafeRawBufferPointer) -> Bool {
-        guard let md = EVP_MD_CTX_new() else { return false }
-        defer { EVP_MD_CTX_free(md) }
-        var pctx: OpaquePointer? = nil
-        guard EVP_DigestVerifyInit_ex(md, &pctx, algorithm.openSSLDigestName, nil, nil, pkey, nil) == 1 else {
+        guard let md = OpenSSL.digestContext(copying: template, pkey, algorithm, verifying: true) else {
             _ = OpenSSL.drainErrors()
             return false
         }
-        if algorithm == .sm2sm3 {
-            guard EVP_PKEY_CTX_set1_id(pctx, OpenSSL.sm2ID, Int32(OpenSSL.sm2ID.count)) == 1 else {
-                _ = OpenSSL.drainErrors()
-                return false
-            }
-        }
+        defer { EVP_MD_CTX_free(md) }
         let result = signature.withUnsafeBufferPointer { sig in
             EVP_DigestVerify(md, sig.baseAddress, sig.count, message.baseAddress?.assumingMemoryBound(to: UInt8.self), message.count)
         }
