@@ -47,6 +47,31 @@ import Testing
         }
     }
 
+    /// One `Signer` and one `TrustStore` shared by many tasks: the copied EVP contexts, the random
+    /// pool and the chain cache must hold up.
+    @Test(arguments: SignatureAlgorithm.allCases)
+    func concurrentSealingAndVerifyingWithSharedKeys(_ algorithm: SignatureAlgorithm) async throws {
+        let pki = try TestSupport.PKI(algorithm)
+        let results = try await withThrowingTaskGroup(of: [String].self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    var ids: [String] = []
+                    for _ in 0..<25 {
+                        let envelope = try pki.seal()
+                        let text = envelope.canonicalBytes()
+                        let reread = try Envelope(json: try JSONParser.parse(text))
+                        guard TestSupport.code(reread.verify(trust: pki.trust)) == nil else { return [] }
+                        ids.append(envelope.id ?? "")
+                    }
+                    return ids
+                }
+            }
+            return try await group.reduce(into: [String]()) { $0 += $1 }
+        }
+        #expect(results.count == 200)
+        #expect(Set(results).count == 200)
+    }
+
     @Test func envelopeIDsAreUniqueUUIDv7() throws {
         let pki = try TestSupport.PKI(.ed25519)
         let ids = try (0..<50).map { _ in try pki.seal().id ?? "" }
