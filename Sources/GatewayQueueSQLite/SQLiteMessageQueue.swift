@@ -34,11 +34,12 @@ public final class SQLiteMessageQueue: MessageQueue, Sendable {
         self.configuration = configuration
         var config = Configuration()
         config.busyMode = .timeout(10)
-        config.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = \(synchronous.rawValue)")
-        }
         do {
             pool = try DatabasePool(path: path, configuration: config)
+            // Set on the one writer connection, after GRDB's own WAL set-up (which chooses NORMAL).
+            try pool.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA synchronous = \(synchronous.rawValue)")
+            }
             try Self.migrator.migrate(pool)
         } catch {
             throw QueueError(.storage, "cannot open the queue database: \(Self.describe(error))")
@@ -160,19 +161,7 @@ public final class SQLiteMessageQueue: MessageQueue, Sendable {
         let configuration = configuration
         return try await write { db in
             try Self.reclaim(db, participant: participant, now: now, configuration: configuration)
-            let select = try db.cachedStatement(sql: """
-                SELECT \(Self.deliveryColumns("m")), m.envelope_id, m.submitter, m.record_id, m.updated_at,
-                       e.kind, e.payload_digest, e.body
-                FROM message m INDEXED BY message_ready JOIN envelope e ON e.id = m.envelope_id
-                WHERE m.destination = ?1 AND m.state = 'queued' AND m.available_at <= ?2
-                  AND NOT EXISTS (
-                    SELECT 1 FROM message p INDEXED BY message_group
-                    WHERE p.destination = ?1 AND p.record_id = m.record_id AND p.state IN ('queued', 'leased')
-                      AND (p.state = 'leased' OR p.updated_at < m.updated_at
-                           OR (p.updated_at = m.updated_at AND p.id < m.id)))
-                ORDER BY m.available_at, m.id
-                LIMIT ?3
-                """)
+            let select = try db.cachedStatement(sql: Self.leaseSQL)
             let rows = try Row.fetchAll(select, arguments: [participant, Self.millis(now), max])
             var leased: [LeasedMessage] = []
             leased.reserveCapacity(rows.count)
@@ -310,7 +299,7 @@ public final class SQLiteMessageQueue: MessageQueue, Sendable {
     }
 
     public func depths() async throws -> [String: QueueDepth] {
-        try await reclaimExpired()
+        _ = try await reclaimExpired()
         return try await read { db in
             var depths: [String: QueueDepth] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT destination, state, count(*) FROM message GROUP BY destination, state") {
@@ -360,6 +349,35 @@ public final class SQLiteMessageQueue: MessageQueue, Sendable {
     }
 
     // MARK: - Internals
+
+    /// The FIFO-group rule of `LeaseSelection` in SQL: queued, available messages of the
+    /// destination (`message_ready`) with no pending message of their group before them and none
+    /// of their group leased (`message_group`). Arguments: destination, now (ms), max.
+    static let leaseSQL = """
+        SELECT \(deliveryColumns("m")), m.envelope_id, m.submitter, m.record_id, m.updated_at,
+               e.kind, e.payload_digest, e.body
+        FROM message m INDEXED BY message_ready JOIN envelope e ON e.id = m.envelope_id
+        WHERE m.destination = ?1 AND m.state = 'queued' AND m.available_at <= ?2
+          AND NOT EXISTS (
+            SELECT 1 FROM message p INDEXED BY message_group
+            WHERE p.destination = ?1 AND p.record_id = m.record_id AND p.state IN ('queued', 'leased')
+              AND (p.state = 'leased' OR p.updated_at < m.updated_at
+                   OR (p.updated_at = m.updated_at AND p.id < m.id)))
+        ORDER BY m.available_at, m.id
+        LIMIT ?3
+        """
+
+    /// SQLite's plan for `sql` (EXPLAIN QUERY PLAN details), for tests that pin index use.
+    func queryPlan(_ sql: String, arguments: StatementArguments = StatementArguments()) async throws -> [String] {
+        try await read { db in
+            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: arguments).map { $0["detail"] as String }
+        }
+    }
+
+    /// `PRAGMA name` as text, for tests of the connection settings.
+    func pragma(_ name: String) async throws -> String {
+        try await write { db in try String.fetchOne(db, sql: "PRAGMA \(name)") ?? "" }
+    }
 
     /// Columns 0…8 of every row that `delivery(_:)` reads.
     private static func deliveryColumns(_ table: String) -> String {

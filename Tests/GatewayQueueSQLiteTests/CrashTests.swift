@@ -36,7 +36,7 @@ struct CrashTests {
     /// Runs the helper until it has printed `ready` and then `delay` more seconds, kills it with
     /// SIGKILL, and returns its complete output lines.
     static func runAndKill(helper: URL, database: String, run: Int, delay: TimeInterval, output: URL) throws -> [Substring] {
-        FileManager.default.createFile(atPath: output.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
         let handle = try FileHandle(forWritingTo: output)
         defer { try? handle.close() }
         let process = Process()
