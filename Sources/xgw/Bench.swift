@@ -9,5 +9,6 @@ struct Bench: AsyncParsableCommand {
             BenchTranslate.self,
             BenchLarge.self,
             BenchSign.self,
+            BenchQueue.self,
         ])
 }

@@ -1,0 +1,92 @@
+import ArgumentParser
+import Foundation
+import GatewayQueue
+import GatewayQueueSQLite
+
+/// `xgw bench queue`: enqueue and lease+ack throughput of the SQLite queue (durable, in a fresh
+/// file) and of the in-memory driver for reference.
+struct BenchQueue: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "queue",
+        abstract: "Measure queue throughput (messages/s, µs/message): enqueue and lease+ack, batches of 100 and of 1.")
+
+    @Option(help: "Messages per batched measurement (single-message runs use a tenth).")
+    var messages = 20_000
+
+    @Option(help: "Bytes of envelope per message.")
+    var envelopeBytes = 2_048
+
+    @Option(help: "Directory for the benchmark database (default: a fresh temporary directory).")
+    var directory: String?
+
+    @Option(help: "SQLite synchronous setting: full (default, survives power loss) or normal (survives kill -9).")
+    var synchronous = "full"
+
+    func run() async throws {
+        guard let sync = SQLiteMessageQueue.Synchronous(rawValue: synchronous.uppercased()) else {
+            throw ValidationError("--synchronous must be full or normal")
+        }
+        let base = directory.map { URL(fileURLWithPath: $0) }
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("xgw-bench-queue-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
+        defer { if directory == nil { try? FileManager.default.removeItem(at: base) } }
+
+        Console.out.line("driver             operation   batch  messages  messages/s   µs/message  cpu µs/message")
+        Console.out.flush()
+        let sqlite = try SQLiteMessageQueue(path: base.appendingPathComponent("bench.sqlite").path, synchronous: sync)
+        try await measure("sqlite (\(synchronous.lowercased()))", sqlite)
+        try await measure("in-memory", InMemoryMessageQueue())
+    }
+
+    private func measure(_ driver: String, _ queue: any MessageQueue) async throws {
+        let body = Array(repeating: UInt8(ascii: "x"), count: envelopeBytes)
+        var serial = 0
+        func items(_ count: Int) -> [EnqueueItem] {
+            (0..<count).map { _ in
+                serial += 1
+                return EnqueueItem(
+                    envelopeId: UUID().uuidString.lowercased(), kind: "traffic-violation", recordId: "bench-\(serial)",
+                    updatedAt: "2026-01-01T00:00:00Z", payloadDigest: String(serial, radix: 16), destinations: ["xinsheng"],
+                    envelope: body)
+            }
+        }
+        for batch in [100, 1] {
+            let total = batch == 1 ? messages / 10 : messages
+            let documents = (0..<(total / batch)).map { _ in items(batch) }
+            try await report(driver, "enqueue", batch: batch, messages: total) {
+                for document in documents { _ = try await queue.enqueue(submitter: "renshi", items: document) }
+            }
+            var done = 0
+            try await report(driver, "lease+ack", batch: batch, messages: total) {
+                while done < total {
+                    let leased = try await queue.lease(participant: "xinsheng", max: batch, visibility: 300)
+                    if leased.isEmpty { throw QueueError(.storage, "queue drained early after \(done)") }
+                    _ = try await queue.ack(participant: "xinsheng", leased.map { Acknowledgement(leaseToken: $0.leaseToken) })
+                    done += leased.count
+                }
+            }
+        }
+    }
+
+    private func report(_ driver: String, _ operation: String, batch: Int, messages: Int, _ body: () async throws -> Void) async throws {
+        let cpuStart = processCPUSeconds()
+        let start = DispatchTime.now().uptimeNanoseconds
+        try await body()
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let cpu = processCPUSeconds() - cpuStart
+        Console.out.line(
+            driver.padding(toLength: 19, withPad: " ", startingAt: 0)
+                + operation.padding(toLength: 12, withPad: " ", startingAt: 0)
+                + String(batch).padding(toLength: 7, withPad: " ", startingAt: 0)
+                + String(messages).padding(toLength: 10, withPad: " ", startingAt: 0)
+                + String(format: "%-12.0f %-11.1f %.1f", Double(messages) / elapsed, elapsed / Double(messages) * 1e6, cpu / Double(messages) * 1e6))
+        Console.out.flush()
+    }
+}
+
+/// CPU time of the whole process (the queue works on GRDB's writer thread, not the caller's).
+private func processCPUSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
