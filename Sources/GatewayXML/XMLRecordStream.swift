@@ -40,6 +40,10 @@ import CLibXML2
 /// works on standard input too.
 ///
 /// **Errors**: records completed before a parse error are still yielded; then `next()` throws.
+///
+/// Each record is a document of its own: relative paths behave as on the DOM, but absolute XPath
+/// expressions (`/root/head/jkid`, `//x`) see only the record; read the header from `header()`
+/// or `peek()` instead.
 public final class XMLRecordStream {
     /// One record of the stream.
     public struct Record: Sendable {
