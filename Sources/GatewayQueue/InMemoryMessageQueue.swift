@@ -20,6 +20,12 @@ public actor InMemoryMessageQueue: MessageQueue {
         var diedAt: Date?
     }
 
+    private struct ReadyKey: Comparable {
+        var availableAt: Date
+        var id: MessageID
+        static func < (a: ReadyKey, b: ReadyKey) -> Bool { (a.availableAt, a.id) < (b.availableAt, b.id) }
+    }
+
     private struct SubmitterKey: Hashable {
         var submitter: String
         var key: IdempotencyKey
@@ -32,6 +38,9 @@ public actor InMemoryMessageQueue: MessageQueue {
     /// Per destination, per recordId: the pending (queued or leased) messages in group order.
     private var pending: [String: [String: [MessageID]]] = [:]
     private var leased: [String: Set<MessageID>] = [:]
+    /// Per destination, the queued messages in lease order (availableAt, sequence): lease walks
+    /// it from the start instead of looking at every group.
+    private var ready: [String: [ReadyKey]] = [:]
     private var tokens: [LeaseToken: MessageID] = [:]
     private var historyByEnvelope: [String: [HistoryEntry]] = [:]
     private var nextId: Int64 = 1
@@ -74,6 +83,7 @@ public actor InMemoryMessageQueue: MessageQueue {
                     delivery: .enqueued(at: at))
                 messages[id] = message
                 insertPending(message, recordId: item.recordId, updatedAt: item.updatedAt)
+                insertReady(message)
                 record(message, [Delivery.Change(.queued, 0)], at: at)
             }
             envelopes[item.envelopeId] = StoredEnvelope(submitter: submitter, item: item, messages: ids)
@@ -86,18 +96,20 @@ public actor InMemoryMessageQueue: MessageQueue {
         try QueueValidation.check(max: max, visibility: visibility)
         let at = now
         reclaim(participant: participant, at: at)
-        // Each group's head and its leased messages are all the rule looks at.
-        var heads: [LeaseSelection.Candidate] = []
-        for group in (pending[participant] ?? [:]).values {
-            for (index, id) in group.enumerated() {
-                guard let message = messages[id], let envelope = envelopes[message.envelopeId],
-                    index == 0 || message.delivery.state == .leased
-                else { continue }
-                heads.append(candidate(message, envelope))
+        // Walk the queued messages in lease order; each is checked against its group.
+        var chosen: [ReadyKey] = []
+        for key in ready[participant] ?? [] {
+            guard chosen.count < max, key.availableAt <= at else { break }
+            guard let message = messages[key.id], let envelope = envelopes[message.envelopeId] else { continue }
+            let group = pending[participant]?[envelope.item.recordId] ?? []
+            let inFlight = group.contains { messages[$0]?.delivery.state == .leased }
+            if LeaseSelection.mayLease(candidate(message, envelope), groupHead: group.first, groupInFlight: inFlight, now: at) {
+                chosen.append(key)
             }
         }
+        for key in chosen { removeReady(key, destination: participant) }
         var leasedNow: [LeasedMessage] = []
-        for id in LeaseSelection.select(heads, max: max, now: at) {
+        for id in chosen.map(\.id) {
             guard var message = messages[id], let envelope = envelopes[message.envelopeId] else { continue }
             let token = LeaseToken.random()
             let changes = try message.delivery.lease(token: token, now: at, visibility: visibility)
@@ -141,6 +153,7 @@ public actor InMemoryMessageQueue: MessageQueue {
         settle(&message, token: leaseToken, changes: changes, at: at)
     }
 
+    @discardableResult
     public func reclaimExpired() -> Int {
         let at = now
         return leased.keys.reduce(0) { $0 + reclaim(participant: $1, at: at) }
@@ -186,6 +199,7 @@ public actor InMemoryMessageQueue: MessageQueue {
         message.diedAt = nil
         messages[messageId] = message
         insertPending(message, recordId: envelope.item.recordId, updatedAt: envelope.item.updatedAt)
+        insertReady(message)
         record(message, changes, at: at)
     }
 
@@ -207,6 +221,7 @@ public actor InMemoryMessageQueue: MessageQueue {
         return depths
     }
 
+    @discardableResult
     public func purgeAcked(before cutoff: Date) -> Int {
         let old = messages.values.filter { message in
             message.delivery.state == .acked && (message.ackedAt ?? .distantFuture) < cutoff
@@ -257,6 +272,7 @@ public actor InMemoryMessageQueue: MessageQueue {
         if let token { tokens[token] = nil }
         leased[message.destination]?.remove(message.id)
         if message.delivery.state == .dead { message.diedAt = at }
+        if message.delivery.state == .queued { insertReady(message) }
         if !message.delivery.isPending, let envelope = envelopes[message.envelopeId] {
             pending[message.destination]?[envelope.item.recordId]?.removeAll { $0 == message.id }
             if pending[message.destination]?[envelope.item.recordId]?.isEmpty == true {
@@ -279,6 +295,31 @@ public actor InMemoryMessageQueue: MessageQueue {
             count += 1
         }
         return count
+    }
+
+    private func insertReady(_ message: StoredMessage) {
+        let key = ReadyKey(availableAt: message.delivery.availableAt, id: message.id)
+        let index = readyIndex(key, destination: message.destination)
+        ready[message.destination, default: []].insert(key, at: index)
+    }
+
+    private func removeReady(_ key: ReadyKey, destination: String) {
+        let index = readyIndex(key, destination: destination)
+        if ready[destination]?.indices.contains(index) == true, ready[destination]?[index] == key {
+            ready[destination]?.remove(at: index)
+        }
+    }
+
+    /// First position whose key is not below `key` (binary search).
+    private func readyIndex(_ key: ReadyKey, destination: String) -> Int {
+        let keys = ready[destination] ?? []
+        var low = 0
+        var high = keys.count
+        while low < high {
+            let middle = (low + high) / 2
+            if keys[middle] < key { low = middle + 1 } else { high = middle }
+        }
+        return low
     }
 
     private func insertPending(_ message: StoredMessage, recordId: String, updatedAt: String) {

@@ -38,6 +38,12 @@ public enum LeaseSelection {
         }
     }
 
+    /// The rule for one message: queued, its back-off passed, the head of its group (`groupHead`,
+    /// the group's first pending message) and no message of its group leased.
+    public static func mayLease(_ candidate: Candidate, groupHead: MessageID?, groupInFlight: Bool, now: Date) -> Bool {
+        candidate.state == .queued && candidate.availableAt <= now && groupHead == candidate.id && !groupInFlight
+    }
+
     /// The ids to lease now, at most `max`, from the candidates of one destination (any subset
     /// that contains, for each group it touches, its first pending message and every leased one;
     /// acked and dead ones are ignored).
@@ -51,7 +57,7 @@ public enum LeaseSelection {
             heads[candidate.recordId] = candidate
         }
         var eligible = heads.values.filter {
-            $0.state == .queued && $0.availableAt <= now && !inFlight.contains($0.recordId)
+            mayLease($0, groupHead: $0.id, groupInFlight: inFlight.contains($0.recordId), now: now)
         }
         eligible.sort { $0.availableAt != $1.availableAt ? $0.availableAt < $1.availableAt : $0.sequence < $1.sequence }
         return eligible.prefix(max).map(\.id)

@@ -317,6 +317,15 @@ struct Context {
         try await queue.ack(participant: "c", leaseToken: c[0].leaseToken)
         try check(try await lease("c").map(\.envelopeId) == [multi2.envelopeId], "c: next")
         try check(try await lease("d").map(\.envelopeId) == [multi1.envelopeId], "d is not blocked by c")
+        // An earlier updatedAt arriving while a later one is in flight waits for it, then goes.
+        let newer = contractItem(recordId: "r8", updatedAt: "2026-01-01T05:00:00Z", to: ["g"])
+        let older = contractItem(recordId: "r8", updatedAt: "2026-01-01T04:00:00Z", to: ["g"])
+        _ = try await queue.enqueue(submitter: "a", items: [newer])
+        let g = try await lease("g")
+        _ = try await queue.enqueue(submitter: "a", items: [older])
+        try check(try await lease("g").isEmpty, "never two of a group in flight")
+        try await queue.ack(participant: "g", leaseToken: g[0].leaseToken)
+        try check(try await lease("g").map(\.envelopeId) == [older.envelopeId], "the late earlier one after the in-flight one")
     }
 
     func deadMessageDoesNotBlockGroup() async throws {

@@ -151,3 +151,14 @@ extension LeaseSelectionTests {
         #expect(selected == [MessageID(6)])
     }
 }
+
+extension LeaseSelectionTests {
+    @Test func mayLeaseNeedsHeadQueuedAvailableAndIdleGroup() {
+        let c = candidate(1, "r1", "a")
+        #expect(LeaseSelection.mayLease(c, groupHead: MessageID(1), groupInFlight: false, now: t0))
+        #expect(!LeaseSelection.mayLease(c, groupHead: MessageID(0), groupInFlight: false, now: t0), "not the head")
+        #expect(!LeaseSelection.mayLease(c, groupHead: MessageID(1), groupInFlight: true, now: t0), "group busy")
+        #expect(!LeaseSelection.mayLease(c, groupHead: MessageID(1), groupInFlight: false, now: t0 - 1), "backing off")
+        #expect(!LeaseSelection.mayLease(candidate(1, "r1", "a", .leased), groupHead: MessageID(1), groupInFlight: false, now: t0))
+    }
+}
