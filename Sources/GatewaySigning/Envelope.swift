@@ -97,7 +97,7 @@ public struct Envelope: Sendable, Hashable {
         record: JSONValue, from: String, to: [String], createdAt: Date = Date(), signer: Signer
     ) throws -> Envelope {
         guard let kind = record["kind"]?.stringValue, let recordId = record["recordId"]?.stringValue else {
-            throw SigningError(.pki, "the record has no kind or recordId")
+            throw SigningError(.invalidInput, "the record has no kind or recordId")
         }
         return try seal(payload: record, kind: kind, recordId: recordId, from: from, to: to, createdAt: createdAt, signer: signer)
     }

@@ -30,7 +30,7 @@ public struct Receipt: Sendable, Hashable {
         receivedAt: Date = Date(), signer: Signer
     ) throws -> Receipt {
         guard let envelopeId = envelope.id, let digest = envelope.payloadDigest else {
-            throw SigningError(.pki, "the envelope has no id or payload digest")
+            throw SigningError(.invalidInput, "the envelope has no id or payload digest")
         }
         var header = JSONObject([
             "version": 1,

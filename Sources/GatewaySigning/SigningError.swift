@@ -24,6 +24,8 @@ public struct SigningError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let cannotOpen: Code = "cannot-open"
         /// Writing a key, certificate or PKI file failed.
         public static let io: Code = "io-error"
+        /// A record or envelope lacks what sealing or a receipt needs (kind, recordId, id, digest).
+        public static let invalidInput: Code = "invalid-input"
         /// A PKI request that cannot be honoured (unknown serial, missing CA, ...).
         public static let pki: Code = "pki-error"
     }

@@ -42,6 +42,9 @@ struct ReceiptCommand: AsyncParsableCommand {
         let opened = JSONDocuments.each(in: files) { file, index, document in
             do {
                 let envelope = try Envelope(json: try document.get())
+                guard envelope.id != nil, envelope.payloadDigest != nil else {
+                    throw VerificationFailure(.malformedEnvelope, "the envelope has no id or payload digest")
+                }
                 var decided = outcome.flatMap(Receipt.Outcome.init(rawValue:)) ?? .accepted
                 var code = reason.map { VerificationFailure.Code(rawValue: $0) }
                 if let trust, case .failure(let failure) = envelope.verify(trust: trust, at: time) {
