@@ -8,7 +8,7 @@ struct Bench: AsyncParsableCommand {
         subcommands: [
             BenchTranslate.self,
             BenchLarge.self,
+            BenchPipeline.self,
             BenchSign.self,
-            BenchQueue.self,
         ])
 }

@@ -38,7 +38,7 @@ struct BenchTranslate: AsyncParsableCommand {
             while DispatchTime.now().uptimeNanoseconds < warmUntil { once() }
             rejected = 0
             var docs = 0
-            let cpuStart = threadCPUSeconds()
+            let cpuStart = CPUTime.thread()
             let start = DispatchTime.now().uptimeNanoseconds
             let end = start + UInt64(seconds * 1e9)
             while DispatchTime.now().uptimeNanoseconds < end {
@@ -46,7 +46,7 @@ struct BenchTranslate: AsyncParsableCommand {
                 docs += 1
             }
             let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            let cpu = threadCPUSeconds() - cpuStart
+            let cpu = CPUTime.thread() - cpuStart
             let records = Double(docs * batch)
             Console.out.line(
                 id.padding(toLength: 18, withPad: " ", startingAt: 0)
@@ -59,18 +59,25 @@ struct BenchTranslate: AsyncParsableCommand {
     }
 }
 
-/// CPU time of the calling thread: per-record cost that other processes on the machine do not inflate.
-func threadCPUSeconds() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+/// CPU time, for per-record costs that other processes on the machine do not inflate.
+enum CPUTime {
+    /// The calling thread's.
+    static func thread() -> Double { read(CLOCK_THREAD_CPUTIME_ID) }
+    /// The whole process's (all threads, e.g. a database writer thread too).
+    static func process() -> Double { read(CLOCK_PROCESS_CPUTIME_ID) }
+
+    private static func read(_ clock: clockid_t) -> Double {
+        var ts = timespec()
+        clock_gettime(clock, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
 }
 
 /// Realistic documents of the two traffic formats, every record different and valid.
 enum SyntheticDocuments {
     static let idNumbers = ["511723199001011233", "500228199001011235"]
 
-    static func scTraffic(records: Int) -> [UInt8] {
+    static func scTraffic(records: Int, firstId: Int = 0) -> [UInt8] {
         var s = """
             <?xml version="1.0" encoding="UTF-8"?>
             <root>
@@ -81,7 +88,7 @@ enum SyntheticDocuments {
         for i in 0..<records {
             s += """
                     <vio id="\(i)">
-                      <xh>51172300\(String(format: "%08d", i))</xh>
+                      <xh>51172300\(String(format: "%08d", firstId + i))</xh>
                       <hphm>川S·\(String(format: "%05d", i % 100000))</hphm>
                       <hpzl>02</hpzl>
                       <wfsj>2023-07-11 08:\(String(format: "%02d", i % 60)):00.0</wfsj>
@@ -109,13 +116,13 @@ enum SyntheticDocuments {
         return Array(s.utf8)
     }
 
-    static func cqTraffic(records: Int) -> [UInt8] {
+    static func cqTraffic(records: Int, firstId: Int = 0) -> [UInt8] {
         var s = "{\n  \"schema\": \"cq.traffic.violation/1\",\n  \"records\": [\n"
         for i in 0..<records {
             if i > 0 { s += ",\n" }
             s += """
                     {
-                      "id": "CQ50015520230711\(String(format: "%05d", i))",
+                      "id": "CQ5001552023\(String(format: "%09d", firstId + i))",
                       "vehicle": { "plateNo": "渝F·A\(String(format: "%04d", i % 10000))", "plateKind": "小型汽车" },
                       "driver": { "name": "李四", "idCard": "\(idNumbers[1])" },
                       "occurredAt": \(1689035400000 + i * 1000),
