@@ -39,6 +39,9 @@ public final class SQLiteMessageQueue: MessageQueue, Sendable {
             // Set on the one writer connection, after GRDB's own WAL set-up (which chooses NORMAL).
             try pool.writeWithoutTransaction { db in
                 try db.execute(sql: "PRAGMA synchronous = \(synchronous.rawValue)")
+                // 64 MiB of page cache for the writer: index pages stay in memory instead of being
+                // read back from the OS on every insert.
+                try db.execute(sql: "PRAGMA cache_size = -65536")
             }
             try Self.migrator.migrate(pool)
         } catch {
@@ -113,36 +116,41 @@ public final class SQLiteMessageQueue: MessageQueue, Sendable {
             let findKey = try db.cachedStatement(sql: """
                 SELECT id, destinations FROM envelope WHERE submitter = ? AND record_id = ? AND payload_digest = ?
                 """)
-            let findId = try db.cachedStatement(sql: "SELECT 1 FROM envelope WHERE id = ?")
+            // A known (submitter, record, digest) key stores nothing (and is answered below); a
+            // known envelope id under another key fails on the primary key.
             let insertEnvelope = try db.cachedStatement(sql: """
                 INSERT INTO envelope (id, submitter, kind, record_id, updated_at, payload_digest, destinations, body, enqueued_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (submitter, record_id, payload_digest) DO NOTHING
                 """)
             let insertMessage = try db.cachedStatement(sql: """
                 INSERT INTO message (envelope_id, destination, submitter, record_id, updated_at, state, delivery_count, available_at)
                 VALUES (?, ?, ?, ?, ?, 'queued', 0, ?)
                 """)
+            func duplicate(of item: EnqueueItem) throws -> EnqueuedItem? {
+                guard let row = try Row.fetchOne(findKey, arguments: [submitter, item.recordId, item.payloadDigest]) else { return nil }
+                return EnqueuedItem(envelopeId: row[0], destinations: Self.splitDestinations(row[1]), duplicate: true)
+            }
             var results: [EnqueuedItem] = []
             results.reserveCapacity(items.count)
-            var seenInCall: [IdempotencyKey: EnqueueItem] = [:]
             for item in items {
-                if let row = try Row.fetchOne(findKey, arguments: [submitter, item.recordId, item.payloadDigest]) {
-                    results.append(EnqueuedItem(
-                        envelopeId: row[0], destinations: Self.splitDestinations(row[1]), duplicate: true))
-                    continue
-                }
-                if let first = seenInCall[item.key] {
-                    results.append(EnqueuedItem(envelopeId: first.envelopeId, destinations: first.destinations, duplicate: true))
-                    continue
-                }
-                if try Bool.fetchOne(findId, arguments: [item.envelopeId]) != nil {
+                do {
+                    try insertEnvelope.execute(arguments: [
+                        item.envelopeId, submitter, item.kind, item.recordId, item.updatedAt, item.payloadDigest,
+                        item.destinations.joined(separator: "\n"), Data(item.envelope), at,
+                    ])
+                } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY {
+                    // The same envelope again under the same key is a plain duplicate.
+                    if let first = try duplicate(of: item), first.envelopeId == item.envelopeId {
+                        results.append(first)
+                        continue
+                    }
                     throw QueueError(.conflict, "envelope \(item.envelopeId) is already stored under another key")
                 }
-                seenInCall[item.key] = item
-                try insertEnvelope.execute(arguments: [
-                    item.envelopeId, submitter, item.kind, item.recordId, item.updatedAt, item.payloadDigest,
-                    item.destinations.joined(separator: "\n"), Data(item.envelope), at,
-                ])
+                if db.changesCount == 0, let first = try duplicate(of: item) {
+                    results.append(first)
+                    continue
+                }
                 for destination in item.destinations {
                     try insertMessage.execute(arguments: [
                         item.envelopeId, destination, submitter, item.recordId, item.updatedAt, at,
@@ -189,7 +197,11 @@ public final class SQLiteMessageQueue: MessageQueue, Sendable {
             let select = try db.cachedStatement(sql: """
                 SELECT \(Self.deliveryColumns("m")), m.destination FROM message m WHERE m.lease_token = ?
                 """)
-            let storeReceipt = try db.cachedStatement(sql: "UPDATE message SET receipt = ?, acked_at = ? WHERE id = ?")
+            // One UPDATE per ack: the acked state, outcome and receipt together.
+            let storeAck = try db.cachedStatement(sql: """
+                UPDATE message SET state = ?, lease_token = NULL, lease_expires_at = NULL, outcome = ?, reason = ?,
+                  receipt = ?, acked_at = ? WHERE id = ?
+                """)
             return try acknowledgements.map { ack -> QueueError? in
                 guard let row = try Row.fetchOne(select, arguments: [ack.leaseToken.rawValue]),
                     row[9] as String == participant
@@ -202,8 +214,10 @@ public final class SQLiteMessageQueue: MessageQueue, Sendable {
                 } catch let error as QueueError {
                     return error
                 }
-                try Self.store(db, id: id, delivery)
-                try storeReceipt.execute(arguments: [ack.receipt.map { Data($0) }, Self.millis(now), id])
+                try storeAck.execute(arguments: [
+                    delivery.state.rawValue, delivery.outcome?.name, delivery.outcome?.reason, ack.receipt.map { Data($0) },
+                    Self.millis(now), id,
+                ])
                 try Self.record(db, message: id, changes, at: Self.millis(now))
                 return nil
             }

@@ -44,8 +44,11 @@ struct BenchQueue: AsyncParsableCommand {
         func items(_ count: Int) -> [EnqueueItem] {
             (0..<count).map { _ in
                 serial += 1
+                // Time-ordered ids, as UUID v7 envelope ids are.
+                let millis = UInt64(Date().timeIntervalSince1970 * 1000)
+                let id = String(format: "%08llx-%04llx-7%03llx-8000-%012llx", millis >> 16, millis & 0xffff, UInt64(serial >> 48) & 0xfff, UInt64(serial))
                 return EnqueueItem(
-                    envelopeId: UUID().uuidString.lowercased(), kind: "traffic-violation", recordId: "bench-\(serial)",
+                    envelopeId: id, kind: "traffic-violation", recordId: "bench-\(serial)",
                     updatedAt: "2026-01-01T00:00:00Z", payloadDigest: String(serial, radix: 16), destinations: ["xinsheng"],
                     envelope: body)
             }
