@@ -26,6 +26,7 @@ public final class SQLiteMessageQueue: MessageQueue, Sendable {
 
     public let path: String
     private let pool: DatabasePool
+    private let committer: GroupCommitter
     private let configuration: QueueConfiguration
 
     /// Opens (creating and migrating when needed) the queue database at `path`.
@@ -44,6 +45,7 @@ public final class SQLiteMessageQueue: MessageQueue, Sendable {
                 try db.execute(sql: "PRAGMA cache_size = -65536")
             }
             try Self.migrator.migrate(pool)
+            committer = GroupCommitter(pool: pool)
         } catch {
             throw QueueError(.storage, "cannot open the queue database: \(Self.describe(error))")
         }
@@ -112,7 +114,7 @@ public final class SQLiteMessageQueue: MessageQueue, Sendable {
     public func enqueue(submitter: String, items: [EnqueueItem]) async throws -> [EnqueuedItem] {
         try QueueValidation.check(submitter: submitter, items: items)
         let at = Self.millis(configuration.clock.now())
-        return try await write { db in
+        return try await groupWrite { db in
             let findKey = try db.cachedStatement(sql: """
                 SELECT id, destinations FROM envelope WHERE submitter = ? AND record_id = ? AND payload_digest = ?
                 """)
@@ -167,7 +169,7 @@ public final class SQLiteMessageQueue: MessageQueue, Sendable {
         try QueueValidation.check(max: max, visibility: visibility)
         let now = configuration.clock.now()
         let configuration = configuration
-        return try await write { db in
+        return try await groupWrite { db in
             try Self.reclaim(db, participant: participant, now: now, configuration: configuration)
             let select = try db.cachedStatement(sql: Self.leaseSQL)
             let rows = try Row.fetchAll(select, arguments: [participant, Self.millis(now), max])
@@ -193,7 +195,7 @@ public final class SQLiteMessageQueue: MessageQueue, Sendable {
 
     public func ack(participant: String, _ acknowledgements: [Acknowledgement]) async throws -> [QueueError?] {
         let now = configuration.clock.now()
-        return try await write { db in
+        return try await groupWrite { db in
             let select = try db.cachedStatement(sql: """
                 SELECT \(Self.deliveryColumns("m")), m.destination FROM message m WHERE m.lease_token = ?
                 """)
@@ -227,7 +229,7 @@ public final class SQLiteMessageQueue: MessageQueue, Sendable {
     public func nack(participant: String, leaseToken: LeaseToken, error: String) async throws {
         let now = configuration.clock.now()
         let configuration = configuration
-        try await write { db in
+        try await groupWrite { db in
             guard let row = try Row.fetchOne(db, sql: """
                     SELECT \(Self.deliveryColumns("m")), m.destination FROM message m WHERE m.lease_token = ?
                     """, arguments: [leaseToken.rawValue]),
@@ -465,6 +467,11 @@ public final class SQLiteMessageQueue: MessageQueue, Sendable {
     /// One write transaction (one commit, one WAL fsync with `synchronous = FULL`).
     private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try await Self.storageErrors { try await pool.write(body) }
+    }
+
+    /// Like `write`, but merged with concurrent calls into one transaction (`GroupCommitter`).
+    private func groupWrite<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await Self.storageErrors { try await committer.write(body) }
     }
 
     private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {

@@ -31,10 +31,11 @@ struct BenchQueue: AsyncParsableCommand {
         try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
         defer { if directory == nil { try? FileManager.default.removeItem(at: base) } }
 
-        Console.out.line("driver             operation   batch  messages  messages/s   µs/message  cpu µs/message")
+        Console.out.line("driver             operation     batch  messages  messages/s   µs/message  cpu µs/message")
         Console.out.flush()
         let sqlite = try SQLiteMessageQueue(path: base.appendingPathComponent("bench.sqlite").path, synchronous: sync)
         try await measure("sqlite (\(synchronous.lowercased()))", sqlite)
+        try await measureConcurrent("sqlite (\(synchronous.lowercased()))", sqlite, callers: 32)
         try await measure("in-memory", InMemoryMessageQueue())
     }
 
@@ -71,6 +72,43 @@ struct BenchQueue: AsyncParsableCommand {
         }
     }
 
+    /// Single-message calls from `callers` concurrent tasks: what group commit merges.
+    private func measureConcurrent(_ driver: String, _ queue: any MessageQueue, callers: Int) async throws {
+        let total = messages / 10
+        let body = Array(repeating: UInt8(ascii: "x"), count: envelopeBytes)
+        let run = UUID().uuidString.prefix(8)
+        let participant = "concurrent-\(run)"
+        try await report(driver, "enqueue ×\(callers)", batch: 1, messages: total) {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for caller in 0..<callers {
+                    group.addTask {
+                        for n in stride(from: caller, to: total, by: callers) {
+                            _ = try await queue.enqueue(submitter: "renshi", items: [EnqueueItem(
+                                envelopeId: "\(run)-\(n)", kind: "traffic-violation", recordId: "c-\(run)-\(n)",
+                                updatedAt: "2026-01-01T00:00:00Z", payloadDigest: "c\(n)", destinations: [participant],
+                                envelope: body)])
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+        try await report(driver, "lease+ack ×\(callers)", batch: 1, messages: total) {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<callers {
+                    group.addTask {
+                        while true {
+                            let leased = try await queue.lease(participant: participant, max: 1, visibility: 300)
+                            guard let message = leased.first else { return }
+                            try await queue.ack(participant: participant, leaseToken: message.leaseToken)
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+    }
+
     private func report(_ driver: String, _ operation: String, batch: Int, messages: Int, _ body: () async throws -> Void) async throws {
         let cpuStart = processCPUSeconds()
         let start = DispatchTime.now().uptimeNanoseconds
@@ -79,7 +117,7 @@ struct BenchQueue: AsyncParsableCommand {
         let cpu = processCPUSeconds() - cpuStart
         Console.out.line(
             driver.padding(toLength: 19, withPad: " ", startingAt: 0)
-                + operation.padding(toLength: 12, withPad: " ", startingAt: 0)
+                + operation.padding(toLength: 14, withPad: " ", startingAt: 0)
                 + String(batch).padding(toLength: 7, withPad: " ", startingAt: 0)
                 + String(messages).padding(toLength: 10, withPad: " ", startingAt: 0)
                 + String(format: "%-12.0f %-11.1f %.1f", Double(messages) / elapsed, elapsed / Double(messages) * 1e6, cpu / Double(messages) * 1e6))

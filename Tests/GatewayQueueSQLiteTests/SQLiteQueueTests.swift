@@ -65,3 +65,35 @@ struct SQLiteQueueTests {
         }
     }
 }
+
+extension SQLiteQueueTests {
+    /// Concurrent calls share transactions (group commit), yet each stays all-or-nothing: a
+    /// refused document next to accepted ones stores nothing, the others are all stored.
+    @Test func concurrentCallsStayAtomicUnderGroupCommit() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let queue = try SQLiteMessageQueue(path: directory.path("queue.sqlite"))
+        let taken = contractItem(recordId: "taken", to: ["b"])
+        _ = try await queue.enqueue(submitter: "a", items: [taken])
+        let documents = (0..<40).map { n in
+            (0..<3).map { i in
+                // Document 17's last item reuses a stored envelope id under another key.
+                n == 17 && i == 2
+                    ? contractItem(recordId: "clash", to: ["b"], envelopeId: taken.envelopeId)
+                    : contractItem(recordId: "d\(n)-\(i)", to: ["b"])
+            }
+        }
+        let outcomes = await withTaskGroup(of: (Int, Bool).self) { group in
+            for (n, document) in documents.enumerated() {
+                group.addTask { (n, (try? await queue.enqueue(submitter: "a", items: document)) != nil) }
+            }
+            var outcomes: [Int: Bool] = [:]
+            for await (n, ok) in group { outcomes[n] = ok }
+            return outcomes
+        }
+        #expect(outcomes.filter { !$0.value }.map(\.key) == [17])
+        let leased = try await queue.lease(participant: "b", max: 1000, visibility: 30)
+        #expect(leased.count == 1 + 39 * 3)
+        #expect(!leased.contains { $0.recordId.hasPrefix("d17-") }, "the refused document stored nothing")
+    }
+}
