@@ -10,5 +10,6 @@ struct Bench: AsyncParsableCommand {
             BenchLarge.self,
             BenchPipeline.self,
             BenchSign.self,
+            BenchQueue.self,
         ])
 }
