@@ -15,6 +15,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.4.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -46,12 +52,29 @@ let package = Package(
         // The child the queue crash test kills with SIGKILL (Tests/GatewayQueueSQLiteTests/CrashTests.swift).
         .executableTarget(
             name: "xgw-queue-crash-helper", dependencies: ["GatewayQueue", "GatewayQueueSQLite"], swiftSettings: strict),
+        // xgw serve: the HTTP API over translate + sign + route + queue (issue 6).
+        .target(
+            name: "GatewayServer",
+            dependencies: [
+                "GatewayModel", "GatewayMapping", "GatewaySigning", "GatewayQueue", "GatewayQueueSQLite",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "xgw",
             dependencies: [
                 "GatewayModel", "GatewayXML", "GatewayMapping", "GatewaySigning",
-                "GatewayQueue", "GatewayQueueSQLite",
+                "GatewayQueue", "GatewayQueueSQLite", "GatewayServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
@@ -63,6 +86,11 @@ let package = Package(
         .testTarget(
             name: "GatewayQueueSQLiteTests",
             dependencies: ["GatewayQueue", "GatewayQueueSQLite", "GatewayQueueContract", "xgw-queue-crash-helper"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "GatewayServerTests",
+            dependencies: ["GatewayServer", "GatewaySigning", "GatewayModel", "xgw", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
     ],

@@ -17,6 +17,7 @@ struct XGW: AsyncParsableCommand {
             SignCommand.self,
             VerifyCommand.self,
             ReceiptCommand.self,
+            ServeCommand.self,
         ]
     )
 }

@@ -1,0 +1,82 @@
+import GatewayModel
+import GatewayQueue
+import HTTPTypes
+import Hummingbird
+
+/// An error the API answers with `{"error":{"code":…,"message":…,"requestId":…}}`. Messages name
+/// participants, ids and limits only: never a person's name or ID number, SQL text or a stack.
+public struct APIError: Error, Sendable {
+    public var status: HTTPResponse.Status
+    public var code: String
+    public var message: String
+    public var headers: HTTPFields
+
+    public init(_ status: HTTPResponse.Status, _ code: String, _ message: String, headers: HTTPFields = [:]) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers
+    }
+
+    static func unauthorized() -> APIError {
+        APIError(.unauthorized, "unauthorized", "a valid bearer token is required", headers: [.wwwAuthenticate: "Bearer"])
+    }
+
+    static func forbidden(_ message: String) -> APIError { APIError(.forbidden, "forbidden", message) }
+
+    static func badRequest(_ message: String) -> APIError { APIError(.badRequest, "bad-request", message) }
+
+    static func tooLarge(_ limit: Int) -> APIError {
+        APIError(.contentTooLarge, "body-too-large", "the request body is larger than the limit of \(limit) bytes")
+    }
+
+    /// The queue's refusals, as HTTP; storage failures say nothing of the database's own text.
+    static func queue(_ error: QueueError) -> APIError {
+        switch error.code {
+        case .notFound: APIError(.notFound, error.code.rawValue, error.message)
+        case .staleLease, .leaseExpired, .invalidState, .conflict: APIError(.conflict, error.code.rawValue, error.message)
+        case .invalidArgument: APIError(.badRequest, error.code.rawValue, error.message)
+        default: APIError(.serviceUnavailable, "storage", "the message store is unavailable; retry later")
+        }
+    }
+
+    /// Any error as an API error: ours as they are, Hummingbird's by status, the rest as 500
+    /// without their text (which may hold anything).
+    static func from(_ error: any Error) -> APIError {
+        switch error {
+        case let e as APIError: return e
+        case let e as QueueError: return queue(e)
+        case let e as any HTTPResponseError:
+            switch e.status {
+            case .notFound: return APIError(.notFound, "not-found", "no such resource")
+            case .methodNotAllowed: return APIError(.methodNotAllowed, "method-not-allowed", "method not allowed on this resource")
+            case .contentTooLarge: return APIError(.contentTooLarge, "body-too-large", "the request body is too large")
+            default: return APIError(e.status, "http-\(e.status.code)", e.status.reasonPhrase)
+            }
+        default:
+            return APIError(.internalServerError, "internal", "internal error")
+        }
+    }
+
+    func response(requestId: String) -> Response {
+        let body: JSONValue = [
+            "error": ["code": .string(code), "message": .string(message), "requestId": .string(requestId)]
+        ]
+        var response = Response.json(body, status: status)
+        for field in headers { response.headers.append(field) }
+        return response
+    }
+}
+
+extension Response {
+    /// A JSON answer (RFC 8785 canonical text, UTF-8).
+    static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
+        json(bytes: value.canonicalBytes(), status: status)
+    }
+
+    static func json(bytes: [UInt8], status: HTTPResponse.Status = .ok) -> Response {
+        Response(
+            status: status, headers: [.contentType: "application/json"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+}

@@ -1,0 +1,167 @@
+import Foundation
+import GatewayModel
+import GatewayQueue
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// Builds the gateway application (shared by `xgw serve` and tests, Hummingbird style): opens the
+/// gateway (creating the PKI, tokens and database on first start), the `/v1` API, `/healthz`,
+/// `/readyz`, `/metrics`, and the retention job. `onServerRunning` receives the bound port.
+public func buildApplication(
+    configuration: ServerConfiguration, logger: Logger, metrics: GatewayMetrics = GatewayMetrics(),
+    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) throws -> (application: Application<RouterResponder<GatewayContext>>, gateway: Gateway) {
+    let gateway = try Gateway(configuration: configuration, metrics: metrics, logger: logger)
+    let router = Router(context: GatewayContext.self)
+    router.add(middleware: RequestMiddleware(tokens: gateway.tokens, metrics: metrics))
+    addRoutes(to: router, gateway: gateway)
+    let application = Application(
+        router: router,
+        configuration: ApplicationConfiguration(address: .hostname(configuration.listen, port: configuration.port), serverName: "xgw"),
+        services: [RetentionService(gateway: gateway)],
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
+        logger: logger)
+    return (application, gateway)
+}
+
+/// Purges acked messages past the retention, hourly, until shutdown.
+struct RetentionService: Service {
+    let gateway: Gateway
+    func run() async throws {
+        let configuration = QueueConfiguration(retry: gateway.configuration.retry, retention: gateway.configuration.retentionDays * 86_400)
+        await cancelWhenGracefulShutdown {
+            await runRetention(of: gateway.queue, configuration: configuration)
+        }
+    }
+}
+
+func addRoutes(to router: Router<GatewayContext>, gateway: Gateway) {
+    let maxBody = gateway.configuration.maxBodyBytes
+
+    router.get("/healthz") { _, _ in Response.json(["status": "ok"]) }
+    router.get("/readyz") { _, _ in
+        do {
+            try await gateway.queue.ping()
+        } catch {
+            throw APIError(.serviceUnavailable, "not-ready", "the message store is unreachable")
+        }
+        return Response.json(["status": "ready"])
+    }
+    router.get("/metrics") { _, _ in
+        _ = try? await gateway.queueDepths()
+        return Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: gateway.metrics.exposition())))
+    }
+
+    let v1 = router.group("v1")
+    v1.post("documents") { request, context in
+        let submitter = try context.participant()
+        let body = try await readBody(request, limit: maxBody)
+        let mapping = request.uri.queryParameters.get("mapping")
+        let result = try await gateway.submit(body, mappingID: mapping, submitter: submitter)
+        return Response.json(result.body, status: HTTPResponse.Status(code: result.status))
+    }
+    v1.post("inbox/lease") { request, context in
+        let participant = try context.participant()
+        let body = try await jsonBody(request, limit: 64 << 10, optional: true)
+        let max = try integer(body?["max"], name: "max", default: 10, range: 1...gateway.configuration.maxLease)
+        let visibility = try integer(body?["visibilitySeconds"], name: "visibilitySeconds", default: 60, range: 1...86_400)
+        return Response.json(try await gateway.lease(participant: participant, max: max, visibility: TimeInterval(visibility)))
+    }
+    v1.post("inbox/:envelopeId/ack") { request, context in
+        let participant = try context.participant()
+        let envelopeId = try context.parameters.require("envelopeId")
+        guard let body = try await jsonBody(request, limit: 64 << 10, optional: false),
+            let token = body["leaseToken"]?.stringValue
+        else { throw APIError.badRequest("the body must be a JSON object with leaseToken") }
+        let name = body["outcome"]?.stringValue ?? "accepted"
+        let reason = body["reason"]?.stringValue
+        guard let outcome = AckOutcome(name: name, reason: reason) else {
+            throw APIError.badRequest("outcome must be accepted or rejected")
+        }
+        if name == "rejected" && (reason ?? "").isEmpty { throw APIError.badRequest("a rejected outcome needs a reason") }
+        return Response.json(try await gateway.ack(participant: participant, envelopeId: envelopeId, leaseToken: token, outcome: outcome))
+    }
+    v1.get("receipts") { request, context in
+        let participant = try context.participant()
+        let since = try date(request.uri.queryParameters.get("since"), name: "since") ?? .distantPast
+        let limit = try integer(
+            request.uri.queryParameters.get("limit").map { JSONValue.number(JSONNumber(uncheckedText: $0)) }, name: "limit",
+            default: 1000, range: 1...10_000)
+        return Response.json(try await gateway.receipts(submitter: participant, since: since, limit: limit))
+    }
+    v1.get("messages/:envelopeId/history") { _, context in
+        guard let principal = context.principal else { throw APIError.unauthorized() }
+        let envelopeId = try context.parameters.require("envelopeId")
+        return Response.json(try await gateway.history(envelopeId: envelopeId, principal: principal))
+    }
+    v1.get("ops/queues") { _, context in
+        try context.requireOps()
+        return Response.json(try await gateway.queueDepths())
+    }
+    v1.get("ops/dead-letters") { request, context in
+        try context.requireOps()
+        let participant = request.uri.queryParameters.get("participant")
+        if let participant, gateway.seeds.participant(participant) == nil {
+            throw APIError(.notFound, "not-found", "no participant \(participant)")
+        }
+        return Response.json(try await gateway.deadLetters(participant: participant, limit: 1000))
+    }
+    v1.post("ops/dead-letters/:messageId/replay") { _, context in
+        try context.requireOps()
+        guard let id = context.parameters.get("messageId", as: Int64.self) else {
+            throw APIError.badRequest("the message id must be an integer")
+        }
+        return Response.json(try await gateway.replay(messageId: id))
+    }
+    v1.get("ops/participants") { _, context in
+        try context.requireOps()
+        return Response.json(gateway.participantsJSON())
+    }
+}
+
+/// Reads a body up to `limit` bytes: 413 at once when Content-Length says more, or as soon as
+/// the streamed bytes pass the limit (the rest is never buffered).
+func readBody(_ request: Request, limit: Int) async throws -> [UInt8] {
+    if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
+        throw APIError.tooLarge(limit)
+    }
+    var collected: [UInt8] = []
+    for try await buffer in request.body {
+        guard collected.count + buffer.readableBytes <= limit else { throw APIError.tooLarge(limit) }
+        collected.append(contentsOf: buffer.readableBytesView)
+    }
+    return collected
+}
+
+func jsonBody(_ request: Request, limit: Int, optional: Bool) async throws -> JSONValue? {
+    let bytes = try await readBody(request, limit: limit)
+    if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
+        if optional { return nil }
+        throw APIError.badRequest("a JSON body is required")
+    }
+    guard let value = try? JSONParser.parse(bytes), value.objectValue != nil else {
+        throw APIError.badRequest("the body must be a JSON object")
+    }
+    return value
+}
+
+func integer(_ value: JSONValue?, name: String, default fallback: Int, range: ClosedRange<Int>) throws -> Int {
+    guard let value, !value.isNull else { return fallback }
+    guard let n = value.numberValue?.intValue, range.contains(n) else {
+        throw APIError.badRequest("\(name) must be an integer in \(range.lowerBound)...\(range.upperBound)")
+    }
+    return n
+}
+
+func date(_ text: String?, name: String) throws -> Date? {
+    guard let text, !text.isEmpty else { return nil }
+    let formatter = ISO8601DateFormatter()
+    formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+    if let d = formatter.date(from: text) { return d }
+    formatter.formatOptions = [.withInternetDateTime]
+    if let d = formatter.date(from: text) { return d }
+    throw APIError.badRequest("\(name) must be an RFC 3339 date-time")
+}

@@ -1,0 +1,246 @@
+import Foundation
+import GatewayMapping
+import GatewayModel
+import GatewayQueue
+import GatewaySigning
+
+extension Gateway {
+    /// What a submission came to: the HTTP status and the JSON answer.
+    public struct SubmitResult: Sendable {
+        public var status: Int
+        public var body: JSONValue
+    }
+
+    /// Translates, validates, signs (with `submitter`'s key), routes and enqueues one document in
+    /// one queue transaction. Per record: `index`, `recordId`, `envelopeId`, `destinations`,
+    /// `duplicate`; or `index`, `recordId`, `errors` (cli.md's rejection). A document refused as a
+    /// whole answers 422; records of another participant answer 403 and nothing is stored.
+    public func submit(_ bytes: [UInt8], mappingID: String?, submitter: String) async throws -> SubmitResult {
+        guard let signer = signers[submitter] else { throw APIError.forbidden("\(submitter) has no signing key") }
+        var outcomes: [RecordOutcome] = []
+        let summary = translator.translate(bytes, mappingID: mappingID) { outcomes.append($0) }
+        let format = summary.mapping?.id ?? "unknown"
+
+        enum Entry {
+            case rejected(Rejection)
+            case pending(index: Int, item: EnqueueItem)
+        }
+        var entries: [Entry] = []
+        var items: [EnqueueItem] = []
+        entries.reserveCapacity(outcomes.count)
+        items.reserveCapacity(outcomes.count)
+        var foreign = 0
+        for outcome in outcomes {
+            switch outcome {
+            case .rejected(let rejection, _):
+                entries.append(.rejected(rejection))
+            case .translated(let index, let record, _):
+                let recordId = record["recordId"]?.stringValue ?? ""
+                if Routes.defaultSubmitter(for: record, seeds: translator.seeds) != submitter {
+                    foreign += 1
+                    continue
+                }
+                let decision: Routes.Decision
+                do {
+                    decision = try routes.route(record, submitter: submitter)
+                } catch {
+                    entries.append(.rejected(Rejection(index: index, recordId: recordId, errors: [error])))
+                    continue
+                }
+                let envelope = try Envelope.seal(record: record, from: submitter, to: decision.destinations, signer: signer)
+                let item = EnqueueItem(
+                    envelopeId: envelope.id ?? "", kind: envelope.kind ?? "", recordId: recordId,
+                    updatedAt: record["updatedAt"]?.stringValue ?? "",
+                    payloadDigest: envelope.payloadDigest?["value"]?.stringValue ?? "",
+                    destinations: decision.destinations, envelope: envelope.canonicalBytes())
+                entries.append(.pending(index: index, item: item))
+                items.append(item)
+            }
+        }
+        if foreign > 0 {
+            throw APIError.forbidden(
+                "\(foreign) record(s) of this document belong to another participant: a participant submits only its own records")
+        }
+        let stored = items.isEmpty ? [] : try await queue.enqueue(submitter: submitter, items: items)
+
+        var records: [JSONValue] = []
+        records.reserveCapacity(entries.count)
+        var accepted = 0, duplicates = 0, rejected = 0
+        var next = 0
+        var rejectedCodes: [String: Int] = [:]
+        for entry in entries {
+            switch entry {
+            case .rejected(let rejection):
+                rejected += 1
+                rejectedCodes[rejection.errors.first?.code.rawValue ?? "", default: 0] += 1
+                records.append(rejection.json(file: nil))
+            case .pending(let index, let item):
+                let result = stored[next]
+                next += 1
+                if result.duplicate { duplicates += 1 } else { accepted += 1 }
+                records.append([
+                    "index": .number(JSONNumber(index)), "recordId": .string(item.recordId),
+                    "envelopeId": .string(result.envelopeId), "destinations": .array(result.destinations.map { .string($0) }),
+                    "duplicate": .bool(result.duplicate),
+                ])
+            }
+        }
+        metrics.record(format: format, outcome: "accepted", count: accepted)
+        metrics.record(format: format, outcome: "duplicate", count: duplicates)
+        for (code, n) in rejectedCodes { metrics.record(format: format, outcome: "rejected", code: code, count: n) }
+        let body: JSONValue = [
+            "mapping": summary.mapping.map { .string($0.id) } ?? .null,
+            "accepted": .number(JSONNumber(accepted)), "duplicates": .number(JSONNumber(duplicates)),
+            "rejected": .number(JSONNumber(rejected)), "records": .array(records),
+        ]
+        return SubmitResult(status: summary.documentRejection == nil ? 200 : 422, body: body)
+    }
+
+    /// Leases up to `max` messages of `participant`'s inbox.
+    public func lease(participant: String, max: Int, visibility: TimeInterval) async throws -> JSONValue {
+        let start = ContinuousClock.now
+        let messages = try await queue.lease(participant: participant, max: Swift.min(max, configuration.maxLease), visibility: visibility)
+        let elapsed = ContinuousClock.now - start
+        metrics.lease(
+            nanoseconds: elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000,
+            messages: messages.count)
+        leases.sweep(now: Date())
+        var out: [JSONValue] = []
+        out.reserveCapacity(messages.count)
+        for m in messages {
+            leases.put(
+                m.leaseToken.rawValue,
+                LeaseCache.Lease(participant: participant, envelopeId: m.envelopeId, envelope: m.envelope, expiresAt: m.leaseExpiresAt))
+            let envelope = (try? JSONParser.parse(m.envelope)) ?? .null
+            out.append([
+                "messageId": .number(JSONNumber(Int(m.messageId.rawValue))), "envelopeId": .string(m.envelopeId),
+                "leaseToken": .string(m.leaseToken.rawValue), "leaseExpiresAt": .string(Timestamp.string(m.leaseExpiresAt)),
+                "deliveryCount": .number(JSONNumber(m.deliveryCount)), "submitter": .string(m.submitter),
+                "kind": .string(m.kind), "recordId": .string(m.recordId), "envelope": envelope,
+            ])
+        }
+        return ["messages": .array(out)]
+    }
+
+    /// Settles a lease and returns the receipt signed with `participant`'s key.
+    public func ack(participant: String, envelopeId: String, leaseToken: String, outcome: AckOutcome) async throws -> JSONValue {
+        guard let lease = leases.get(leaseToken), lease.participant == participant else {
+            throw APIError(.conflict, "unknown-lease", "no current lease with this token in your inbox (lease again)")
+        }
+        guard lease.envelopeId == envelopeId else {
+            throw APIError(.conflict, "lease-mismatch", "the lease token belongs to another envelope")
+        }
+        guard let signer = signers[participant] else { throw APIError.forbidden("\(participant) has no signing key") }
+        let envelope: Envelope
+        do {
+            envelope = try Envelope(json: try JSONParser.parse(lease.envelope))
+        } catch {
+            throw APIError(.internalServerError, "internal", "the stored envelope cannot be read")
+        }
+        let receipt = try Receipt.issue(
+            for: envelope, by: participant, outcome: outcome.name == "accepted" ? .accepted : .rejected,
+            reason: outcome.reason.map { VerificationFailure.Code(rawValue: $0) }, signer: signer)
+        let json = receipt.json
+        try await queue.ack(participant: participant, leaseToken: LeaseToken(leaseToken), outcome: outcome, receipt: json.canonicalBytes())
+        leases.remove(leaseToken)
+        return ["receipt": json]
+    }
+
+    /// Receipts of what `submitter` sent, acked after `since`.
+    public func receipts(submitter: String, since: Date, limit: Int) async throws -> JSONValue {
+        let receipts = try await queue.receipts(submitter: submitter, since: since, limit: limit)
+        return ["receipts": .array(receipts.map(Self.json))]
+    }
+
+    static func json(_ r: StoredReceipt) -> JSONValue {
+        var o: JSONObject = JSONObject([
+            "messageId": .number(JSONNumber(Int(r.messageId.rawValue))), "envelopeId": .string(r.envelopeId),
+            "destination": .string(r.destination), "recordId": .string(r.recordId), "outcome": .string(r.outcome.name),
+            "ackedAt": .string(Timestamp.string(r.ackedAt)),
+        ])
+        if let reason = r.outcome.reason { o["reason"] = .string(reason) }
+        o["receipt"] = r.receipt.flatMap { try? JSONParser.parse($0) } ?? .null
+        return .object(o)
+    }
+
+    /// The state history of an envelope's messages: for ops, and for its destinations.
+    public func history(envelopeId: String, principal: Principal) async throws -> JSONValue {
+        let entries = try await queue.history(envelopeId: envelopeId)
+        if case .participant(let id) = principal, !entries.contains(where: { $0.destination == id }) {
+            throw APIError(.notFound, "not-found", "no message \(envelopeId) in your inbox")
+        }
+        guard !entries.isEmpty else { throw APIError(.notFound, "not-found", "no message \(envelopeId)") }
+        return [
+            "envelopeId": .string(envelopeId),
+            "history": .array(entries.map { e in
+                var o = JSONObject([
+                    "messageId": .number(JSONNumber(Int(e.messageId.rawValue))), "destination": .string(e.destination),
+                    "event": .string(e.event.rawValue), "at": .string(Timestamp.string(e.at)),
+                    "deliveryCount": .number(JSONNumber(e.deliveryCount)),
+                ])
+                if let d = e.detail { o["detail"] = .string(d) }
+                return .object(o)
+            }),
+        ]
+    }
+
+    /// Queue depths per participant (also refreshes the `xgw_queue_depth` gauges).
+    public func queueDepths() async throws -> JSONValue {
+        let depths = try await queue.depths()
+        var out: [JSONValue] = []
+        for id in translator.seeds.participants.map(\.id) + depths.keys.sorted() where !out.contains(where: { $0["participant"]?.stringValue == id }) {
+            let d = depths[id] ?? QueueDepth()
+            for (state, value) in [("queued", d.queued), ("leased", d.leased), ("dead", d.dead), ("acked", d.acked)] {
+                metrics.queueDepth(participant: id, state: state, value: value)
+            }
+            out.append([
+                "participant": .string(id), "queued": .number(JSONNumber(d.queued)), "leased": .number(JSONNumber(d.leased)),
+                "dead": .number(JSONNumber(d.dead)), "acked": .number(JSONNumber(d.acked)),
+            ])
+        }
+        return ["queues": .array(out)]
+    }
+
+    /// Dead letters of one participant, or of every participant.
+    public func deadLetters(participant: String?, limit: Int) async throws -> JSONValue {
+        let ids = participant.map { [$0] } ?? translator.seeds.participants.map(\.id)
+        var out: [JSONValue] = []
+        for id in ids {
+            for d in try await queue.deadLetters(participant: id, limit: limit) {
+                var o = JSONObject([
+                    "messageId": .number(JSONNumber(Int(d.messageId.rawValue))), "envelopeId": .string(d.envelopeId),
+                    "destination": .string(d.destination), "submitter": .string(d.submitter), "recordId": .string(d.recordId),
+                    "deliveryCount": .number(JSONNumber(d.deliveryCount)), "diedAt": .string(Timestamp.string(d.diedAt)),
+                ])
+                if let e = d.lastError { o["lastError"] = .string(e) }
+                out.append(.object(o))
+            }
+        }
+        return ["deadLetters": .array(out)]
+    }
+
+    public func replay(messageId: Int64) async throws -> JSONValue {
+        try await queue.replay(messageId: MessageID(messageId))
+        return ["replayed": .number(JSONNumber(Int(messageId)))]
+    }
+
+    /// Participants with their certificates (no keys).
+    public func participantsJSON() -> JSONValue {
+        .object(JSONObject([
+            "participants": .array(translator.seeds.participants.map { p in
+                var o = JSONObject([
+                    "id": .string(p.id), "kind": .string(p.kind.rawValue), "region": .string(p.region), "name": .string(p.name),
+                ])
+                if let c = certificates[p.id] {
+                    o["certificate"] = [
+                        "serial": .string(c.serial), "keyId": .string(c.keyId), "algorithm": .string(configuration.algorithm.rawValue),
+                        "notBefore": .string(Timestamp.string(c.notBefore)), "notAfter": .string(Timestamp.string(c.notAfter)),
+                        "pem": .string((try? c.pem()).map { String(decoding: $0, as: UTF8.self) } ?? ""),
+                    ]
+                }
+                return .object(o)
+            }),
+            "ca": .string((try? String(contentsOfFile: PKIDirectory(path: configuration.pkiPath).caCertificatePath, encoding: .utf8)) ?? ""),
+        ]))
+    }
+}

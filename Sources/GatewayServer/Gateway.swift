@@ -1,0 +1,106 @@
+import Foundation
+import GatewayMapping
+import GatewayModel
+import GatewayQueue
+import GatewayQueueSQLite
+import GatewaySigning
+import Logging
+import Synchronization
+
+/// The gateway behind the HTTP API: translator, routes, one signer per participant, the trust
+/// store and the queue, opened from a `ServerConfiguration` (creating the PKI and tokens on first
+/// start). Every method is what one API call does, with the caller already authenticated.
+public final class Gateway: Sendable {
+    public let configuration: ServerConfiguration
+    public let translator: Translator
+    public let routes: Routes
+    public let queue: any MessageQueue
+    public let trust: TrustStore
+    public let tokens: TokenStore
+    let signers: [String: Signer]
+    let certificates: [String: Certificate]
+    let metrics: GatewayMetrics
+    let leases = LeaseCache()
+
+    /// The tokens created by this start (name, token): shown once, never stored in clear.
+    public let createdTokens: [(String, String)]
+
+    public var seeds: Seeds { translator.seeds }
+
+    public init(configuration: ServerConfiguration, metrics: GatewayMetrics, logger: Logger) throws {
+        self.configuration = configuration
+        self.metrics = metrics
+        let fm = FileManager.default
+        try fm.createDirectory(
+            atPath: configuration.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        do {
+            translator = try Translator.load(
+                mappingsDirectory: configuration.mappingsDirectory, seedsDirectory: configuration.seedsDirectory)
+            routes = try Routes.load(directory: configuration.mappingsDirectory, seeds: translator.seeds)
+        } catch let errors as ConfigurationErrors {
+            throw ServerConfigurationError(errors.errors.map { "\($0)" }.joined(separator: "\n"))
+        } catch {
+            throw ServerConfigurationError("\(error)")
+        }
+        let participants = translator.seeds.participants.map(\.id)
+
+        // The alliance PKI: a root and one key per participant, created once.
+        let pki = PKIDirectory(path: configuration.pkiPath)
+        if !fm.fileExists(atPath: pki.caKeyPath) {
+            try PKIDirectory.initialize(
+                at: pki.path, algorithm: configuration.algorithm, commonName: "xgw alliance root",
+                days: configuration.certificateDays)
+            logger.notice("created the alliance root", metadata: ["pki": .string(pki.path)])
+        }
+        var signers: [String: Signer] = [:]
+        var certificates: [String: Certificate] = [:]
+        for id in participants {
+            if !fm.fileExists(atPath: pki.officeKeyPath(id)) {
+                try pki.issue(officeID: id, commonName: id, algorithm: configuration.algorithm, days: configuration.certificateDays)
+                logger.notice("issued a participant key", metadata: ["participant": .string(id)])
+            }
+            let signer = try Signer(keyFile: pki.officeKeyPath(id), certificateFile: pki.officeCertificatePath(id))
+            signers[id] = signer
+            certificates[id] = signer.certificate
+        }
+        self.signers = signers
+        self.certificates = certificates
+        trust = try pki.trustStore()
+
+        let bootstrap = try TokenStore.bootstrap(path: configuration.tokensPath, participants: participants)
+        tokens = bootstrap.store
+        createdTokens = bootstrap.created
+
+        queue = try SQLiteMessageQueue(
+            path: try configuration.sqlitePath(),
+            configuration: QueueConfiguration(retry: configuration.retry, retention: configuration.retentionDays * 86_400))
+    }
+}
+
+/// Leased messages the server has handed out, so that an ack can be turned into a receipt for the
+/// right envelope (the queue acks by lease token and does not return the envelope).
+final class LeaseCache: Sendable {
+    struct Lease: Sendable {
+        var participant: String
+        var envelopeId: String
+        var envelope: [UInt8]
+        var expiresAt: Date
+    }
+
+    private let state = Mutex<[String: Lease]>([:])
+
+    func put(_ token: String, _ lease: Lease) {
+        state.withLock { $0[token] = lease }
+    }
+
+    func get(_ token: String) -> Lease? { state.withLock { $0[token] } }
+
+    func remove(_ token: String) { _ = state.withLock { $0.removeValue(forKey: token) } }
+
+    /// Drops leases that expired more than `grace` seconds ago.
+    func sweep(now: Date, grace: TimeInterval = 60) {
+        state.withLock { leases in
+            leases = leases.filter { $0.value.expiresAt.addingTimeInterval(grace) > now }
+        }
+    }
+}

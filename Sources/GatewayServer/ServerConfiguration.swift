@@ -1,0 +1,149 @@
+import Foundation
+import GatewayQueue
+import GatewaySigning
+import Yams
+
+/// Everything `xgw serve` needs: embedded defaults, then the YAML file of `--config`, then the
+/// environment (`XGW_LISTEN`, `XGW_PORT`, `XGW_DATA`, `XGW_DATABASE`, `XGW_ALGORITHM`).
+public struct ServerConfiguration: Sendable, Equatable {
+    /// Address to listen on (127.0.0.1 by default: the gateway is put behind a proxy to go public).
+    public var listen = "127.0.0.1"
+    /// TCP port; 0 picks a free one (printed on start).
+    public var port = 8080
+    /// Folder of the database, the PKI and the tokens file.
+    public var dataDirectory = "./data"
+    /// `sqlite:PATH`; nil means `sqlite:<data>/xgw.sqlite`.
+    public var database: String?
+    /// The alliance PKI folder; nil means `<data>/pki`.
+    public var pkiDirectory: String?
+    /// Mappings (with `routes.yaml`) and seeds folders.
+    public var mappingsDirectory = "Mappings"
+    public var seedsDirectory = "seeds"
+    /// Algorithm of the keys created on first start.
+    public var algorithm: SignatureAlgorithm = .sm2sm3
+    /// Days the certificates created on first start are valid.
+    public var certificateDays = 825
+    /// Largest request body accepted (413 beyond, refused before it is read whole).
+    public var maxBodyBytes = 16 << 20
+    /// Redelivery policy and retention of acked messages.
+    public var retry = RetryPolicy.default
+    public var retentionDays = 30.0
+    /// Largest `max` of one lease call.
+    public var maxLease = 1000
+
+    public init() {}
+
+    public var databaseURL: String { database ?? "sqlite:\(dataDirectory)/xgw.sqlite" }
+    public var pkiPath: String { pkiDirectory ?? dataDirectory + "/pki" }
+    public var tokensPath: String { dataDirectory + "/tokens" }
+
+    /// The SQLite file of `databaseURL`.
+    public func sqlitePath() throws(ServerConfigurationError) -> String {
+        let url = databaseURL
+        if url.hasPrefix("sqlite://") { return String(url.dropFirst("sqlite://".count)) }
+        if url.hasPrefix("sqlite:") { return String(url.dropFirst("sqlite:".count)) }
+        throw ServerConfigurationError("database: only sqlite:PATH is supported (got a \(url.split(separator: ":").first ?? "") URL)")
+    }
+
+    /// Defaults, overridden by the YAML file (when given), then by the environment.
+    public static func load(
+        file: String?, environment: [String: String], base: ServerConfiguration = ServerConfiguration()
+    ) throws(ServerConfigurationError) -> ServerConfiguration {
+        var c = base
+        if let file {
+            guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
+                throw ServerConfigurationError("\(file): cannot be read")
+            }
+            try c.apply(yaml: text, file: file)
+        }
+        try c.apply(environment: environment)
+        return c
+    }
+
+    mutating func apply(yaml text: String, file: String) throws(ServerConfigurationError) {
+        let node: Any?
+        do { node = try Yams.load(yaml: text) } catch { throw ServerConfigurationError("\(file): not YAML: \(error)") }
+        guard let map = node as? [String: Any] else {
+            if node == nil { return }
+            throw ServerConfigurationError("\(file): the top level must be a mapping")
+        }
+        let known: Set<String> = [
+            "listen", "port", "data", "database", "pki", "mappings", "seeds", "algorithm", "certificateDays",
+            "maxBodyBytes", "retry", "retentionDays", "maxLease",
+        ]
+        for key in map.keys where !known.contains(key) {
+            throw ServerConfigurationError("\(file): unknown key '\(key)' (known: \(known.sorted().joined(separator: ", ")))")
+        }
+        func string(_ key: String) throws(ServerConfigurationError) -> String? {
+            guard let v = map[key] else { return nil }
+            if let s = v as? String { return s }
+            if let i = v as? Int { return String(i) }
+            throw ServerConfigurationError("\(file): '\(key)' must be text")
+        }
+        func int(_ key: String, in dict: [String: Any]? = nil) throws(ServerConfigurationError) -> Int? {
+            guard let v = (dict ?? map)[key] else { return nil }
+            if let i = v as? Int { return i }
+            throw ServerConfigurationError("\(file): '\(key)' must be an integer")
+        }
+        func double(_ key: String, in dict: [String: Any]? = nil) throws(ServerConfigurationError) -> Double? {
+            guard let v = (dict ?? map)[key] else { return nil }
+            if let d = v as? Double { return d }
+            if let i = v as? Int { return Double(i) }
+            throw ServerConfigurationError("\(file): '\(key)' must be a number")
+        }
+        if let v = try string("listen") { listen = v }
+        if let v = try int("port") { port = v }
+        if let v = try string("data") { dataDirectory = v }
+        if let v = try string("database") { database = v }
+        if let v = try string("pki") { pkiDirectory = v }
+        if let v = try string("mappings") { mappingsDirectory = v }
+        if let v = try string("seeds") { seedsDirectory = v }
+        if let v = try string("algorithm") { try setAlgorithm(v) }
+        if let v = try int("certificateDays") { certificateDays = v }
+        if let v = try int("maxBodyBytes") { maxBodyBytes = v }
+        if let v = try double("retentionDays") { retentionDays = v }
+        if let v = try int("maxLease") { maxLease = v }
+        if let r = map["retry"] {
+            guard let r = r as? [String: Any] else { throw ServerConfigurationError("\(file): 'retry' must be a mapping") }
+            if let v = try double("baseDelaySeconds", in: r) { retry.baseDelay = v }
+            if let v = try double("maxDelaySeconds", in: r) { retry.maxDelay = v }
+            if let v = try double("jitter", in: r) { retry.jitter = v }
+            if let v = try int("maxDeliveries", in: r) { retry.maxDeliveries = v }
+        }
+        try check()
+    }
+
+    mutating func apply(environment env: [String: String]) throws(ServerConfigurationError) {
+        if let v = env["XGW_LISTEN"], !v.isEmpty { listen = v }
+        if let v = env["XGW_PORT"], !v.isEmpty {
+            guard let p = Int(v) else { throw ServerConfigurationError("XGW_PORT must be a port number") }
+            port = p
+        }
+        if let v = env["XGW_DATA"], !v.isEmpty { dataDirectory = v }
+        if let v = env["XGW_DATABASE"], !v.isEmpty { database = v }
+        if let v = env["XGW_ALGORITHM"], !v.isEmpty { try setAlgorithm(v) }
+        try check()
+    }
+
+    private mutating func setAlgorithm(_ name: String) throws(ServerConfigurationError) {
+        guard let a = SignatureAlgorithm(name: name) else {
+            throw ServerConfigurationError(
+                "algorithm '\(name)' is not one of \(SignatureAlgorithm.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        algorithm = a
+    }
+
+    private func check() throws(ServerConfigurationError) {
+        guard (0...65535).contains(port) else { throw ServerConfigurationError("port \(port) is not in 0...65535") }
+        guard maxBodyBytes > 0 else { throw ServerConfigurationError("maxBodyBytes must be positive") }
+        guard maxLease > 0 else { throw ServerConfigurationError("maxLease must be positive") }
+        guard retry.maxDeliveries > 0 else { throw ServerConfigurationError("retry.maxDeliveries must be positive") }
+        _ = try sqlitePath()
+    }
+}
+
+public struct ServerConfigurationError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

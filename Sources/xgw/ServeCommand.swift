@@ -1,0 +1,63 @@
+import ArgumentParser
+import Foundation
+import GatewayServer
+import Hummingbird
+import Logging
+
+/// `xgw serve [--config FILE]`: the gateway's HTTP API (cli.md; docs/server.md, docs/openapi.yaml).
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the gateway's HTTP API.",
+        discussion: """
+            Without --config it runs on the embedded defaults: SQLite under ./data/, the participants of seeds/, \
+            an alliance CA and one key per participant created on first start under ./data/pki/, API tokens \
+            (one per participant, one ops token) created and shown once in ./data/tokens (stored hashed), \
+            listening on 127.0.0.1:8080. Environment overrides: XGW_LISTEN, XGW_PORT, XGW_DATA, \
+            XGW_DATABASE, XGW_ALGORITHM. Stops cleanly on SIGINT or SIGTERM.
+            """)
+
+    @Option(name: .long, help: ArgumentHelp("YAML configuration file (see docs/server.md).", valueName: "FILE"))
+    var config: String?
+
+    func run() async throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+            return handler
+        }
+        let logger = Logger(label: "xgw")
+        var base = ServerConfiguration()
+        base.mappingsDirectory = Installation.folder("Mappings")
+        base.seedsDirectory = Installation.folder("seeds")
+        let configuration: ServerConfiguration
+        do {
+            configuration = try ServerConfiguration.load(file: config, environment: ProcessInfo.processInfo.environment, base: base)
+        } catch {
+            Console.error("xgw serve: \(error)")
+            throw ExitCode(78)
+        }
+        let built: (application: Application<RouterResponder<GatewayContext>>, gateway: Gateway)
+        do {
+            built = try buildApplication(configuration: configuration, logger: logger) { port in
+                Console.out.line("xgw: listening on http://\(configuration.listen):\(port)")
+                Console.out.flush()
+            }
+        } catch let error as ServerConfigurationError {
+            Console.error("xgw serve: \(error)")
+            throw ExitCode(78)
+        } catch {
+            Console.error("xgw serve: cannot start: \(error)")
+            throw ExitCode(70)
+        }
+        Console.out.line("xgw: data in \(configuration.dataDirectory) (database \(configuration.databaseURL), keys \(configuration.pkiPath))")
+        if !built.gateway.createdTokens.isEmpty {
+            Console.out.line("xgw: API tokens created (shown only now; \(configuration.tokensPath) keeps their hashes):")
+            for (name, token) in built.gateway.createdTokens { Console.out.line("token \(name) \(token)") }
+        }
+        Console.out.flush()
+        try await built.application.runService()
+        Console.out.line("xgw: stopped")
+        Console.out.flush()
+    }
+}

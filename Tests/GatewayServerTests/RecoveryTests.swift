@@ -1,0 +1,149 @@
+import Foundation
+import GatewayModel
+import GatewayServer
+import Synchronization
+import Testing
+
+/// A Chongqing traffic document (xinsheng → renshi) of `count` records with ids unique to `tag`.
+func chongqingTraffic(tag: String, count: Int) -> [UInt8] {
+    var records: [String] = []
+    for i in 0..<count {
+        records.append(
+            """
+            {"id":"CQ\(tag)-\(i)","vehicle":{"plateNo":"渝F·A1234","plateKind":"小型汽车"},\
+            "driver":{"name":"李四","idCard":"500228199001011235"},"occurredAt":1689035400000,\
+            "place":{"areaCode":"500155107","address":"新盛镇场镇过境路K2+300","lng":107.86,"lat":30.86},\
+            "offence":{"code":"1039","text":"机动车违反规定停放、临时停车"},"fine":200.0,"points":0,"mode":"ONSITE",\
+            "state":"UNHANDLED","org":{"code":"500155000000","name":"重庆市梁平区公安局交通巡逻警察支队"},"updatedAt":1689036000000}
+            """)
+    }
+    return Array("{\"schema\":\"cq.traffic.violation/1\",\"records\":[\(records.joined(separator: ","))]}".utf8)
+}
+
+@Suite(.serialized)
+struct RecoveryTests {
+    /// SIGKILL in the middle of a load of submissions: after a restart on the same data, every
+    /// submission that got a success answer is delivered, none twice; resubmitting one answers the
+    /// same envelope ids.
+    @Test func killedMidLoadDeliversEveryAcceptedSubmissionOnce() async throws {
+        let data = try ServerProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: data) }
+        let environment = ["XGW_ALGORITHM": "ES256"]
+        let server = try ServerProcess(data: data, environment: environment)
+        let tokens = server.printedTokens
+        let xinsheng = try #require(tokens["xinsheng"]), renshi = try #require(tokens["renshi"])
+        let client = HTTPClient(port: server.port)
+
+        let accepted = Locked<[String: [String]]>([:])  // tag → envelope ids answered 200
+        let attempts = Locked(0)
+        let killer = Task.detached {
+            try await Task.sleep(for: .milliseconds(1500))
+            server.stop(signal: SIGKILL)
+        }
+        await withTaskGroup(of: Void.self) { group in
+            for worker in 0..<8 {
+                group.addTask {
+                    for n in 0..<400 {
+                        let tag = "W\(worker)N\(n)"
+                        attempts.withLock { $0 += 1 }
+                        guard let answer = try? await client.call("POST", "/v1/documents", token: xinsheng, body: chongqingTraffic(tag: tag, count: 5))
+                        else { return }
+                        guard answer.status == 200 else { return }
+                        let ids = (answer.json?["records"]?.arrayValue ?? []).compactMap { $0["envelopeId"]?.stringValue }
+                        accepted.withLock { $0[tag] = ids }
+                    }
+                }
+            }
+        }
+        try await killer.value
+        let answered = accepted.withLock { $0 }
+        #expect(answered.count > 5, "load before the kill: \(answered.count) answered of \(attempts.withLock { $0 }) attempts")
+        #expect(answered.values.allSatisfy { $0.count == 5 })
+
+        let restarted = try ServerProcess(data: data, environment: environment)
+        #expect(restarted.printedTokens.isEmpty, "tokens are created once")
+        let client2 = HTTPClient(port: restarted.port)
+        var delivered: [String: Int] = [:]
+        while true {
+            let lease = try await client2.call("POST", "/v1/inbox/lease", token: renshi, json: ["max": 1000, "visibilitySeconds": 600])
+            #expect(lease.status == 200)
+            let messages = lease.json?["messages"]?.arrayValue ?? []
+            if messages.isEmpty { break }
+            for m in messages { delivered[m["envelopeId"]?.stringValue ?? "", default: 0] += 1 }
+        }
+        let expected = Set(answered.values.flatMap { $0 })
+        #expect(expected.isSubset(of: Set(delivered.keys)), "\(expected.subtracting(delivered.keys).count) accepted envelopes lost")
+        #expect(delivered.values.allSatisfy { $0 == 1 }, "a message was delivered twice")
+        // Resubmitting an answered document gives the same envelope ids.
+        let (tag, ids) = try #require(answered.first)
+        let again = try await client2.call("POST", "/v1/documents", token: xinsheng, body: chongqingTraffic(tag: tag, count: 5))
+        #expect((again.json?["records"]?.arrayValue ?? []).compactMap { $0["envelopeId"]?.stringValue } == ids)
+        #expect(again.json?["duplicates"] == 5)
+        #expect(restarted.stop() == 0)
+    }
+
+    /// 413 before the body is read whole; the configuration file and environment overrides.
+    @Test func oversizedBodiesAreRefusedWith413() async throws {
+        let data = try ServerProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: data) }
+        let config = data.appendingPathComponent("xgw.yaml")
+        try "maxBodyBytes: 4096\nalgorithm: Ed25519\nretry: { maxDeliveries: 3 }\n".write(to: config, atomically: true, encoding: .utf8)
+        let server = try ServerProcess(data: data, arguments: ["--config", config.path])
+        let client = HTTPClient(port: server.port)
+        let token = try #require(server.printedTokens["xinsheng"])
+        let big = chongqingTraffic(tag: "BIG", count: 20)
+        #expect(big.count > 4096)
+        let refused = try await client.call("POST", "/v1/documents", token: token, body: big)
+        #expect(refused.status == 413)
+        #expect(refused.json?["error"]?["code"] == "body-too-large")
+        let small = try await client.call("POST", "/v1/documents", token: token, body: chongqingTraffic(tag: "SMALL", count: 1))
+        #expect(small.status == 200, "\(small.text)")
+        let participants = try await client.call("GET", "/v1/ops/participants", token: server.printedTokens["ops"])
+        #expect(participants.json?["participants"]?.arrayValue?.first?["certificate"]?["algorithm"] == "Ed25519")
+        server.stop()
+    }
+
+    @Test func configurationFileAndEnvironment() throws {
+        let data = try ServerProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: data) }
+        let file = data.appendingPathComponent("c.yaml").path
+        try """
+            listen: 0.0.0.0
+            port: 9090
+            data: /srv/xgw
+            database: sqlite:/srv/xgw/db.sqlite
+            retry: { baseDelaySeconds: 2, maxDeliveries: 5 }
+            retentionDays: 7
+            """.write(toFile: file, atomically: true, encoding: .utf8)
+        let c = try ServerConfiguration.load(file: file, environment: ["XGW_PORT": "7070", "XGW_ALGORITHM": "ES256"])
+        #expect(c.listen == "0.0.0.0" && c.port == 7070 && c.dataDirectory == "/srv/xgw")
+        #expect(try c.sqlitePath() == "/srv/xgw/db.sqlite")
+        #expect(c.retry.baseDelay == 2 && c.retry.maxDeliveries == 5 && c.retentionDays == 7)
+        #expect(c.algorithm == .es256)
+        let defaults = try ServerConfiguration.load(file: nil, environment: [:])
+        #expect(defaults.port == 8080 && defaults.listen == "127.0.0.1" && defaults.algorithm == .sm2sm3)
+        #expect(try defaults.sqlitePath() == "./data/xgw.sqlite" && defaults.tokensPath == "./data/tokens")
+        try "colour: blue\n".write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(throws: ServerConfigurationError.self) { try ServerConfiguration.load(file: file, environment: [:]) }
+        #expect(throws: ServerConfigurationError.self) { try ServerConfiguration.load(file: nil, environment: ["XGW_DATABASE": "postgres://x"]) }
+        #expect(throws: ServerConfigurationError.self) { try ServerConfiguration.load(file: nil, environment: ["XGW_ALGORITHM": "RSA"]) }
+    }
+
+    @Test func tokensAreStoredHashedAndMatchedExactly() throws {
+        let data = try ServerProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: data) }
+        let path = data.appendingPathComponent("tokens").path
+        let (store, created) = try TokenStore.bootstrap(path: path, participants: ["renshi", "xinsheng"])
+        #expect(created.map(\.0) == ["ops", "renshi", "xinsheng"])
+        let renshi = try #require(created.first { $0.0 == "renshi" }?.1)
+        #expect(store.principal(token: renshi) == .participant("renshi"))
+        #expect(store.principal(token: created[0].1) == .ops)
+        #expect(store.principal(token: renshi + "x") == nil)
+        #expect(store.principal(token: "") == nil)
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(!text.contains(renshi))
+        let (reloaded, again) = try TokenStore.bootstrap(path: path, participants: ["renshi", "xinsheng"])
+        #expect(again.isEmpty)
+        #expect(reloaded.principal(token: renshi) == .participant("renshi"))
+    }
+}
