@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.4.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.21.0"),
     ],
     targets: [
         .systemLibrary(
@@ -45,6 +46,21 @@ let package = Package(
         .target(
             name: "GatewayQueueSQLite",
             dependencies: ["GatewayQueue", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
+        // The PostgreSQL driver (issue 7): several gateway nodes on one database.
+        .target(
+            name: "GatewayQueuePostgres",
+            dependencies: [
+                "GatewayQueue", .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // Queue nodes and the driver benchmark for the multi-node test (Tests/GatewayQueuePostgresTests).
+        .executableTarget(
+            name: "xgw-queue-pg-node",
+            dependencies: ["GatewayQueue", "GatewayQueuePostgres", "GatewayQueueSQLite"],
             swiftSettings: strict
         ),
         // The driver-agnostic contract suite: every queue driver's tests run it unchanged.
@@ -86,6 +102,11 @@ let package = Package(
         .testTarget(
             name: "GatewayQueueSQLiteTests",
             dependencies: ["GatewayQueue", "GatewayQueueSQLite", "GatewayQueueContract", "xgw-queue-crash-helper"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "GatewayQueuePostgresTests",
+            dependencies: ["GatewayQueue", "GatewayQueuePostgres", "GatewayQueueContract", "xgw-queue-pg-node"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -1,0 +1,145 @@
+import Foundation
+import GatewayQueue
+import GatewayQueueContract
+import GatewayQueuePostgres
+import Testing
+
+@Suite("PostgreSQL queue settings")
+struct PostgresQueueSettingsTests {
+    @Test func parsesURL() throws {
+        let settings = try PostgresQueueSettings(url: "postgres://gw:s%40cret@db.example:6543/xgw?schema=office_a&pool=4")
+        #expect(settings.host == "db.example")
+        #expect(settings.port == 6543)
+        #expect(settings.username == "gw")
+        #expect(settings.password == "s@cret")
+        #expect(settings.database == "xgw")
+        #expect(settings.schema == "office_a")
+        #expect(settings.maximumConnections == 4)
+        #expect(!settings.description.contains("cret"), "the description never shows the password")
+    }
+
+    @Test func defaultsAndRefusals() throws {
+        let settings = try PostgresQueueSettings(url: "postgresql://localhost")
+        #expect(settings.port == 5432 && settings.database == "postgres" && settings.schema == "public")
+        for bad in ["sqlite:./x.sqlite", "postgres://h/db?schema=Bad-Name", "postgres://h/db?pool=0",
+                    "postgres://h/db?sslmode=require", "postgres://h/db?colour=red"] {
+            #expect(throws: QueueError.self, "\(bad)") { try PostgresQueueSettings(url: bad) }
+        }
+    }
+}
+
+/// Tests that need a server; serialized because the multi-node test restarts it.
+@Suite(
+    "PostgreSQL driver",
+    .serialized,
+    .enabled(if: postgresURL != nil, "XGW_TEST_POSTGRES_URL is not set: no PostgreSQL server to test against (.ci/run starts one)")
+)
+struct PostgresQueueTests {
+    @Test(arguments: QueueContract.allCases)
+    func contract(_ rule: QueueContract) async throws {
+        let queues = ScratchQueues()
+        do {
+            try await rule.run { configuration in try await queues.make(configuration) }
+        } catch {
+            await queues.stopAll()
+            throw error
+        }
+        await queues.stopAll()
+    }
+
+    @Test func nodesStartingTogetherMigrateOnce() async throws {
+        let schema = "xgw_test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        let first = try await ScratchQueue.make(schema: schema)
+        var others: [ScratchQueue] = []
+        // Four more nodes on the same fresh schema at once: every migrate returns, none applies v1 again.
+        let applied = try await withThrowingTaskGroup(of: (ScratchQueue, [Int]).self) { group in
+            for _ in 0..<4 {
+                group.addTask {
+                    var settings = first.queue.settings
+                    settings.maximumConnections = 2
+                    let queue = PostgresMessageQueue(settings: settings)
+                    let task = Task { await queue.run() }
+                    return (ScratchQueue(queue: queue, task: task), try await queue.migrate())
+                }
+            }
+            var all: [[Int]] = []
+            for try await (node, versions) in group {
+                others.append(node)
+                all.append(versions)
+            }
+            return all
+        }
+        #expect(applied.allSatisfy { $0.isEmpty }, "schema was already migrated by the first node: \(applied)")
+        let item = contractItem(recordId: "r1", to: ["pa"])
+        #expect(try await others[0].queue.enqueue(submitter: "s", items: [item]).first?.duplicate == false)
+        #expect(try await first.queue.depths()["pa"]?.queued == 1, "all nodes see one queue")
+        for node in others { await node.stop(dropSchema: false) }
+        await first.stop()
+    }
+
+    @Test func freshSchemaMigratesConcurrently() async throws {
+        let schema = "xgw_test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        var settings = try PostgresQueueSettings(url: try #require(postgresURL))
+        settings.schema = schema
+        settings.maximumConnections = 2
+        let nodes = (0..<3).map { _ in PostgresMessageQueue(settings: settings) }
+        let tasks = nodes.map { node in Task { await node.run() } }
+        let applied = try await withThrowingTaskGroup(of: [Int].self) { group in
+            for node in nodes { group.addTask { try await node.migrate() } }
+            return try await group.reduce(into: [[Int]]()) { $0.append($1) }
+        }
+        #expect(applied.sorted { $0.count > $1.count } == [[1], [], []], "exactly one node applies v1: \(applied)")
+        try await nodes[0].dropSchema()
+        for task in tasks { task.cancel() }
+        for task in tasks { await task.value }
+    }
+
+    @Test func idleLesseeIsWokenByAnotherNodesEnqueue() async throws {
+        let producer = try await ScratchQueue.make()
+        var settings = producer.queue.settings
+        settings.maximumConnections = 2
+        let consumer = PostgresMessageQueue(settings: settings)
+        let task = Task { await consumer.run() }
+        defer { task.cancel() }
+        #expect(try await consumer.lease(participant: "pa", max: 1, visibility: 30).isEmpty)
+        // Nothing arrives: the wait times out.
+        let idleStart = Date()
+        #expect(await consumer.waitForMessages(participant: "pa", timeout: 0.3) == false)
+        #expect(Date().timeIntervalSince(idleStart) >= 0.29)
+        // LISTEN is set up asynchronously after run(): retry until a notification gets through.
+        var woken = false
+        var latency = 0.0
+        for attempt in 0..<20 where !woken {
+            async let wait = consumer.waitForMessages(participant: "pa", timeout: 2)
+            try await Task.sleep(nanoseconds: 50_000_000)
+            let start = Date()
+            _ = try await producer.queue.enqueue(submitter: "s", items: [contractItem(recordId: "r\(attempt)", to: ["pa"])])
+            woken = await wait
+            latency = Date().timeIntervalSince(start)
+        }
+        #expect(woken, "a NOTIFY from the other node woke the lessee")
+        #expect(latency < 1, "woken at once, not at the timeout (\(latency) s)")
+        #expect(try await consumer.lease(participant: "pa", max: 10, visibility: 30).count >= 1)
+        // A notification for another destination does not wake this lessee.
+        async let other = consumer.waitForMessages(participant: "pa", timeout: 0.5)
+        try await Task.sleep(nanoseconds: 50_000_000)
+        _ = try await producer.queue.enqueue(submitter: "s", items: [contractItem(recordId: "x", to: ["pb"])])
+        #expect(await other == false)
+        task.cancel()
+        await task.value
+        await producer.stop()
+    }
+
+    @Test func unreachableServerIsNotReady() async throws {
+        // A port nobody listens on: ping fails with a storage error within its deadline.
+        var settings = try PostgresQueueSettings(url: try #require(postgresURL))
+        settings.port = 9
+        let queue = PostgresMessageQueue(settings: settings)
+        let task = Task { await queue.run() }
+        let start = Date()
+        await #expect(throws: QueueError.self) { try await queue.ping() }
+        #expect(Date().timeIntervalSince(start) < 5)
+        task.cancel()
+        await task.value
+    }
+}
