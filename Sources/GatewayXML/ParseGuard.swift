@@ -88,6 +88,30 @@ final class ParseGuard {
             }
             hot.pointee.depth -= 1
         }
+        // libxml2's push parser (2.9) hands CDATA sections to SAX without XML's end-of-line
+        // normalisation (§2.11: CR LF and lone CR become LF), unlike the pull parser; normalise
+        // here so that a streamed record reads exactly like the same record parsed whole.
+        sax.pointee.cdataBlock = { ctx, value, length in
+            guard let value, length > 0, UnsafeBufferPointer(start: value, count: Int(length)).contains(0x0D) else {
+                xmlSAX2CDataBlock(ctx, value, length)
+                return
+            }
+            var out: [UInt8] = []
+            out.reserveCapacity(Int(length))
+            var i = 0
+            let n = Int(length)
+            while i < n {
+                let b = value[i]
+                if b == 0x0D {
+                    out.append(0x0A)
+                    if i + 1 < n && value[i + 1] == 0x0A { i += 1 }
+                } else {
+                    out.append(b)
+                }
+                i += 1
+            }
+            out.withUnsafeBufferPointer { xmlSAX2CDataBlock(ctx, $0.baseAddress, Int32($0.count)) }
+        }
         sax.pointee.serror = { userData, error in
             guard let (_, state) = ParseGuard.state(userData), let error else { return }
             guard state.firstError == nil, error.pointee.level.rawValue >= XML_ERR_ERROR.rawValue else { return }
