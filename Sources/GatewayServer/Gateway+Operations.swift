@@ -233,7 +233,7 @@ extension Gateway {
                 ])
                 if let c = certificates[p.id] {
                     o["certificate"] = [
-                        "serial": .string(c.serial), "keyId": .string(c.keyId), "algorithm": .string(configuration.algorithm.rawValue),
+                        "serial": .string(c.serial), "keyId": .string(c.keyId), "algorithm": .string(signers[p.id]?.algorithm.rawValue ?? ""),
                         "notBefore": .string(Timestamp.string(c.notBefore)), "notAfter": .string(Timestamp.string(c.notAfter)),
                         "pem": .string((try? c.pem()).map { String(decoding: $0, as: UTF8.self) } ?? ""),
                     ]
