@@ -482,25 +482,30 @@ public final class PostgresMessageQueue: MessageQueue, Sendable {
         }
     }
 
-    /// Throws `.storage` when the database does not answer within 2 seconds (readiness).
+    /// Throws `.storage` when the database does not answer within 2 seconds (readiness). The query
+    /// itself is never cancelled (it runs in its own task and finishes or fails on its own), so a
+    /// slow answer cannot leave a pooled connection half-used.
     public func ping() async throws {
         let client = client
         let logger = logger
-        try await storageErrors {
-            try await withThrowingTaskGroup(of: Bool.self) { group in
-                group.addTask {
-                    try await client.query("SELECT 1", logger: logger)
-                    return true
-                }
-                group.addTask {
-                    try await Task.sleep(nanoseconds: 2_000_000_000)
-                    return false
-                }
-                let answered = try await group.next() ?? false
-                group.cancelAll()
-                guard answered else { throw QueueError(.storage, "the database did not answer within 2 s") }
+        let answer = PingAnswer()
+        Task {
+            do {
+                for try await _ in try await client.query("SELECT 1", logger: logger) {}
+                answer.set(true)
+            } catch {
+                answer.set(false)
             }
         }
+        let deadline = Date() + 2
+        while Date() < deadline {
+            if let answered = answer.value {
+                guard answered else { throw QueueError(.storage, "the database is not reachable") }
+                return
+            }
+            try? await Task.sleep(nanoseconds: 5_000_000)
+        }
+        throw QueueError(.storage, "the database did not answer within 2 s")
     }
 
     // MARK: - Wake-ups
@@ -513,21 +518,25 @@ public final class PostgresMessageQueue: MessageQueue, Sendable {
         await waiters.wait(for: participant, timeout: timeout)
     }
 
-    /// LISTENs on one pooled connection, re-connecting after failures, until cancelled.
+    /// LISTENs on a connection of its own (outside the pool, so a listener broken by a server
+    /// restart never holds a pooled connection), re-connecting after failures, until cancelled.
     private func listen() async {
         while !Task.isCancelled {
+            var connection: PostgresConnection?
             do {
-                try await client.withConnection { connection in
-                    try await connection.listen(on: Self.channel) { notifications in
-                        for try await notification in notifications {
-                            self.waiters.wake(notification.payload)
-                        }
+                let opened = try await PostgresConnection.connect(
+                    configuration: settings.connectionConfiguration, id: 0, logger: logger)
+                connection = opened
+                try await opened.listen(on: Self.channel) { notifications in
+                    for try await notification in notifications {
+                        self.waiters.wake(notification.payload)
                     }
                 }
             } catch {
-                if Task.isCancelled { return }
-                logger.warning("LISTEN \(Self.channel) failed; retrying", metadata: ["error": "\(String(reflecting: type(of: error)))"])
+                if Task.isCancelled { break }
+                logger.debug("LISTEN \(Self.channel) failed; retrying", metadata: ["error": "\(String(reflecting: type(of: error)))"])
             }
+            try? await connection?.close()
             try? await Task.sleep(nanoseconds: 500_000_000)
         }
     }
@@ -729,6 +738,14 @@ private struct DeliveryRow: Encodable {
             HistoryRow(message_id: id, at: at, event: $0.event.rawValue, delivery_count: $0.deliveryCount, detail: $0.detail)
         }
     }
+}
+
+/// The outcome of a ping's query, set once by the query's task.
+private final class PingAnswer: @unchecked Sendable {
+    private let lock = NSLock()
+    private var answer: Bool?
+    var value: Bool? { lock.withLock { answer } }
+    func set(_ value: Bool) { lock.withLock { answer = value } }
 }
 
 /// Lessees waiting in `waitForMessages`, woken by NOTIFY payloads (destination ids).

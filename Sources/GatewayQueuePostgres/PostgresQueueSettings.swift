@@ -80,6 +80,15 @@ public struct PostgresQueueSettings: Sendable, Hashable, CustomStringConvertible
         "postgres://\(username)@\(host):\(port)/\(database)?schema=\(schema)&pool=\(maximumConnections)"
     }
 
+    /// The LISTEN connection's settings (the same server, user and schema as the pool).
+    var connectionConfiguration: PostgresConnection.Configuration {
+        var configuration = PostgresConnection.Configuration(
+            host: host, port: port, username: username, password: password, database: database, tls: .disable)
+        configuration.options.additionalStartupParameters = [("search_path", schema)]
+        configuration.options.connectTimeout = .seconds(3)
+        return configuration
+    }
+
     var clientConfiguration: PostgresClient.Configuration {
         var configuration = PostgresClient.Configuration(
             host: host, port: port, username: username, password: password, database: database, tls: .disable)
