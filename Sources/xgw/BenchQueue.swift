@@ -110,11 +110,11 @@ struct BenchQueue: AsyncParsableCommand {
     }
 
     private func report(_ driver: String, _ operation: String, batch: Int, messages: Int, _ body: () async throws -> Void) async throws {
-        let cpuStart = processCPUSeconds()
+        let cpuStart = CPUTime.process()
         let start = DispatchTime.now().uptimeNanoseconds
         try await body()
         let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        let cpu = processCPUSeconds() - cpuStart
+        let cpu = CPUTime.process() - cpuStart
         Console.out.line(
             driver.padding(toLength: 19, withPad: " ", startingAt: 0)
                 + operation.padding(toLength: 14, withPad: " ", startingAt: 0)
@@ -123,11 +123,4 @@ struct BenchQueue: AsyncParsableCommand {
                 + String(format: "%-12.0f %-11.1f %.1f", Double(messages) / elapsed, elapsed / Double(messages) * 1e6, cpu / Double(messages) * 1e6))
         Console.out.flush()
     }
-}
-
-/// CPU time of the whole process (the queue works on GRDB's writer thread, not the caller's).
-private func processCPUSeconds() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }
