@@ -18,10 +18,16 @@ final class RecordCollector: ElementObserver {
         var childCounts: [String: Int] = [:]
         /// The first record child of each name, held until its index is known.
         var held: [String: Entry] = [:]
+        /// Where the element started, and how many bytes were already credited then (records and
+        /// freed content), so that freeing it credits exactly what was not credited yet.
+        let start: Int
+        let creditedAtStart: Int
 
-        init(path: String, alive: [Int]) {
+        init(path: String, alive: [Int], start: Int, creditedAtStart: Int) {
             self.path = path
             self.alive = alive
+            self.start = start
+            self.creditedAtStart = creditedAtStart
         }
     }
 
@@ -48,7 +54,14 @@ final class RecordCollector: ElementObserver {
     private var recordPathIndex = 0
     private var recordName = ""
     private var recordPosition = 1
+    /// Bytes that no longer count against the limit outside records: records (handed out) and
+    /// content between them that has been freed.
     private var bytesInRecords = 0
+    /// Where the last record or freed element ended, and where the last element outside records
+    /// started: the text between two sibling records (freed by `detach`) is credited when no
+    /// element stands between them.
+    private var lastFreedEnd = 0
+    private var lastFrameStart = -1
 
     private var lines: [UInt16] = []
 
@@ -169,6 +182,7 @@ final class RecordCollector: ElementObserver {
             name = String(cString: localName)
         }
         if let matched {
+            if lastFreedEnd > 0 && lastFrameStart < lastFreedEnd { bytesInRecords += position - lastFreedEnd }
             if !headerDecided { snapshotHeader(ctxt, recordIsRoot: depth == 1) }
             if n == 2, let parent, let first = parent.held.removeValue(forKey: name) {
                 first.locationPath = parent.path + "/" + name + "[1]"
@@ -188,7 +202,8 @@ final class RecordCollector: ElementObserver {
         } else {
             path = ""
         }
-        frames.append(Frame(path: path, alive: alive))
+        frames.append(Frame(path: path, alive: alive, start: position, creditedAtStart: bytesInRecords))
+        lastFrameStart = position
         return true
     }
 
@@ -203,11 +218,23 @@ final class RecordCollector: ElementObserver {
                 return
             }
             bytesInRecords += position - recordStart
+            lastFreedEnd = position
             self.recordDepth = nil
             detach(ctxt, node, depth: depth)
             return
         }
-        if let frame = frames.popLast() { release(frame) }
+        if let frame = frames.popLast() {
+            release(frame)
+            // Once the header is captured, a completed element outside records is not needed any
+            // more: free it, so that content between records does not pile up in a long batch.
+            if headerDecided && depth > 1 {
+                let position = position(ctxt)
+                bytesInRecords += max(0, (position - frame.start) - (bytesInRecords - frame.creditedAtStart))
+                lastFreedEnd = position
+                Self.unlink(node)
+                xmlFreeNode(node)
+            }
+        }
     }
 
     /// Held records of a frame that ends have no same-named sibling: no index.
@@ -223,12 +250,13 @@ final class RecordCollector: ElementObserver {
     }
 
     /// Moves the completed record into a document of its own and frees the text around it.
-    private func detach(_ ctxt: xmlParserCtxtPtr, _ node: xmlNodePtr, depth: Int) {
+    /// Unlinks a completed element from its parent, and frees the parent's other non-element
+    /// children: the SAX tree builder appends to a trailing text node using its own bookkeeping,
+    /// so none must be left behind for it.
+    private static func unlink(_ node: xmlNodePtr) {
         let parent = node.pointee.parent
         xmlUnlinkNode(node)
         if let parent, parent.pointee.type == XML_ELEMENT_NODE {
-            // Only elements may stay: the SAX tree builder appends to a trailing text node using
-            // its own bookkeeping, so none must be left behind for it.
             var child = parent.pointee.children
             while let c = child {
                 child = c.pointee.next
@@ -238,6 +266,10 @@ final class RecordCollector: ElementObserver {
                 }
             }
         }
+    }
+
+    private func detach(_ ctxt: xmlParserCtxtPtr, _ node: xmlNodePtr, depth: Int) {
+        Self.unlink(node)
         guard let doc = xmlNewDoc("1.0") else {
             xmlFreeNode(node)
             return
