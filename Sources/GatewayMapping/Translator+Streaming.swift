@@ -71,16 +71,7 @@ extension Translator {
         path: String, forced: Mapping?, coverage: Coverage?, explain: Bool, emit: (RecordOutcome) -> Void
     ) -> DocumentSummary {
         var summary = DocumentSummary(mapping: forced, records: 0, rejected: 0, documentRejection: nil)
-        func reject(_ error: RecordError) -> DocumentSummary {
-            let r = Rejection(index: nil, errors: [error])
-            summary.documentRejection = r
-            summary.rejected += 1
-            emit(.rejected(r, lineage: []))
-            return summary
-        }
-        func malformed(_ error: XMLError) -> RecordError {
-            RecordError(.malformedDocument, message: "the XML cannot be parsed: \(error.message)", line: error.line, column: error.column)
-        }
+        func reject(_ error: RecordError) -> DocumentSummary { summary.reject(error, emit: emit) }
         var options = XMLDocument.Options()
         options.maxDocumentBytes = configuration.maxDocumentBytes
         options.maxDepth = configuration.maxDepth
@@ -95,13 +86,9 @@ extension Translator {
             }
             summary.mapping = mapping
             try stream.selectRecords([mapping.records.text])
-            if let rule = mapping.sourceError {
+            if mapping.sourceError != nil {
                 let header = try stream.header().map(XMLSourceNode.init(node:)) ?? rootNode
-                if !rule.condition.holds(on: header) {
-                    var text = ""
-                    if let m = rule.message, let t = header.scalar(m).trimmed.plainText { text = ": " + String(t.prefix(200)) }
-                    return reject(RecordError(.sourceError, message: "the sending system reported an error" + text))
-                }
+                if let error = mapping.sourceError(on: header) { return reject(error) }
             }
             var builder = RecordBuilder<XMLSourceNode>(mapping: mapping, coverage: coverage, explain: explain)
             while let record = try stream.next() {
@@ -112,7 +99,7 @@ extension Translator {
             }
             return summary
         } catch {
-            return reject(malformed(error))
+            return reject(error.recordError)
         }
     }
 }

@@ -49,13 +49,7 @@ public struct Translator: Sendable {
         emit: (RecordOutcome) -> Void
     ) -> DocumentSummary {
         var summary = DocumentSummary(mapping: nil, records: 0, rejected: 0, documentRejection: nil)
-        func reject(_ error: RecordError) -> DocumentSummary {
-            let r = Rejection(index: nil, errors: [error])
-            summary.documentRejection = r
-            summary.rejected += 1
-            emit(.rejected(r, lineage: []))
-            return summary
-        }
+        func reject(_ error: RecordError) -> DocumentSummary { summary.reject(error, emit: emit) }
         var forced: Mapping?
         if let mappingID {
             guard let m = mapping(id: mappingID) else {
@@ -77,8 +71,7 @@ public struct Translator: Sendable {
                 options.maxDepth = configuration.maxDepth
                 document = try XMLDocument.parse(bytes, options: options)
             } catch {
-                return reject(
-                    RecordError(.malformedDocument, message: "the XML cannot be parsed: \(error.message)", line: error.line, column: error.column))
+                return reject(error.recordError)
             }
             guard let root = document.root else {
                 return reject(RecordError(.malformedDocument, message: "the XML document has no root element"))
@@ -111,15 +104,7 @@ public struct Translator: Sendable {
         emit: (RecordOutcome) -> Void
     ) -> DocumentSummary {
         summary.mapping = mapping
-        if let rule = mapping.sourceError, !rule.condition.holds(on: root) {
-            var text = ""
-            if let m = rule.message, let t = root.scalar(m).trimmed.plainText { text = ": " + String(t.prefix(200)) }
-            let r = Rejection(index: nil, errors: [RecordError(.sourceError, message: "the sending system reported an error" + text)])
-            summary.documentRejection = r
-            summary.rejected += 1
-            emit(.rejected(r, lineage: []))
-            return summary
-        }
+        if let error = mapping.sourceError(on: root) { return summary.reject(error, emit: emit) }
         var builder = RecordBuilder<Node>(mapping: mapping, coverage: coverage, explain: explain)
         for (index, node) in root.nodes(mapping.records).enumerated() {
             let outcome = builder.build(node, index: index)
@@ -153,5 +138,33 @@ extension Mapping {
 
     func recognises(jsonRoot root: JSONSourceNode) -> Bool {
         detect.conditions.allSatisfy { $0.holds(on: root) }
+    }
+}
+
+extension DocumentSummary {
+    /// Records a whole-document rejection and hands it to `emit`.
+    mutating func reject(_ error: RecordError, emit: (RecordOutcome) -> Void) -> DocumentSummary {
+        let r = Rejection(index: nil, errors: [error])
+        documentRejection = r
+        rejected += 1
+        emit(.rejected(r, lineage: []))
+        return self
+    }
+}
+
+extension Mapping {
+    /// The `source-error` rejection when the document reports an error of its sending system.
+    func sourceError<Node: SourceNode>(on root: Node) -> RecordError? {
+        guard let rule = sourceError, !rule.condition.holds(on: root) else { return nil }
+        var text = ""
+        if let m = rule.message, let t = root.scalar(m).trimmed.plainText { text = ": " + String(t.prefix(200)) }
+        return RecordError(.sourceError, message: "the sending system reported an error" + text)
+    }
+}
+
+extension XMLError {
+    /// A document the XML parser refused, as a `malformed-document` error with its position.
+    var recordError: RecordError {
+        RecordError(.malformedDocument, message: "the XML cannot be parsed: \(message)", line: line, column: column)
     }
 }
