@@ -31,7 +31,7 @@ public struct MappingLint: Sendable {
             }
             return v
         }
-        func walk(_ node: JSONValue, pointer: String, required: Bool, into out: inout [String: SchemaMember]) {
+        func walk(_ node: JSONValue, pointer: String, into out: inout [String: SchemaMember]) {
             let node = resolve(node)
             var properties: [JSONObject.Member] = node["properties"]?.objectValue?.members ?? []
             var requiredNames = Set(node["required"]?.arrayValue?.compactMap(\.stringValue) ?? [])
@@ -46,9 +46,9 @@ public struct MappingLint: Sendable {
                 let value = resolve(p.value)
                 if value["type"]?.stringValue == "array", let items = value["items"] {
                     out[child + "/*"] = SchemaMember(pointer: child + "/*", required: false, parent: child)
-                    walk(items, pointer: child + "/*", required: false, into: &out)
+                    walk(items, pointer: child + "/*", into: &out)
                 } else {
-                    walk(value, pointer: child, required: false, into: &out)
+                    walk(value, pointer: child, into: &out)
                 }
             }
         }
@@ -56,7 +56,7 @@ public struct MappingLint: Sendable {
         for (def, kind) in [("trafficViolation", "traffic-violation"), ("enforcementCase", "enforcement-case"), ("bulletin", "bulletin")] {
             guard let d = defs[def] else { continue }
             var members: [String: SchemaMember] = [:]
-            walk(d, pointer: "", required: true, into: &members)
+            walk(d, pointer: "", into: &members)
             byKind[kind] = members
         }
         self.membersByKind = byKind

@@ -16,18 +16,6 @@ public struct Routes: Sendable {
         public var toMember: String?
         public var final: Bool
         public var line: Int
-
-        /// The match conditions as text, for lint messages and `xgw routes test`.
-        var conditionKeys: [String: [String]] {
-            var d: [String: [String]] = [:]
-            if let kinds { d["kind"] = kinds }
-            if let regions { d["region"] = regions }
-            if let systems { d["system"] = systems }
-            if let formats { d["format"] = formats }
-            if let submitters { d["submitter"] = submitters }
-            for p in predicates { d["where " + p.text] = [] }
-            return d
-        }
     }
 
     struct Predicate: Sendable {

@@ -153,11 +153,16 @@ struct FixtureRunner {
     }
 
     static func describe(_ e: RecordError) -> String {
+        expectation(e).canonicalString + " (\(e.message))"
+    }
+
+    /// What a fixture's `.rejections.ndjson` states of an error: `{code, path?, source?}`.
+    static func expectation(_ e: RecordError) -> JSONValue {
         var o = JSONObject()
         o["code"] = .string(e.code.rawValue)
         if let p = e.path { o["path"] = .string(p) }
         if let s = e.source { o["source"] = .string(s) }
-        return JSONValue.object(o).canonicalString + " (\(e.message))"
+        return .object(o)
     }
 }
 

@@ -173,14 +173,7 @@ struct FixturesUpdate: AsyncParsableCommand {
         var o = JSONObject()
         o["index"] = r.index.map { .number(JSONNumber($0)) } ?? .null
         if let id = r.recordId { o["recordId"] = .string(id) }
-        o["errors"] = .array(
-            r.errors.map { e in
-                var eo = JSONObject()
-                eo["code"] = .string(e.code.rawValue)
-                if let p = e.path { eo["path"] = .string(p) }
-                if let s = e.source { eo["source"] = .string(s) }
-                return .object(eo)
-            })
+        o["errors"] = .array(r.errors.map(FixtureRunner.expectation))
         return .object(o)
     }
 

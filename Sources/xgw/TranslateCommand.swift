@@ -55,7 +55,7 @@ struct TranslateCommand: AsyncParsableCommand {
             }
             let summary: DocumentSummary
             if file == "-" {
-                summary = translator.translate(Array(FileHandle.standardInput.readDataToEndOfFile()), mappingID: mapping, explain: explain, emit: emit)
+                summary = translator.translate(try readInput(file), mappingID: mapping, explain: explain, emit: emit)
             } else {
                 do {
                     summary = try translator.translate(file: file, mappingID: mapping, explain: explain, stream: stream, emit: emit)
