@@ -35,7 +35,11 @@ actor GroupCommitter {
             waiting = []
             do {
                 let outcomes = try await pool.write { db in
-                    jobs.map { job in
+                    // A lone call needs no savepoint: its error rolls the whole transaction back,
+                    // which is exactly its own changes. (Inside a savepoint SQLite keeps a
+                    // statement journal of every page the call changes.)
+                    if jobs.count == 1 { return [Result<any Sendable, any Error>.success(try jobs[0].body(db))] }
+                    return jobs.map { job in
                         Result<any Sendable, any Error> {
                             var value: (any Sendable)?
                             try db.inSavepoint {

@@ -35,14 +35,21 @@ public final class SQLiteMessageQueue: MessageQueue, Sendable {
         self.configuration = configuration
         var config = Configuration()
         config.busyMode = .timeout(10)
+        // 8 KiB pages for a new file (an existing file keeps its own): a 2 KiB envelope row
+        // leaves half of a 4 KiB page unused (one row per page), so 4 KiB pages wrote ~4.5 KiB
+        // per enqueued message and 8 KiB pages ~3.1 KiB.
+        config.prepareDatabase { db in try db.execute(sql: "PRAGMA page_size = 8192") }
         do {
             pool = try DatabasePool(path: path, configuration: config)
             // Set on the one writer connection, after GRDB's own WAL set-up (which chooses NORMAL).
             try pool.writeWithoutTransaction { db in
                 try db.execute(sql: "PRAGMA synchronous = \(synchronous.rawValue)")
-                // 64 MiB of page cache for the writer: index pages stay in memory instead of being
-                // read back from the OS on every insert.
-                try db.execute(sql: "PRAGMA cache_size = -65536")
+                // Statement journals (the savepoints of group commit) in memory, not in temp files
+                // opened and deleted per transaction.
+                try db.execute(sql: "PRAGMA temp_store = MEMORY")
+                // The page cache stays at SQLite's default 2 MiB: at every commit SQLite walks the
+                // whole cache (pcache1TruncateUnsafe), which with 64 MiB cost ~8% of the CPU of
+                // enqueue and lease+ack; pages missing from it come from the OS page cache.
             }
             try Self.migrator.migrate(pool)
             committer = GroupCommitter(pool: pool)
@@ -106,6 +113,10 @@ public final class SQLiteMessageQueue: MessageQueue, Sendable {
                 CREATE INDEX history_message ON history(message_id);
                 """)
         }
+        // v2: `queued` events are no longer stored (history derives them from envelope.enqueued_at).
+        migrator.registerMigration("v2-implicit-queued") { db in
+            try db.execute(sql: "DELETE FROM history WHERE event = 'queued'")
+        }
         return migrator
     }
 
@@ -115,32 +126,46 @@ public final class SQLiteMessageQueue: MessageQueue, Sendable {
         try QueueValidation.check(submitter: submitter, items: items)
         let at = Self.millis(configuration.clock.now())
         return try await groupWrite { db in
-            let findKey = try db.cachedStatement(sql: """
-                SELECT id, destinations FROM envelope WHERE submitter = ? AND record_id = ? AND payload_digest = ?
+            let findKey = try RawStatement(db, """
+                SELECT id, destinations FROM envelope WHERE submitter = ?1 AND record_id = ?2 AND payload_digest = ?3
                 """)
             // A known (submitter, record, digest) key stores nothing (and is answered below); a
             // known envelope id under another key fails on the primary key.
-            let insertEnvelope = try db.cachedStatement(sql: """
+            let insertEnvelope = try RawStatement(db, """
                 INSERT INTO envelope (id, submitter, kind, record_id, updated_at, payload_digest, destinations, body, enqueued_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
                 ON CONFLICT (submitter, record_id, payload_digest) DO NOTHING
                 """)
-            let insertMessage = try db.cachedStatement(sql: """
+            // The message's `queued` event is implicit: `history` derives it from the envelope's
+            // enqueued_at (one history row less per message).
+            let insertMessage = try RawStatement(db, """
                 INSERT INTO message (envelope_id, destination, submitter, record_id, updated_at, state, delivery_count, available_at)
-                VALUES (?, ?, ?, ?, ?, 'queued', 0, ?)
+                VALUES (?1, ?2, ?3, ?4, ?5, 'queued', 0, ?6)
                 """)
+            findKey.bind(1, submitter)
+            insertEnvelope.bind(2, submitter)
+            insertEnvelope.bind(9, at)
+            insertMessage.bind(3, submitter)
+            insertMessage.bind(6, at)
             func duplicate(of item: EnqueueItem) throws -> EnqueuedItem? {
-                guard let row = try Row.fetchOne(findKey, arguments: [submitter, item.recordId, item.payloadDigest]) else { return nil }
-                return EnqueuedItem(envelopeId: row[0], destinations: Self.splitDestinations(row[1]), duplicate: true)
+                findKey.bind(2, item.recordId)
+                findKey.bind(3, item.payloadDigest)
+                defer { findKey.reset() }
+                guard try findKey.step() else { return nil }
+                return EnqueuedItem(envelopeId: findKey.text(0), destinations: Self.splitDestinations(findKey.text(1)), duplicate: true)
             }
             var results: [EnqueuedItem] = []
             results.reserveCapacity(items.count)
             for item in items {
+                insertEnvelope.bind(1, item.envelopeId)
+                insertEnvelope.bind(3, item.kind)
+                insertEnvelope.bind(4, item.recordId)
+                insertEnvelope.bind(5, item.updatedAt)
+                insertEnvelope.bind(6, item.payloadDigest)
+                insertEnvelope.bind(7, item.destinations.count == 1 ? item.destinations[0] : item.destinations.joined(separator: "\n"))
+                insertEnvelope.bind(8, bytes: item.envelope)
                 do {
-                    try insertEnvelope.execute(arguments: [
-                        item.envelopeId, submitter, item.kind, item.recordId, item.updatedAt, item.payloadDigest,
-                        item.destinations.joined(separator: "\n"), Data(item.envelope), at,
-                    ])
+                    try insertEnvelope.run()
                 } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY {
                     // The same envelope again under the same key is a plain duplicate.
                     if let first = try duplicate(of: item), first.envelopeId == item.envelopeId {
@@ -153,11 +178,12 @@ public final class SQLiteMessageQueue: MessageQueue, Sendable {
                     results.append(first)
                     continue
                 }
+                insertMessage.bind(1, item.envelopeId)
+                insertMessage.bind(4, item.recordId)
+                insertMessage.bind(5, item.updatedAt)
                 for destination in item.destinations {
-                    try insertMessage.execute(arguments: [
-                        item.envelopeId, destination, submitter, item.recordId, item.updatedAt, at,
-                    ])
-                    try Self.record(db, message: db.lastInsertedRowID, [Delivery.Change(.queued, 0)], at: at)
+                    insertMessage.bind(2, destination)
+                    try insertMessage.run()
                 }
                 results.append(EnqueuedItem(envelopeId: item.envelopeId, destinations: item.destinations, duplicate: false))
             }
@@ -171,23 +197,38 @@ public final class SQLiteMessageQueue: MessageQueue, Sendable {
         let configuration = configuration
         return try await groupWrite { db in
             try Self.reclaim(db, participant: participant, now: now, configuration: configuration)
-            let select = try db.cachedStatement(sql: Self.leaseSQL)
-            let rows = try Row.fetchAll(select, arguments: [participant, Self.millis(now), max])
+            let nowMillis = Self.millis(now)
+            let select = try RawStatement(db, Self.leaseSQL)
+            select.bind(1, participant)
+            select.bind(2, nowMillis)
+            select.bind(3, Int64(max))
             var leased: [LeasedMessage] = []
-            leased.reserveCapacity(rows.count)
-            for row in rows {
-                let id: Int64 = row[0]
-                var delivery = Self.delivery(row)
+            leased.reserveCapacity(Swift.min(max, 1000))
+            // Read the whole selection first: the updates below change the index it walks.
+            while try select.step() {
+                var delivery = Self.delivery(select)
                 let token = LeaseToken.random()
-                let changes = try delivery.lease(token: token, now: now, visibility: visibility)
-                try Self.store(db, id: id, delivery)
-                try Self.record(db, message: id, changes, at: Self.millis(now))
-                let body: Data = row[15]
+                _ = try delivery.lease(token: token, now: now, visibility: visibility)
                 leased.append(LeasedMessage(
-                    messageId: MessageID(id), envelopeId: row[9], destination: participant, submitter: row[10],
-                    kind: row[13], recordId: row[11], updatedAt: row[12], payloadDigest: row[14],
-                    envelope: [UInt8](body), deliveryCount: delivery.deliveryCount, leaseToken: token,
-                    leaseExpiresAt: Self.date(Self.millis(delivery.leaseExpiresAt ?? now))))
+                    messageId: MessageID(select.int64(0)), envelopeId: select.text(9), destination: participant,
+                    submitter: select.text(10), kind: select.text(13), recordId: select.text(11), updatedAt: select.text(12),
+                    payloadDigest: select.text(14), envelope: select.bytes(15), deliveryCount: delivery.deliveryCount,
+                    leaseToken: token, leaseExpiresAt: Self.date(Self.millis(delivery.leaseExpiresAt ?? now))))
+            }
+            select.reset()
+            let store = try RawStatement(db, """
+                UPDATE message SET state = 'leased', lease_token = ?1, lease_expires_at = ?2 WHERE id = ?3
+                """)
+            let history = try Self.historyInsert(db, at: nowMillis)
+            history.bind(3, DeliveryEvent.leased.rawValue)
+            for message in leased {
+                store.bind(1, message.leaseToken.rawValue)
+                store.bind(2, Self.millis(message.leaseExpiresAt))
+                store.bind(3, message.messageId.rawValue)
+                try store.run()
+                history.bind(1, message.messageId.rawValue)
+                history.bind(4, Int64(message.deliveryCount))
+                try history.run()
             }
             return leased
         }
@@ -195,32 +236,32 @@ public final class SQLiteMessageQueue: MessageQueue, Sendable {
 
     public func ack(participant: String, _ acknowledgements: [Acknowledgement]) async throws -> [QueueError?] {
         let now = configuration.clock.now()
+        let nowMillis = Self.millis(now)
         return try await groupWrite { db in
-            let select = try db.cachedStatement(sql: """
-                SELECT \(Self.deliveryColumns("m")), m.destination FROM message m WHERE m.lease_token = ?
-                """)
             // One UPDATE per ack: the acked state, outcome and receipt together.
-            let storeAck = try db.cachedStatement(sql: """
-                UPDATE message SET state = ?, lease_token = NULL, lease_expires_at = NULL, outcome = ?, reason = ?,
-                  receipt = ?, acked_at = ? WHERE id = ?
+            let storeAck = try RawStatement(db, """
+                UPDATE message SET state = 'acked', lease_token = NULL, lease_expires_at = NULL, outcome = ?1, reason = ?2,
+                  receipt = ?3, acked_at = ?4 WHERE id = ?5
                 """)
+            storeAck.bind(4, nowMillis)
+            let history = try Self.historyInsert(db, at: nowMillis)
             return try acknowledgements.map { ack -> QueueError? in
-                guard let row = try Row.fetchOne(select, arguments: [ack.leaseToken.rawValue]),
-                    row[9] as String == participant
-                else { return QueueError(.staleLease, "the lease is not current") }
-                let id: Int64 = row[0]
-                var delivery = Self.delivery(row)
+                guard let (id, found) = try Self.leasedMessage(db, token: ack.leaseToken, participant: participant) else {
+                    return QueueError(.staleLease, "the lease is not current")
+                }
+                var delivery = found
                 let changes: [Delivery.Change]
                 do {
                     changes = try delivery.ack(token: ack.leaseToken, outcome: ack.outcome, now: now)
                 } catch let error as QueueError {
                     return error
                 }
-                try storeAck.execute(arguments: [
-                    delivery.state.rawValue, delivery.outcome?.name, delivery.outcome?.reason, ack.receipt.map { Data($0) },
-                    Self.millis(now), id,
-                ])
-                try Self.record(db, message: id, changes, at: Self.millis(now))
+                storeAck.bind(1, delivery.outcome?.name)
+                storeAck.bind(2, delivery.outcome?.reason)
+                storeAck.bind(3, bytes: ack.receipt)
+                storeAck.bind(5, id)
+                try storeAck.run()
+                try Self.record(history, message: id, changes)
                 return nil
             }
         }
@@ -230,13 +271,10 @@ public final class SQLiteMessageQueue: MessageQueue, Sendable {
         let now = configuration.clock.now()
         let configuration = configuration
         try await groupWrite { db in
-            guard let row = try Row.fetchOne(db, sql: """
-                    SELECT \(Self.deliveryColumns("m")), m.destination FROM message m WHERE m.lease_token = ?
-                    """, arguments: [leaseToken.rawValue]),
-                row[9] as String == participant
-            else { throw QueueError(.staleLease, "the lease is not current") }
-            let id: Int64 = row[0]
-            var delivery = Self.delivery(row)
+            guard let (id, found) = try Self.leasedMessage(db, token: leaseToken, participant: participant) else {
+                throw QueueError(.staleLease, "the lease is not current")
+            }
+            var delivery = found
             let changes = try delivery.nack(
                 token: leaseToken, error: error, now: now, policy: configuration.retry, random: configuration.random())
             try Self.store(db, id: id, delivery, diedAt: delivery.state == .dead ? Self.millis(now) : nil)
@@ -288,10 +326,14 @@ public final class SQLiteMessageQueue: MessageQueue, Sendable {
     public func replay(messageId: MessageID) async throws {
         let now = configuration.clock.now()
         try await write { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT \(Self.deliveryColumns("m")) FROM message m WHERE m.id = ?",
-                arguments: [messageId.rawValue])
-            else { throw QueueError(.notFound, "no message \(messageId)") }
-            var delivery = Self.delivery(row)
+            let select = try RawStatement(db, "SELECT \(Self.deliveryColumns("m")) FROM message m WHERE m.id = ?1")
+            select.bind(1, messageId.rawValue)
+            guard try select.step() else {
+                select.reset()
+                throw QueueError(.notFound, "no message \(messageId)")
+            }
+            var delivery = Self.delivery(select)
+            select.reset()
             let changes = try delivery.replay(now: now)
             try Self.store(db, id: messageId.rawValue, delivery)
             try Self.record(db, message: messageId.rawValue, changes, at: Self.millis(now))
@@ -300,10 +342,15 @@ public final class SQLiteMessageQueue: MessageQueue, Sendable {
 
     public func history(envelopeId: String) async throws -> [HistoryEntry] {
         try await read { db in
+            // Each message's `queued` event comes from the envelope's enqueue time (enqueue writes
+            // no history row for it), before every recorded change.
             try Row.fetchAll(db, sql: """
-                SELECT h.message_id, m.destination, h.event, h.at, h.delivery_count, h.detail
-                FROM message m JOIN history h ON h.message_id = m.id
-                WHERE m.envelope_id = ? ORDER BY h.rowid
+                SELECT m.id, m.destination, 'queued', e.enqueued_at, 0, NULL, 0 AS part, m.id AS position
+                FROM message m JOIN envelope e ON e.id = m.envelope_id WHERE m.envelope_id = ?1
+                UNION ALL
+                SELECT h.message_id, m.destination, h.event, h.at, h.delivery_count, h.detail, 1, h.rowid
+                FROM message m JOIN history h ON h.message_id = m.id WHERE m.envelope_id = ?1
+                ORDER BY part, position
                 """, arguments: [envelopeId]
             ).compactMap { row in
                 guard let event = DeliveryEvent(rawValue: row[2]) else { return nil }
@@ -401,47 +448,82 @@ public final class SQLiteMessageQueue: MessageQueue, Sendable {
             .map { "\(table).\($0)" }.joined(separator: ", ")
     }
 
-    private static func delivery(_ row: Row) -> Delivery {
-        let token: String? = row[4]
-        let expiry: Int64? = row[5]
-        let outcome: String? = row[7]
-        return Delivery(
-            state: DeliveryState(rawValue: row[1]) ?? .queued, deliveryCount: row[2], availableAt: date(row[3]),
-            leaseToken: token.map(LeaseToken.init), leaseExpiresAt: expiry.map(date), lastError: row[6],
-            outcome: outcome.flatMap { AckOutcome(name: $0, reason: row[8]) })
+    /// The message that `token` currently leases to `participant` (whatever its lease's expiry),
+    /// or nil.
+    private static func leasedMessage(_ db: Database, token: LeaseToken, participant: String) throws -> (id: Int64, delivery: Delivery)? {
+        let select = try RawStatement(db, """
+            SELECT \(deliveryColumns("m")), m.destination FROM message m WHERE m.lease_token = ?1
+            """)
+        select.bind(1, token.rawValue)
+        defer { select.reset() }
+        guard try select.step(), select.text(9) == participant else { return nil }
+        return (select.int64(0), delivery(select))
+    }
+
+    /// The delivery state in columns 0…8 (`deliveryColumns`) of the current row.
+    private static func delivery(_ row: RawStatement) -> Delivery {
+        Delivery(
+            state: DeliveryState(rawValue: row.text(1)) ?? .queued, deliveryCount: row.int(2), availableAt: date(row.int64(3)),
+            leaseToken: row.optionalText(4).map(LeaseToken.init), leaseExpiresAt: row.optionalInt64(5).map(date),
+            lastError: row.optionalText(6), outcome: row.optionalText(7).flatMap { AckOutcome(name: $0, reason: row.optionalText(8)) })
     }
 
     private static func store(_ db: Database, id: Int64, _ delivery: Delivery, diedAt: Int64? = nil) throws {
-        let update = try db.cachedStatement(sql: """
-            UPDATE message SET state = ?, delivery_count = ?, available_at = ?, lease_token = ?, lease_expires_at = ?,
-              last_error = ?, outcome = ?, reason = ?, died_at = ? WHERE id = ?
+        let update = try RawStatement(db, """
+            UPDATE message SET state = ?1, delivery_count = ?2, available_at = ?3, lease_token = ?4, lease_expires_at = ?5,
+              last_error = ?6, outcome = ?7, reason = ?8, died_at = ?9 WHERE id = ?10
             """)
-        try update.execute(arguments: [
-            delivery.state.rawValue, delivery.deliveryCount, millis(delivery.availableAt), delivery.leaseToken?.rawValue,
-            delivery.leaseExpiresAt.map(millis), delivery.lastError, delivery.outcome?.name, delivery.outcome?.reason,
-            diedAt, id,
-        ])
+        update.bind(1, delivery.state.rawValue)
+        update.bind(2, Int64(delivery.deliveryCount))
+        update.bind(3, millis(delivery.availableAt))
+        update.bind(4, delivery.leaseToken?.rawValue)
+        update.bind(5, delivery.leaseExpiresAt.map(millis))
+        update.bind(6, delivery.lastError)
+        update.bind(7, delivery.outcome?.name)
+        update.bind(8, delivery.outcome?.reason)
+        update.bind(9, diedAt)
+        update.bind(10, id)
+        try update.run()
+    }
+
+    /// The history insert with its time bound (?2); bind the message (?1), the event (?3), the
+    /// delivery count (?4) and the detail (?5, NULL unless bound) per row.
+    private static func historyInsert(_ db: Database, at: Int64) throws -> RawStatement {
+        let insert = try RawStatement(db, """
+            INSERT INTO history (message_id, at, event, delivery_count, detail) VALUES (?1, ?2, ?3, ?4, ?5)
+            """)
+        insert.bind(2, at)
+        return insert
     }
 
     private static func record(_ db: Database, message id: Int64, _ changes: [Delivery.Change], at: Int64) throws {
-        let insert = try db.cachedStatement(sql: """
-            INSERT INTO history (message_id, at, event, delivery_count, detail) VALUES (?, ?, ?, ?, ?)
-            """)
+        try record(historyInsert(db, at: at), message: id, changes)
+    }
+
+    private static func record(_ insert: RawStatement, message id: Int64, _ changes: [Delivery.Change]) throws {
         for change in changes {
-            try insert.execute(arguments: [id, at, change.event.rawValue, change.deliveryCount, change.detail])
+            insert.bind(1, id)
+            insert.bind(3, change.event.rawValue)
+            insert.bind(4, Int64(change.deliveryCount))
+            insert.bind(5, change.detail)
+            try insert.run()
         }
     }
 
     @discardableResult
     private static func reclaim(_ db: Database, participant: String, now: Date, configuration: QueueConfiguration) throws -> Int {
-        let select = try db.cachedStatement(sql: """
+        let select = try RawStatement(db, """
             SELECT \(deliveryColumns("m")) FROM message m INDEXED BY message_leased
-            WHERE m.destination = ? AND m.state = 'leased' AND m.lease_expires_at <= ?
+            WHERE m.destination = ?1 AND m.state = 'leased' AND m.lease_expires_at <= ?2
             """)
-        let rows = try Row.fetchAll(select, arguments: [participant, millis(now)])
+        select.bind(1, participant)
+        select.bind(2, millis(now))
+        var rows: [(id: Int64, delivery: Delivery)] = []
+        while try select.step() { rows.append((select.int64(0), delivery(select))) }
+        select.reset()
         for row in rows {
-            let id: Int64 = row[0]
-            var delivery = Self.delivery(row)
+            let id = row.id
+            var delivery = row.delivery
             let changes = delivery.expireIfDue(now: now, policy: configuration.retry, random: configuration.random())
             guard !changes.isEmpty else { continue }
             try store(db, id: id, delivery, diedAt: delivery.state == .dead ? millis(now) : nil)

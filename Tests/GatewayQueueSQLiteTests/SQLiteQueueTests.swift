@@ -1,6 +1,7 @@
 import Foundation
 import GatewayQueue
 import GatewayQueueContract
+import GRDB
 @testable import GatewayQueueSQLite
 import Testing
 
@@ -14,6 +15,42 @@ struct SQLiteQueueTests {
         #expect(try await full.pragma("synchronous") == "2", "FULL by default")
         let normal = try SQLiteMessageQueue(path: directory.path("normal.sqlite"), synchronous: .normal)
         #expect(try await normal.pragma("synchronous") == "1")
+        #expect(try await full.pragma("page_size") == "8192", "a new file gets 8 KiB pages")
+        #expect(try await full.pragma("temp_store") == "2", "statement journals in memory")
+    }
+
+    /// A database written before `queued` events became implicit (migration v1 only, one
+    /// `queued` history row per message) reads the same after the upgrade: one `queued` event
+    /// per message, first, at the enqueue time.
+    @Test func historyOfAVersion1DatabaseSurvivesTheUpgrade() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.path("v1.sqlite")
+        do {
+            let old = try DatabaseQueue(path: path)
+            try SQLiteMessageQueue.migrator.migrate(old, upTo: "v1")
+            try await old.write { db in
+                try db.execute(sql: """
+                    INSERT INTO envelope (id, submitter, kind, record_id, updated_at, payload_digest, destinations, body, enqueued_at)
+                    VALUES ('e1', 'a', 'traffic-violation', 'r1', '2026-01-01T00:00:00Z', 'd1', 'b\nc', x'7b7d', 1800000000000);
+                    INSERT INTO message (id, envelope_id, destination, submitter, record_id, updated_at, state, delivery_count, available_at)
+                    VALUES (1, 'e1', 'b', 'a', 'r1', '2026-01-01T00:00:00Z', 'leased', 0, 1800000000000),
+                           (2, 'e1', 'c', 'a', 'r1', '2026-01-01T00:00:00Z', 'queued', 0, 1800000000000);
+                    INSERT INTO history (message_id, at, event, delivery_count, detail)
+                    VALUES (1, 1800000000000, 'queued', 0, NULL), (2, 1800000000000, 'queued', 0, NULL),
+                           (1, 1800000005000, 'leased', 0, NULL);
+                    """)
+            }
+        }
+        let queue = try SQLiteMessageQueue(path: path)
+        let history = try await queue.history(envelopeId: "e1")
+        #expect(history.map(\.event) == [.queued, .queued, .leased])
+        #expect(history.map(\.destination) == ["b", "c", "b"])
+        #expect(history.map(\.at) == [1_800_000_000, 1_800_000_000, 1_800_000_005].map { Date(timeIntervalSince1970: $0) })
+        // New messages get the same derived event.
+        let item = contractItem(recordId: "r2", to: ["b"])
+        _ = try await queue.enqueue(submitter: "a", items: [item])
+        #expect(try await queue.history(envelopeId: item.envelopeId).map(\.event) == [.queued])
     }
 
     @Test func leaseSearchesIndexesOnly() async throws {

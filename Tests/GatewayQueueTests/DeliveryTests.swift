@@ -161,4 +161,20 @@ extension LeaseSelectionTests {
         #expect(!LeaseSelection.mayLease(c, groupHead: MessageID(1), groupInFlight: false, now: t0 - 1), "backing off")
         #expect(!LeaseSelection.mayLease(candidate(1, "r1", "a", .leased), groupHead: MessageID(1), groupInFlight: false, now: t0))
     }
+
+    /// Lease tokens are random UUID v4 text (as Foundation's were), each one new.
+    @Test func leaseTokensAreRandomVersion4UUIDs() {
+        let tokens = (0..<1000).map { _ in LeaseToken.random().rawValue }
+        #expect(Set(tokens).count == tokens.count)
+        for token in tokens {
+            #expect(token.count == 36)
+            #expect(UUID(uuidString: token)?.uuidString.lowercased() == token, "\(token)")
+            let characters = Array(token)
+            #expect(characters[14] == "4", "version 4: \(token)")
+            #expect("89ab".contains(characters[19]), "RFC 4122 variant: \(token)")
+        }
+        // Every hex digit outside the fixed ones varies.
+        let digits = Set(tokens.flatMap { Array($0.replacingOccurrences(of: "-", with: "")) })
+        #expect(digits.count == 16)
+    }
 }
