@@ -16,7 +16,7 @@ struct BenchQueue: AsyncParsableCommand {
     @Option(help: "Bytes of envelope per message.")
     var envelopeBytes = 2_048
 
-    @Option(help: "Directory for the benchmark database (default: a fresh temporary directory).")
+    @Option(help: "Directory for the benchmark database, a new file per run (default: a fresh temporary directory).")
     var directory: String?
 
     @Option(help: "SQLite synchronous setting: full (default, survives power loss) or normal (survives kill -9).")
@@ -33,7 +33,11 @@ struct BenchQueue: AsyncParsableCommand {
 
         Console.out.line("driver             operation     batch  messages  messages/s   µs/message  cpu µs/message")
         Console.out.flush()
-        let sqlite = try SQLiteMessageQueue(path: base.appendingPathComponent("bench.sqlite").path, synchronous: sync)
+        // A new file every run: messages of an earlier run would be duplicates to enqueue and
+        // extra work to lease. Removed afterwards with its WAL and shared-memory files.
+        let file = base.appendingPathComponent("bench-\(UUID().uuidString.lowercased()).sqlite").path
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: file + suffix) } }
+        let sqlite = try SQLiteMessageQueue(path: file, synchronous: sync)
         try await measure("sqlite (\(synchronous.lowercased()))", sqlite)
         try await measureConcurrent("sqlite (\(synchronous.lowercased()))", sqlite, callers: 32)
         try await measure("in-memory", InMemoryMessageQueue())
