@@ -262,4 +262,16 @@ public struct QueueDepth: Sendable, Hashable {
         self.dead = dead
         self.acked = acked
     }
+
+    /// Adds `count` messages in the state stored as `state` (a `DeliveryState` raw value; any
+    /// other name is ignored): for drivers that count `GROUP BY destination, state`.
+    public mutating func add(state: String, count: Int) {
+        switch DeliveryState(rawValue: state) {
+        case .queued: queued += count
+        case .leased: leased += count
+        case .dead: dead += count
+        case .acked: acked += count
+        case nil: break
+        }
+    }
 }

@@ -366,15 +366,7 @@ public final class SQLiteMessageQueue: MessageQueue, Sendable {
         return try await read { db in
             var depths: [String: QueueDepth] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT destination, state, count(*) FROM message GROUP BY destination, state") {
-                let destination: String = row[0]
-                let count: Int = row[2]
-                switch DeliveryState(rawValue: row[1]) {
-                case .queued: depths[destination, default: QueueDepth()].queued += count
-                case .leased: depths[destination, default: QueueDepth()].leased += count
-                case .dead: depths[destination, default: QueueDepth()].dead += count
-                case .acked: depths[destination, default: QueueDepth()].acked += count
-                case nil: break
-                }
+                depths[row[0], default: QueueDepth()].add(state: row[1], count: row[2])
             }
             return depths
         }

@@ -177,4 +177,12 @@ extension LeaseSelectionTests {
         let digits = Set(tokens.flatMap { Array($0.replacingOccurrences(of: "-", with: "")) })
         #expect(digits.count == 16)
     }
+
+    @Test func depthCountsByStoredStateName() {
+        var depth = QueueDepth()
+        for (state, count) in [("queued", 3), ("leased", 2), ("dead", 1), ("acked", 7), ("queued", 1), ("unknown", 9)] {
+            depth.add(state: state, count: count)
+        }
+        #expect(depth == QueueDepth(queued: 4, leased: 2, dead: 1, acked: 7))
+    }
 }
