@@ -12,89 +12,21 @@ extension Gateway {
     }
 
     /// Translates, validates, signs (with `submitter`'s key), routes and enqueues one document in
-    /// one queue transaction. Per record: `index`, `recordId`, `envelopeId`, `destinations`,
-    /// `duplicate`; or `index`, `recordId`, `errors` (cli.md's rejection). A document refused as a
-    /// whole answers 422; records of another participant answer 403 and nothing is stored.
+    /// one queue transaction (`SubmitPipeline`, which `xgw bench pipeline` measures). Per record:
+    /// `index`, `recordId`, `envelopeId`, `destinations`, `duplicate`; or `index`, `recordId`,
+    /// `errors` (cli.md's rejection). A document refused as a whole answers 422; records of
+    /// another participant answer 403 and nothing is stored.
     public func submit(_ bytes: [UInt8], mappingID: String?, submitter: String) async throws -> SubmitResult {
         guard let signer = signers[submitter] else { throw APIError.forbidden("\(submitter) has no signing key") }
-        var outcomes: [RecordOutcome] = []
-        let summary = translator.translate(bytes, mappingID: mappingID) { outcomes.append($0) }
-        let format = summary.mapping?.id ?? "unknown"
-
-        enum Entry {
-            case rejected(Rejection)
-            case pending(index: Int, item: EnqueueItem)
-        }
-        var entries: [Entry] = []
-        var items: [EnqueueItem] = []
-        entries.reserveCapacity(outcomes.count)
-        items.reserveCapacity(outcomes.count)
-        var foreign = 0
-        for outcome in outcomes {
-            switch outcome {
-            case .rejected(let rejection, _):
-                entries.append(.rejected(rejection))
-            case .translated(let index, let record, _):
-                let recordId = record["recordId"]?.stringValue ?? ""
-                if Routes.defaultSubmitter(for: record, seeds: translator.seeds) != submitter {
-                    foreign += 1
-                    continue
-                }
-                let decision: Routes.Decision
-                do {
-                    decision = try routes.route(record, submitter: submitter)
-                } catch {
-                    entries.append(.rejected(Rejection(index: index, recordId: recordId, errors: [error])))
-                    continue
-                }
-                let envelope = try Envelope.seal(record: record, from: submitter, to: decision.destinations, signer: signer)
-                let item = EnqueueItem(
-                    envelopeId: envelope.id ?? "", kind: envelope.kind ?? "", recordId: recordId,
-                    updatedAt: record["updatedAt"]?.stringValue ?? "",
-                    payloadDigest: envelope.payloadDigest?["value"]?.stringValue ?? "",
-                    destinations: decision.destinations, envelope: envelope.canonicalBytes())
-                entries.append(.pending(index: index, item: item))
-                items.append(item)
-            }
-        }
-        if foreign > 0 {
-            throw APIError.forbidden(
-                "\(foreign) record(s) of this document belong to another participant: a participant submits only its own records")
-        }
-        let stored = items.isEmpty ? [] : try await queue.enqueue(submitter: submitter, items: items)
-
-        var records: [JSONValue] = []
-        records.reserveCapacity(entries.count)
-        var accepted = 0, duplicates = 0, rejected = 0
-        var next = 0
-        var rejectedCodes: [String: Int] = [:]
-        for entry in entries {
-            switch entry {
-            case .rejected(let rejection):
-                rejected += 1
-                rejectedCodes[rejection.errors.first?.code.rawValue ?? "", default: 0] += 1
-                records.append(rejection.json(file: nil))
-            case .pending(let index, let item):
-                let result = stored[next]
-                next += 1
-                if result.duplicate { duplicates += 1 } else { accepted += 1 }
-                records.append([
-                    "index": .number(JSONNumber(index)), "recordId": .string(item.recordId),
-                    "envelopeId": .string(result.envelopeId), "destinations": .array(result.destinations.map { .string($0) }),
-                    "duplicate": .bool(result.duplicate),
-                ])
-            }
-        }
-        metrics.record(format: format, outcome: "accepted", count: accepted)
-        metrics.record(format: format, outcome: "duplicate", count: duplicates)
-        for (code, n) in rejectedCodes { metrics.record(format: format, outcome: "rejected", code: code, count: n) }
-        let body: JSONValue = [
-            "mapping": summary.mapping.map { .string($0.id) } ?? .null,
-            "accepted": .number(JSONNumber(accepted)), "duplicates": .number(JSONNumber(duplicates)),
-            "rejected": .number(JSONNumber(rejected)), "records": .array(records),
-        ]
-        return SubmitResult(status: summary.documentRejection == nil ? 200 : 422, body: body)
+        let outcome = try await pipeline.run(bytes, mappingID: mappingID, submitter: submitter, signer: signer)
+        let format = outcome.summary.mapping?.id ?? "unknown"
+        metrics.record(format: format, outcome: "accepted", count: outcome.accepted)
+        metrics.record(format: format, outcome: "duplicate", count: outcome.duplicates)
+        for (code, n) in outcome.rejectedCodes { metrics.record(format: format, outcome: "rejected", code: code, count: n) }
+        return SubmitResult(status: outcome.status, body: outcome.json())
     }
+
+    var pipeline: SubmitPipeline { SubmitPipeline(translator: translator, routes: routes, queue: queue) }
 
     /// Leases up to `max` messages of `participant`'s inbox.
     public func lease(participant: String, max: Int, visibility: TimeInterval) async throws -> JSONValue {

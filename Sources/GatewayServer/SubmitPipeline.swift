@@ -1,0 +1,177 @@
+import GatewayMapping
+import GatewayModel
+import GatewayQueue
+import GatewaySigning
+
+/// One submitted document through translate → ownership check → route → sign → serialize →
+/// enqueue (one queue transaction), and the JSON answer: what `POST /v1/documents` does
+/// (`Gateway.submit`) and exactly what `xgw bench pipeline` measures.
+public struct SubmitPipeline: Sendable {
+    public let translator: Translator
+    public let routes: Routes
+    public let queue: any MessageQueue
+
+    public init(translator: Translator, routes: Routes, queue: any MessageQueue) {
+        self.translator = translator
+        self.routes = routes
+        self.queue = queue
+    }
+
+    /// What became of one record, in document order.
+    public enum Entry: Sendable {
+        case rejected(Rejection)
+        case enqueued(index: Int, recordId: String, stored: EnqueuedItem)
+    }
+
+    /// What a document came to.
+    public struct Outcome: Sendable {
+        public var summary: DocumentSummary
+        public var entries: [Entry]
+        public var accepted = 0, duplicates = 0, rejected = 0
+        /// Rejected records per first error code (for the metrics).
+        public var rejectedCodes: [String: Int] = [:]
+
+        /// 200, or 422 when the document was refused as a whole.
+        public var status: Int { summary.documentRejection == nil ? 200 : 422 }
+
+        /// The answer: `mapping`, counts, and per record `index`, `recordId`, `envelopeId`,
+        /// `destinations`, `duplicate`; or `index`, `recordId`, `errors` (cli.md's rejection).
+        public func json() -> JSONValue {
+            var records: [JSONValue] = []
+            records.reserveCapacity(entries.count)
+            for entry in entries {
+                switch entry {
+                case .rejected(let rejection):
+                    records.append(rejection.json(file: nil))
+                case .enqueued(let index, let recordId, let stored):
+                    records.append([
+                        "index": .number(JSONNumber(index)), "recordId": .string(recordId),
+                        "envelopeId": .string(stored.envelopeId), "destinations": .array(stored.destinations.map { .string($0) }),
+                        "duplicate": .bool(stored.duplicate),
+                    ])
+                }
+            }
+            return [
+                "mapping": summary.mapping.map { .string($0.id) } ?? .null,
+                "accepted": .number(JSONNumber(accepted)), "duplicates": .number(JSONNumber(duplicates)),
+                "rejected": .number(JSONNumber(rejected)), "records": .array(records),
+            ]
+        }
+    }
+
+    /// Runs the document through, signing with `signer` as `submitter`. Records of another
+    /// participant refuse the whole document (403, nothing stored); a queue failure throws.
+    public func run(
+        _ bytes: [UInt8], mappingID: String?, submitter: String, signer: Signer, timer: StageTimer? = nil
+    ) async throws -> Outcome {
+        var outcomes: [RecordOutcome] = []
+        let summary = timed(timer, .translate) {
+            translator.translate(bytes, mappingID: mappingID) { outcomes.append($0) }
+        }
+
+        enum Pending {
+            case rejected(Rejection)
+            case item(index: Int, EnqueueItem)
+        }
+        var pending: [Pending] = []
+        var items: [EnqueueItem] = []
+        pending.reserveCapacity(outcomes.count)
+        items.reserveCapacity(outcomes.count)
+        var foreign = 0
+        for outcome in outcomes {
+            switch outcome {
+            case .rejected(let rejection, _):
+                pending.append(.rejected(rejection))
+            case .translated(let index, let record, _):
+                let recordId = record["recordId"]?.stringValue ?? ""
+                let route = timed(timer, .route) { () -> Result<Routes.Decision, RecordError>? in
+                    guard Routes.defaultSubmitter(for: record, seeds: translator.seeds) == submitter else { return nil }
+                    return Result { () throws(RecordError) in try routes.route(record, submitter: submitter) }
+                }
+                let decision: Routes.Decision
+                switch route {
+                case nil:
+                    foreign += 1
+                    continue
+                case .failure(let error)?:
+                    pending.append(.rejected(Rejection(index: index, recordId: recordId, errors: [error])))
+                    continue
+                case .success(let found)?:
+                    decision = found
+                }
+                let envelope = try timed(timer, .sign) {
+                    try Envelope.seal(record: record, from: submitter, to: decision.destinations, signer: signer)
+                }
+                let body = timed(timer, .serialize) { envelope.canonicalBytes() }
+                let item = EnqueueItem(
+                    envelopeId: envelope.id ?? "", kind: envelope.kind ?? "", recordId: recordId,
+                    updatedAt: record["updatedAt"]?.stringValue ?? "",
+                    payloadDigest: envelope.payloadDigest?["value"]?.stringValue ?? "",
+                    destinations: decision.destinations, envelope: body)
+                pending.append(.item(index: index, item))
+                items.append(item)
+            }
+        }
+        if foreign > 0 {
+            throw APIError.forbidden(
+                "\(foreign) record(s) of this document belong to another participant: a participant submits only its own records")
+        }
+        var stored: [EnqueuedItem] = []
+        if !items.isEmpty {
+            let start = timer?.read()
+            stored = try await queue.enqueue(submitter: submitter, items: items)
+            if let timer, let start { timer.add(.append, since: start) }
+        }
+
+        var result = Outcome(summary: summary, entries: [])
+        result.entries.reserveCapacity(pending.count)
+        var next = 0
+        for entry in pending {
+            switch entry {
+            case .rejected(let rejection):
+                result.rejected += 1
+                result.rejectedCodes[rejection.errors.first?.code.rawValue ?? "", default: 0] += 1
+                result.entries.append(.rejected(rejection))
+            case .item(let index, let item):
+                let done = stored[next]
+                next += 1
+                if done.duplicate { result.duplicates += 1 } else { result.accepted += 1 }
+                result.entries.append(.enqueued(index: index, recordId: item.recordId, stored: done))
+            }
+        }
+        return result
+    }
+
+    private func timed<T>(_ timer: StageTimer?, _ stage: StageTimer.Stage, _ body: () throws -> T) rethrows -> T {
+        guard let timer else { return try body() }
+        let start = timer.read()
+        defer { timer.add(stage, since: start) }
+        return try body()
+    }
+}
+
+/// Adds up the time each stage of `SubmitPipeline.run` takes, read from `clock` (seconds) before
+/// and after each stage: `xgw bench pipeline` passes the process's CPU time. Not for concurrent use.
+public final class StageTimer {
+    public enum Stage: String, CaseIterable, Sendable {
+        /// Parse, map and validate (`Translator.translate`).
+        case translate
+        /// The ownership check and `Routes.route`.
+        case route
+        /// `Envelope.seal`: canonical payload, digest, signature.
+        case sign
+        /// The envelope's canonical bytes, as stored.
+        case serialize
+        /// The queue transaction (with its fsync).
+        case append
+    }
+
+    public private(set) var seconds: [Stage: Double] = [:]
+    private let clock: () -> Double
+
+    public init(clock: @escaping () -> Double) { self.clock = clock }
+
+    func read() -> Double { clock() }
+
+    func add(_ stage: Stage, since start: Double) { seconds[stage, default: 0] += clock() - start }
+}
