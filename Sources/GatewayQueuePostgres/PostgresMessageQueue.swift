@@ -159,8 +159,9 @@ public final class PostgresMessageQueue: MessageQueue, Sendable {
     /// Drops the queue's schema with every table in it (test and benchmark scratch schemas).
     public func dropSchema() async throws {
         let schema = settings.schema
-        _ = try await storageErrors {
-            try await client.query(PostgresQuery(unsafeSQL: "DROP SCHEMA IF EXISTS \(schema) CASCADE"), logger: logger)
+        let logger = logger
+        try await withConnection { connection in
+            try await connection.query(PostgresQuery(unsafeSQL: "DROP SCHEMA IF EXISTS \(schema) CASCADE"), logger: logger)
         }
     }
 
@@ -381,9 +382,10 @@ public final class PostgresMessageQueue: MessageQueue, Sendable {
     }
 
     public func deadLetters(participant: String, limit: Int) async throws -> [DeadLetter] {
-        try await storageErrors {
+        let logger = logger
+        return try await withConnection { connection in
             var letters: [DeadLetter] = []
-            for try await (id, envelopeId, destination, submitter, recordId, count, lastError, diedAt) in try await client.query("""
+            for try await (id, envelopeId, destination, submitter, recordId, count, lastError, diedAt) in try await connection.query("""
                 SELECT id, envelope_id, destination, submitter, record_id, delivery_count, last_error, died_at
                 FROM message WHERE destination = \(participant) AND state = 'dead' ORDER BY died_at, id LIMIT \(limit)
                 """, logger: logger
@@ -418,9 +420,10 @@ public final class PostgresMessageQueue: MessageQueue, Sendable {
     }
 
     public func history(envelopeId: String) async throws -> [HistoryEntry] {
-        try await storageErrors {
+        let logger = logger
+        return try await withConnection { connection in
             var entries: [HistoryEntry] = []
-            for try await (id, destination, event, at, count, detail) in try await client.query("""
+            for try await (id, destination, event, at, count, detail) in try await connection.query("""
                 SELECT h.message_id, m.destination, h.event, h.at, h.delivery_count, h.detail
                 FROM message m JOIN history h ON h.message_id = m.id
                 WHERE m.envelope_id = \(envelopeId) ORDER BY h.seq
@@ -437,9 +440,10 @@ public final class PostgresMessageQueue: MessageQueue, Sendable {
 
     public func depths() async throws -> [String: QueueDepth] {
         try await reclaimExpired()
-        return try await storageErrors {
+        let logger = logger
+        return try await withConnection { connection in
             var depths: [String: QueueDepth] = [:]
-            for try await (destination, state, count) in try await client.query(
+            for try await (destination, state, count) in try await connection.query(
                 "SELECT destination, state, count(*) FROM message GROUP BY destination, state", logger: logger
             ).decode((String, String, Int).self) {
                 switch DeliveryState(rawValue: state) {
@@ -482,30 +486,22 @@ public final class PostgresMessageQueue: MessageQueue, Sendable {
         }
     }
 
-    /// Throws `.storage` when the database does not answer within 2 seconds (readiness). The query
-    /// itself is never cancelled (it runs in its own task and finishes or fails on its own), so a
-    /// slow answer cannot leave a pooled connection half-used.
+    /// Throws `.storage` unless the database answers within 2 seconds (or the call timeout when
+    /// shorter) and holds the current schema version (readiness: reachable and migrated). Goes
+    /// through the same deadline as every call, so a ping never leaves a pooled connection behind.
     public func ping() async throws {
-        let client = client
+        let latest = Self.migrations.map(\.version).max() ?? 0
         let logger = logger
-        let answer = PingAnswer()
-        Task {
-            do {
-                for try await _ in try await client.query("SELECT 1", logger: logger) {}
-                answer.set(true)
-            } catch {
-                answer.set(false)
+        let version = try await withConnection(timeout: min(.seconds(2), settings.timeout)) { connection in
+            var version = 0
+            for try await value in try await connection.query(
+                "SELECT coalesce(max(version), 0) FROM schema_migrations", logger: logger
+            ).decode(Int.self) {
+                version = value
             }
+            return version
         }
-        let deadline = Date() + 2
-        while Date() < deadline {
-            if let answered = answer.value {
-                guard answered else { throw QueueError(.storage, "the database is not reachable") }
-                return
-            }
-            try? await Task.sleep(nanoseconds: 5_000_000)
-        }
-        throw QueueError(.storage, "the database did not answer within 2 s")
+        guard version >= latest else { throw QueueError(.storage, "the schema is at version \(version), not \(latest) (not migrated yet)") }
     }
 
     // MARK: - Wake-ups
@@ -527,10 +523,16 @@ public final class PostgresMessageQueue: MessageQueue, Sendable {
                 let opened = try await PostgresConnection.connect(
                     configuration: settings.connectionConfiguration, id: 0, logger: logger)
                 connection = opened
-                try await opened.listen(on: Self.channel) { notifications in
-                    for try await notification in notifications {
-                        self.waiters.wake(notification.payload)
+                // Cancellation (shutdown) closes the connection: the notification sequence does
+                // not end on cancellation by itself.
+                try await withTaskCancellationHandler {
+                    try await opened.listen(on: Self.channel) { notifications in
+                        for try await notification in notifications {
+                            self.waiters.wake(notification.payload)
+                        }
                     }
+                } onCancel: {
+                    Self.close(opened)
                 }
             } catch {
                 if Task.isCancelled { break }
@@ -623,9 +625,10 @@ public final class PostgresMessageQueue: MessageQueue, Sendable {
     }
 
     private func receipts(_ query: PostgresQuery) async throws -> [StoredReceipt] {
-        try await storageErrors {
+        let logger = logger
+        return try await withConnection { connection in
             var receipts: [StoredReceipt] = []
-            for try await (id, envelopeId, destination, recordId, outcome, reason, receipt, ackedAt) in try await client.query(
+            for try await (id, envelopeId, destination, recordId, outcome, reason, receipt, ackedAt) in try await connection.query(
                 query, logger: logger
             ).decode((Int64, String, String, String, String?, String?, ByteBuffer?, Int64?).self) {
                 receipts.append(StoredReceipt(
@@ -637,19 +640,68 @@ public final class PostgresMessageQueue: MessageQueue, Sendable {
         }
     }
 
-    /// One transaction on one pooled connection: committed when `body` returns, rolled back when it throws.
+    /// One transaction on one pooled connection (within the call's deadline): committed when
+    /// `body` returns, rolled back when it throws.
     private func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         let logger = logger
+        return try await withConnection { connection in
+            try await connection.query("BEGIN", logger: logger)
+            do {
+                let value = try await body(connection)
+                try await connection.query("COMMIT", logger: logger)
+                return value
+            } catch {
+                _ = try? await connection.query("ROLLBACK", logger: logger)
+                throw error
+            }
+        }
+    }
+
+    /// Runs `body` on a pooled connection within `timeout` (default `settings.timeout`), counted
+    /// from the call: waiting for a connection and every statement on it. Past the deadline the
+    /// call throws `.storage` at once, whatever the work is doing: the work is cancelled (which
+    /// withdraws a wait for a connection) and the connection in use is closed (its statement fails
+    /// and the pool replaces the connection). PostgresNIO statements do not react to task
+    /// cancellation, and a structured child would make the caller wait for them anyway, so the
+    /// work runs in a task of its own and the caller is answered by whichever comes first. No
+    /// call goes through `PostgresClient.query`, whose lease is not given back when its row
+    /// stream fails before it is handed over.
+    func withConnection<T: Sendable>(
+        timeout: Duration? = nil, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        let timeout = timeout ?? settings.timeout
+        let client = client
+        let inUse = ConnectionInUse()
+        let race = Race<T>()
+        let logger = logger
+        let started = ContinuousClock.now
         return try await storageErrors {
-            try await client.withConnection { connection in
-                try await connection.query("BEGIN", logger: logger)
-                do {
-                    let value = try await body(connection)
-                    try await connection.query("COMMIT", logger: logger)
-                    return value
-                } catch {
-                    _ = try? await connection.query("ROLLBACK", logger: logger)
-                    throw error
+            try await withCheckedThrowingContinuation { continuation in
+                race.start(continuation)
+                let timer = Task {
+                    try await Task.sleep(for: timeout)
+                    if race.finish(.failure(QueueError(.storage, "the database did not answer within \(timeout)"))) {
+                        inUse.expire()
+                        race.cancelWork()
+                    }
+                }
+                race.work = Task {
+                    let result: Result<T, any Error>
+                    do {
+                        result = .success(try await client.withConnection { connection in
+                            try inUse.start(connection)
+                            defer { inUse.finish() }
+                            return try await body(connection)
+                        })
+                    } catch {
+                        result = .failure(error)
+                    }
+                    timer.cancel()
+                    if !race.finish(result) {
+                        logger.warning(
+                            "a database call ended after its deadline",
+                            metadata: ["seconds": .stringConvertible((ContinuousClock.now - started).components.seconds)])
+                    }
                 }
             }
         }
@@ -681,6 +733,12 @@ public final class PostgresMessageQueue: MessageQueue, Sendable {
 
     private static func json(_ value: some Encodable) throws -> String {
         String(decoding: try JSONEncoder().encode(value), as: UTF8.self)
+    }
+
+    /// Closes at once (failing the statement in flight); does not wait.
+    static func close(_ connection: PostgresConnection) {
+        let future: EventLoopFuture<Void> = connection.close()
+        future.whenComplete { _ in }
     }
 
     static func millis(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded(.down)) }
@@ -740,12 +798,77 @@ private struct DeliveryRow: Encodable {
     }
 }
 
-/// The outcome of a ping's query, set once by the query's task.
-private final class PingAnswer: @unchecked Sendable {
+/// A call's answer: its work's result or its deadline, whichever comes first (once).
+private final class Race<T: Sendable>: @unchecked Sendable {
     private let lock = NSLock()
-    private var answer: Bool?
-    var value: Bool? { lock.withLock { answer } }
-    func set(_ value: Bool) { lock.withLock { answer = value } }
+    private var continuation: CheckedContinuation<T, any Error>?
+    private var task: Task<Void, Never>?
+    private var cancelled = false
+
+    func start(_ continuation: CheckedContinuation<T, any Error>) { lock.withLock { self.continuation = continuation } }
+
+    /// The work's task (cancelled at once when the deadline passed before it was set).
+    var work: Task<Void, Never>? {
+        get { lock.withLock { task } }
+        set {
+            let cancel = lock.withLock {
+                task = newValue
+                return cancelled
+            }
+            if cancel { newValue?.cancel() }
+        }
+    }
+
+    func cancelWork() {
+        let current = lock.withLock {
+            cancelled = true
+            return task
+        }
+        current?.cancel()
+    }
+
+    /// Answers the caller unless already answered; returns whether this call did.
+    @discardableResult
+    func finish(_ result: Result<T, any Error>) -> Bool {
+        let waiting = lock.withLock {
+            defer { continuation = nil }
+            return continuation
+        }
+        waiting?.resume(with: result)
+        return waiting != nil
+    }
+}
+
+/// The connection a call is using, so that its deadline can close it.
+private final class ConnectionInUse: @unchecked Sendable {
+    private let lock = NSLock()
+    private var connection: PostgresConnection?
+    private var expired = false
+
+    /// Records the connection; closes it and throws when the deadline has already passed.
+    func start(_ connection: PostgresConnection) throws {
+        let late = lock.withLock {
+            if !expired { self.connection = connection }
+            return expired
+        }
+        if late {
+            PostgresMessageQueue.close(connection)
+            throw QueueError(.storage, "the call's deadline passed while it waited for a connection")
+        }
+    }
+
+    func finish() { lock.withLock { connection = nil } }
+
+    /// The deadline passed: closes the connection in use, if any.
+    func expire() {
+        let current = lock.withLock {
+            expired = true
+            return connection
+        }
+        if let current { PostgresMessageQueue.close(current) }
+    }
+
+
 }
 
 /// Lessees waiting in `waitForMessages`, woken by NOTIFY payloads (destination ids).

@@ -8,6 +8,9 @@ import PostgresNIO
 /// - `schema` (default `public`): the schema that holds the queue's tables (created when missing);
 ///   several gateways or test runs can share one database in different schemas.
 /// - `pool` (default 10): the most connections one node opens.
+/// - `timeout` (seconds, default 10): the deadline of every call (waiting for a connection, then
+///   its statements); a call past it fails with `.storage` and its connection is closed, so a dead
+///   connection never holds a request or a pooled slot.
 ///
 /// TLS is not negotiated (`sslmode` other than `disable`/`prefer`/`allow` is refused): run the
 /// gateway next to its database or through a TLS tunnel.
@@ -19,10 +22,13 @@ public struct PostgresQueueSettings: Sendable, Hashable, CustomStringConvertible
     public var database: String
     public var schema: String
     public var maximumConnections: Int
+    /// Deadline of one call (see the type's documentation).
+    public var timeout: Duration
 
     public init(
         host: String = "127.0.0.1", port: Int = 5432, username: String = "postgres", password: String? = nil,
-        database: String = "postgres", schema: String = "public", maximumConnections: Int = 10
+        database: String = "postgres", schema: String = "public", maximumConnections: Int = 10,
+        timeout: Duration = .seconds(10)
     ) {
         self.host = host
         self.port = port
@@ -31,6 +37,7 @@ public struct PostgresQueueSettings: Sendable, Hashable, CustomStringConvertible
         self.database = database
         self.schema = schema
         self.maximumConnections = maximumConnections
+        self.timeout = timeout
     }
 
     /// Parses `postgres://` / `postgresql://` URLs; throws `.invalidArgument` naming the bad part
@@ -55,6 +62,11 @@ public struct PostgresQueueSettings: Sendable, Hashable, CustomStringConvertible
                     throw QueueError(.invalidArgument, "pool must be a positive number")
                 }
                 maximumConnections = value
+            case "timeout":
+                guard let value = item.value.flatMap(Double.init), value > 0, value <= 3600 else {
+                    throw QueueError(.invalidArgument, "timeout must be a number of seconds in (0, 3600]")
+                }
+                timeout = .milliseconds(Int64((value * 1000).rounded()))
             case "sslmode":
                 guard ["disable", "allow", "prefer"].contains(item.value ?? "") else {
                     throw QueueError(.invalidArgument, "sslmode \(item.value ?? "") is not supported (no TLS)")
@@ -77,7 +89,13 @@ public struct PostgresQueueSettings: Sendable, Hashable, CustomStringConvertible
 
     /// The URL without the password.
     public var description: String {
-        "postgres://\(username)@\(host):\(port)/\(database)?schema=\(schema)&pool=\(maximumConnections)"
+        "postgres://\(username)@\(host):\(port)/\(database)?schema=\(schema)&pool=\(maximumConnections)&timeout=\(timeoutSeconds)"
+    }
+
+    var timeoutSeconds: String {
+        let (seconds, attoseconds) = timeout.components
+        let value = Double(seconds) + Double(attoseconds) / 1e18
+        return value == value.rounded() ? String(Int64(value)) : String(value)
     }
 
     /// The LISTEN connection's settings (the same server, user and schema as the pool).

@@ -19,7 +19,7 @@ public func buildApplication(
     let application = Application(
         router: router,
         configuration: ApplicationConfiguration(address: .hostname(configuration.listen, port: configuration.port), serverName: "xgw"),
-        services: [RetentionService(gateway: gateway)],
+        services: (gateway.queueService.map { [$0] } ?? []) + [RetentionService(gateway: gateway)],
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger)
     return (application, gateway)

@@ -2,9 +2,9 @@ import Foundation
 import GatewayMapping
 import GatewayModel
 import GatewayQueue
-import GatewayQueueSQLite
 import GatewaySigning
 import Logging
+import ServiceLifecycle
 import Synchronization
 
 /// The gateway behind the HTTP API: translator, routes, one signer per participant, the trust
@@ -15,6 +15,8 @@ public final class Gateway: Sendable {
     public let translator: Translator
     public let routes: Routes
     public let queue: any MessageQueue
+    /// What keeps the queue running (PostgreSQL's pool), run in the server's service group; nil for SQLite.
+    let queueService: (any Service)?
     public let trust: TrustStore
     public let tokens: TokenStore
     let signers: [String: Signer]
@@ -71,9 +73,7 @@ public final class Gateway: Sendable {
         tokens = bootstrap.store
         createdTokens = bootstrap.created
 
-        queue = try SQLiteMessageQueue(
-            path: try configuration.sqlitePath(),
-            configuration: QueueConfiguration(retry: configuration.retry, retention: configuration.retentionDays * 86_400))
+        (queue, queueService) = try QueueDriver.open(configuration, logger: logger)
     }
 }
 

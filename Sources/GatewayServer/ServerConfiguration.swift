@@ -1,5 +1,6 @@
 import Foundation
 import GatewayQueue
+import GatewayQueuePostgres
 import GatewaySigning
 import Yams
 
@@ -12,7 +13,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var port = 8080
     /// Folder of the database, the PKI and the tokens file.
     public var dataDirectory = "./data"
-    /// `sqlite:PATH`; nil means `sqlite:<data>/xgw.sqlite`.
+    /// `sqlite:PATH` or `postgres://user:password@host:port/db?schema=…&pool=…&timeout=…` (several
+    /// nodes on one database); nil means `sqlite:<data>/xgw.sqlite`.
     public var database: String?
     /// The alliance PKI folder; nil means `<data>/pki`.
     public var pkiDirectory: String?
@@ -37,12 +39,45 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var pkiPath: String { pkiDirectory ?? dataDirectory + "/pki" }
     public var tokensPath: String { dataDirectory + "/tokens" }
 
-    /// The SQLite file of `databaseURL`.
-    public func sqlitePath() throws(ServerConfigurationError) -> String {
+    /// The queue driver `databaseURL` selects.
+    public enum Database: Sendable, Equatable {
+        /// One node owns the file.
+        case sqlite(path: String)
+        /// Any number of nodes share the database.
+        case postgres(PostgresQueueSettings)
+    }
+
+    /// Parses `databaseURL`; errors name the bad part, never the password.
+    public func queueDatabase() throws(ServerConfigurationError) -> Database {
         let url = databaseURL
-        if url.hasPrefix("sqlite://") { return String(url.dropFirst("sqlite://".count)) }
-        if url.hasPrefix("sqlite:") { return String(url.dropFirst("sqlite:".count)) }
-        throw ServerConfigurationError("database: only sqlite:PATH is supported (got a \(url.split(separator: ":").first ?? "") URL)")
+        if url.hasPrefix("sqlite://") { return .sqlite(path: String(url.dropFirst("sqlite://".count))) }
+        if url.hasPrefix("sqlite:") { return .sqlite(path: String(url.dropFirst("sqlite:".count))) }
+        if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
+            do {
+                return .postgres(try PostgresQueueSettings(url: url))
+            } catch {
+                throw ServerConfigurationError("database: \((error as? QueueError)?.message ?? "not a valid postgres:// URL")")
+            }
+        }
+        throw ServerConfigurationError(
+            "database: sqlite:PATH or postgres://… (got a \(url.split(separator: ":").first ?? "") URL)")
+    }
+
+    /// The SQLite file of `databaseURL`; throws for a PostgreSQL URL.
+    public func sqlitePath() throws(ServerConfigurationError) -> String {
+        guard case .sqlite(let path) = try queueDatabase() else {
+            throw ServerConfigurationError("database: not a sqlite: URL")
+        }
+        return path
+    }
+
+    /// `databaseURL` without its password, for logs and the start banner.
+    public var databaseDescription: String {
+        switch try? queueDatabase() {
+        case .postgres(let settings): settings.description
+        case .sqlite(let path): "sqlite:" + path
+        case nil: "(invalid database URL)"
+        }
     }
 
     /// Defaults, overridden by the YAML file (when given), then by the environment.
@@ -138,7 +173,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         guard maxBodyBytes > 0 else { throw ServerConfigurationError("maxBodyBytes must be positive") }
         guard maxLease > 0 else { throw ServerConfigurationError("maxLease must be positive") }
         guard retry.maxDeliveries > 0 else { throw ServerConfigurationError("retry.maxDeliveries must be positive") }
-        _ = try sqlitePath()
+        _ = try queueDatabase()
     }
 }
 

@@ -13,7 +13,8 @@ struct ServeCommand: AsyncParsableCommand {
             Without --config it runs on the embedded defaults: SQLite under ./data/, the participants of seeds/, \
             an alliance CA and one key per participant created on first start under ./data/pki/, API tokens \
             (one per participant, one ops token) created and shown once in ./data/tokens (stored hashed), \
-            listening on 127.0.0.1:8080. Environment overrides: XGW_LISTEN, XGW_PORT, XGW_DATA, \
+            listening on 127.0.0.1:8080. database: postgres://… (config key or XGW_DATABASE) puts the queue in PostgreSQL \
+            instead, so that several nodes can share it (docs/postgres.md). Environment overrides: XGW_LISTEN, XGW_PORT, XGW_DATA, \
             XGW_DATABASE, XGW_ALGORITHM. Stops cleanly on SIGINT or SIGTERM.
             """)
 
@@ -50,7 +51,7 @@ struct ServeCommand: AsyncParsableCommand {
             Console.error("xgw serve: cannot start: \(error)")
             throw ExitCode(70)
         }
-        Console.out.line("xgw: data in \(configuration.dataDirectory) (database \(configuration.databaseURL), keys \(configuration.pkiPath))")
+        Console.out.line("xgw: data in \(configuration.dataDirectory) (database \(configuration.databaseDescription), keys \(configuration.pkiPath))")
         if !built.gateway.createdTokens.isEmpty {
             Console.out.line("xgw: API tokens created (shown only now; \(configuration.tokensPath) keeps their hashes):")
             for (name, token) in built.gateway.createdTokens { Console.out.line("token \(name) \(token)") }
