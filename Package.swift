@@ -57,12 +57,6 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // Queue nodes and the driver benchmark for the multi-node test (Tests/GatewayQueuePostgresTests).
-        .executableTarget(
-            name: "xgw-queue-pg-node",
-            dependencies: ["GatewayQueue", "GatewayQueuePostgres", "GatewayQueueSQLite"],
-            swiftSettings: strict
-        ),
         // The driver-agnostic contract suite: every queue driver's tests run it unchanged.
         .target(name: "GatewayQueueContract", dependencies: ["GatewayQueue"], swiftSettings: strict),
         // The child the queue crash test kills with SIGKILL (Tests/GatewayQueueSQLiteTests/CrashTests.swift).
@@ -72,7 +66,7 @@ let package = Package(
         .target(
             name: "GatewayServer",
             dependencies: [
-                "GatewayModel", "GatewayMapping", "GatewaySigning", "GatewayQueue", "GatewayQueueSQLite",
+                "GatewayModel", "GatewayMapping", "GatewaySigning", "GatewayQueue", "GatewayQueueSQLite", "GatewayQueuePostgres",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -87,13 +81,15 @@ let package = Package(
             name: "xgw",
             dependencies: [
                 "GatewayModel", "GatewayXML", "GatewayMapping", "GatewaySigning",
-                "GatewayQueue", "GatewayQueueSQLite", "GatewayServer",
+                "GatewayQueue", "GatewayQueueSQLite", "GatewayQueuePostgres", "GatewayServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
+        // Helpers shared by test targets: built executables, `xgw serve` as a child process, an HTTP client.
+        .target(name: "TestSupport", dependencies: ["GatewayModel"], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "GatewayModelTests", dependencies: ["GatewayModel"], swiftSettings: strict),
         .testTarget(name: "GatewayXMLTests", dependencies: ["GatewayXML"], swiftSettings: strict),
         .testTarget(name: "GatewayMappingTests", dependencies: ["GatewayMapping", "GatewayModel"], swiftSettings: strict),
@@ -101,17 +97,18 @@ let package = Package(
         .testTarget(name: "GatewayQueueTests", dependencies: ["GatewayQueue", "GatewayQueueContract"], swiftSettings: strict),
         .testTarget(
             name: "GatewayQueueSQLiteTests",
-            dependencies: ["GatewayQueue", "GatewayQueueSQLite", "GatewayQueueContract", "xgw-queue-crash-helper"],
+            dependencies: ["GatewayQueue", "GatewayQueueSQLite", "GatewayQueueContract", "TestSupport", "xgw-queue-crash-helper"],
             swiftSettings: strict
         ),
         .testTarget(
             name: "GatewayQueuePostgresTests",
-            dependencies: ["GatewayQueue", "GatewayQueuePostgres", "GatewayQueueContract", "xgw-queue-pg-node"],
+            // xgw: the multi-node test runs two `xgw serve` processes on one database.
+            dependencies: ["GatewayModel", "GatewayQueue", "GatewayQueuePostgres", "GatewayQueueContract", "TestSupport", "xgw"],
             swiftSettings: strict
         ),
         .testTarget(
             name: "GatewayServerTests",
-            dependencies: ["GatewayServer", "GatewaySigning", "GatewayModel", "xgw", .product(name: "Yams", package: "Yams")],
+            dependencies: ["GatewayServer", "GatewaySigning", "GatewayModel", "TestSupport", "xgw", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
     ],

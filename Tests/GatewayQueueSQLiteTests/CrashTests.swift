@@ -1,6 +1,7 @@
 import Foundation
 import GatewayQueue
 import GatewayQueueSQLite
+import TestSupport
 import Testing
 
 /// The crash test: a child process (`xgw-queue-crash-helper`) enqueues, leases, acks and nacks
@@ -16,22 +17,7 @@ struct CrashTests {
     }
 
     /// The helper executable, built beside the test bundle (the test target depends on it).
-    static func helperURL() throws -> URL {
-        let name = "xgw-queue-crash-helper"
-        var starts = [URL(fileURLWithPath: CommandLine.arguments[0]), Bundle.main.bundleURL]
-        if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-            starts.insert(URL(fileURLWithPath: exe), at: 0)
-        }
-        for start in starts {
-            var directory = start.deletingLastPathComponent()
-            for _ in 0..<4 {
-                let candidate = directory.appendingPathComponent(name)
-                if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-                directory = directory.deletingLastPathComponent()
-            }
-        }
-        throw QueueError(.notFound, "\(name) not found beside the test bundle (\(starts.map(\.path)))")
-    }
+    static func helperURL() throws -> URL { try TestBinary.url("xgw-queue-crash-helper") }
 
     /// Runs the helper until it has printed `ready` and then `delay` more seconds, kills it with
     /// SIGKILL, and returns its complete output lines.

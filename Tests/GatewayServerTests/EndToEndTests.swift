@@ -1,6 +1,7 @@
 import Foundation
 import GatewayModel
 import GatewaySigning
+import TestSupport
 import Testing
 
 /// The end-to-end scenarios over real HTTP on loopback, against `xgw serve` run as a child

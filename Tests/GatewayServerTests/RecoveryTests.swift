@@ -2,23 +2,8 @@ import Foundation
 import GatewayModel
 import GatewayServer
 import Synchronization
+import TestSupport
 import Testing
-
-/// A Chongqing traffic document (xinsheng → renshi) of `count` records with ids unique to `tag`.
-func chongqingTraffic(tag: String, count: Int) -> [UInt8] {
-    var records: [String] = []
-    for i in 0..<count {
-        records.append(
-            """
-            {"id":"CQ\(tag)-\(i)","vehicle":{"plateNo":"渝F·A1234","plateKind":"小型汽车"},\
-            "driver":{"name":"李四","idCard":"500228199001011235"},"occurredAt":1689035400000,\
-            "place":{"areaCode":"500155107","address":"新盛镇场镇过境路K2+300","lng":107.86,"lat":30.86},\
-            "offence":{"code":"1039","text":"机动车违反规定停放、临时停车"},"fine":200.0,"points":0,"mode":"ONSITE",\
-            "state":"UNHANDLED","org":{"code":"500155000000","name":"重庆市梁平区公安局交通巡逻警察支队"},"updatedAt":1689036000000}
-            """)
-    }
-    return Array("{\"schema\":\"cq.traffic.violation/1\",\"records\":[\(records.joined(separator: ","))]}".utf8)
-}
 
 @Suite(.serialized)
 struct RecoveryTests {
@@ -125,7 +110,14 @@ struct RecoveryTests {
         #expect(try defaults.sqlitePath() == "./data/xgw.sqlite" && defaults.tokensPath == "./data/tokens")
         try "colour: blue\n".write(toFile: file, atomically: true, encoding: .utf8)
         #expect(throws: ServerConfigurationError.self) { try ServerConfiguration.load(file: file, environment: [:]) }
-        #expect(throws: ServerConfigurationError.self) { try ServerConfiguration.load(file: nil, environment: ["XGW_DATABASE": "postgres://x"]) }
+        #expect(throws: ServerConfigurationError.self) { try ServerConfiguration.load(file: nil, environment: ["XGW_DATABASE": "mysql://x"]) }
+        #expect(throws: ServerConfigurationError.self) { try ServerConfiguration.load(file: nil, environment: ["XGW_DATABASE": "postgres://x/db?pool=0"]) }
+        // postgres:// selects the PostgreSQL driver; the password never shows in the description.
+        let pg = try ServerConfiguration.load(file: nil, environment: ["XGW_DATABASE": "postgres://gw:s3cret@db:6543/xgw?schema=office"])
+        guard case .postgres(let settings) = try pg.queueDatabase() else { Issue.record("not PostgreSQL"); return }
+        #expect(settings.host == "db" && settings.port == 6543 && settings.schema == "office" && settings.password == "s3cret")
+        #expect(!pg.databaseDescription.contains("s3cret") && pg.databaseDescription.contains("db:6543"))
+        #expect(throws: ServerConfigurationError.self) { try pg.sqlitePath() }
         #expect(throws: ServerConfigurationError.self) { try ServerConfiguration.load(file: nil, environment: ["XGW_ALGORITHM": "RSA"]) }
     }
 

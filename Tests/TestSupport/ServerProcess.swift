@@ -8,46 +8,26 @@ import FoundationNetworking
 /// A real `xgw serve` started as a child process on a loopback port (XGW_PORT=0: the server
 /// prints the port it bound), in the repository root so it finds Mappings/ and seeds/, with its
 /// data under a temporary folder and its log (standard error) in `<data>/server.log`.
-final class ServerProcess: @unchecked Sendable {
-    let process: Process
-    let port: Int
-    let data: URL
+public final class ServerProcess: @unchecked Sendable {
+    public let process: Process
+    public let port: Int
+    public let data: URL
     /// Tokens printed on first start (name → token); empty on a restart.
-    let printedTokens: [String: String]
+    public let printedTokens: [String: String]
     private let output: OutputBuffer
 
-    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
+    public static var repositoryRoot: URL { TestBinary.repositoryRoot }
 
     /// The `xgw` executable built beside the test bundle (the test target depends on it).
-    static func executable() throws -> URL {
-        var starts = [URL(fileURLWithPath: CommandLine.arguments[0]), Bundle.main.bundleURL]
-        if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-            starts.insert(URL(fileURLWithPath: exe), at: 0)
-        }
-        for start in starts {
-            var directory = start.deletingLastPathComponent()
-            for _ in 0..<4 {
-                let candidate = directory.appendingPathComponent("xgw")
-                var isDirectory: ObjCBool = false
-                if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDirectory), !isDirectory.boolValue,
-                    FileManager.default.isExecutableFile(atPath: candidate.path)
-                {
-                    return candidate
-                }
-                directory = directory.deletingLastPathComponent()
-            }
-        }
-        throw TestFailure("xgw not found beside the test bundle (\(starts.map(\.path)))")
-    }
+    public static func executable() throws -> URL { try TestBinary.url("xgw") }
 
-    static func temporaryDirectory() throws -> URL {
+    public static func temporaryDirectory() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("xgw-server-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
     }
 
-    init(data: URL, environment extra: [String: String] = [:], arguments: [String] = []) throws {
+    public init(data: URL, environment extra: [String: String] = [:], arguments: [String] = []) throws {
         self.data = data
         let process = Process()
         process.executableURL = try Self.executable()
@@ -106,13 +86,13 @@ final class ServerProcess: @unchecked Sendable {
         printedTokens = tokens
     }
 
-    var stdout: String { output.text }
+    public var stdout: String { output.text }
 
-    var log: String { (try? String(contentsOf: data.appendingPathComponent("server.log"), encoding: .utf8)) ?? "" }
+    public var log: String { (try? String(contentsOf: data.appendingPathComponent("server.log"), encoding: .utf8)) ?? "" }
 
     /// Sends `signal` and waits for the exit; returns the termination status.
     @discardableResult
-    func stop(signal: Int32 = SIGTERM, timeout: TimeInterval = 30) -> Int32 {
+    public func stop(signal: Int32 = SIGTERM, timeout: TimeInterval = 30) -> Int32 {
         if process.isRunning { kill(process.processIdentifier, signal) }
         let deadline = Date().addingTimeInterval(timeout)
         while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
@@ -132,41 +112,38 @@ final class ServerProcess: @unchecked Sendable {
 }
 
 /// What the child printed, filled by a reader thread.
-final class OutputBuffer: Sendable {
+public final class OutputBuffer: Sendable {
     private let state = Mutex("")
-    func append(_ s: String) { state.withLock { $0 += s } }
-    var text: String { state.withLock { $0 } }
+    public init() {}
+    public func append(_ s: String) { state.withLock { $0 += s } }
+    public var text: String { state.withLock { $0 } }
 }
 
 /// A value shared between test tasks.
-final class Locked<Value: Sendable>: Sendable {
+public final class Locked<Value: Sendable>: Sendable {
     private let state: Mutex<Value>
-    init(_ value: Value) { state = Mutex(value) }
-    func withLock<R: Sendable>(_ body: (inout Value) -> R) -> R { state.withLock { body(&$0) } }
-}
-
-struct TestFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
+    public init(_ value: Value) { state = Mutex(value) }
+    public func withLock<R: Sendable>(_ body: (inout Value) -> R) -> R { state.withLock { body(&$0) } }
 }
 
 /// One HTTP answer.
-struct HTTPAnswer: Sendable {
-    var status: Int
-    var headers: [String: String]
-    var body: [UInt8]
+public struct HTTPAnswer: Sendable {
+    public var status: Int
+    public var headers: [String: String]
+    public var body: [UInt8]
 
-    var json: JSONValue? { try? JSONParser.parse(body) }
-    var text: String { String(decoding: body, as: UTF8.self) }
+    public var json: JSONValue? { try? JSONParser.parse(body) }
+    public var text: String { String(decoding: body, as: UTF8.self) }
 
-    func header(_ name: String) -> String? {
+    public func header(_ name: String) -> String? {
         headers.first { $0.key.lowercased() == name.lowercased() }?.value
     }
 }
 
 /// A plain HTTP/1.1 client over URLSession (FoundationNetworking on Linux), loopback only.
-struct HTTPClient: Sendable {
-    let port: Int
+public struct HTTPClient: Sendable {
+    public let port: Int
+    public init(port: Int) { self.port = port }
     static let session: URLSession = {
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = 120
@@ -174,11 +151,12 @@ struct HTTPClient: Sendable {
         return URLSession(configuration: configuration)
     }()
 
-    func call(
+    public func call(
         _ method: String, _ path: String, token: String? = nil, body: [UInt8]? = nil, json: JSONValue? = nil,
-        headers: [String: String] = [:]
+        headers: [String: String] = [:], timeout: TimeInterval? = nil
     ) async throws -> HTTPAnswer {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+        if let timeout { request.timeoutInterval = timeout }
         request.httpMethod = method
         if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
         for (k, v) in headers { request.setValue(v, forHTTPHeaderField: k) }
@@ -196,6 +174,23 @@ struct HTTPClient: Sendable {
     }
 }
 
-func fixture(_ path: String) throws -> [UInt8] {
+/// The bytes of `Fixtures/<path>`.
+public func fixture(_ path: String) throws -> [UInt8] {
     Array(try Data(contentsOf: ServerProcess.repositoryRoot.appendingPathComponent("Fixtures/" + path)))
+}
+
+/// A Chongqing traffic document (xinsheng → renshi) of `count` records with ids unique to `tag`.
+public func chongqingTraffic(tag: String, count: Int) -> [UInt8] {
+    var records: [String] = []
+    for i in 0..<count {
+        records.append(
+            """
+            {"id":"CQ\(tag)-\(i)","vehicle":{"plateNo":"渝F·A1234","plateKind":"小型汽车"},\
+            "driver":{"name":"李四","idCard":"500228199001011235"},"occurredAt":1689035400000,\
+            "place":{"areaCode":"500155107","address":"新盛镇场镇过境路K2+300","lng":107.86,"lat":30.86},\
+            "offence":{"code":"1039","text":"机动车违反规定停放、临时停车"},"fine":200.0,"points":0,"mode":"ONSITE",\
+            "state":"UNHANDLED","org":{"code":"500155000000","name":"重庆市梁平区公安局交通巡逻警察支队"},"updatedAt":1689036000000}
+            """)
+    }
+    return Array("{\"schema\":\"cq.traffic.violation/1\",\"records\":[\(records.joined(separator: ","))]}".utf8)
 }
