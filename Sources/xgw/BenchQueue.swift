@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GatewayQueue
+import GatewayQueuePostgres
 import GatewayQueueSQLite
 
 /// `xgw bench queue`: enqueue and lease+ack throughput of the SQLite queue (durable, in a fresh
@@ -18,6 +19,11 @@ struct BenchQueue: AsyncParsableCommand {
 
     @Option(help: "Directory for the benchmark database, a new file per run (default: a fresh temporary directory).")
     var directory: String?
+
+    @Option(help: ArgumentHelp(
+        "Also measure the PostgreSQL driver on this server (postgres://user@host:port/db), in a scratch schema dropped afterwards.",
+        valueName: "URL"))
+    var database: String?
 
     @Option(help: "SQLite synchronous setting: full (default, survives power loss) or normal (survives kill -9).")
     var synchronous = "full"
@@ -41,6 +47,27 @@ struct BenchQueue: AsyncParsableCommand {
         try await measure("sqlite (\(synchronous.lowercased()))", sqlite)
         try await measureConcurrent("sqlite (\(synchronous.lowercased()))", sqlite, callers: 32)
         try await measure("in-memory", InMemoryMessageQueue())
+        if let database { try await measurePostgres(database) }
+    }
+
+    /// The same measurements on PostgreSQL, in a schema of its own (dropped at the end).
+    private func measurePostgres(_ url: String) async throws {
+        var settings: PostgresQueueSettings
+        do { settings = try PostgresQueueSettings(url: url) } catch { throw ValidationError("--database: \(error)") }
+        settings.schema = "xgw_bench_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12)
+        settings.maximumConnections = max(settings.maximumConnections, 32)
+        let queue = PostgresMessageQueue(settings: settings)
+        let running = Task { await queue.run() }
+        defer { running.cancel() }
+        try await queue.migrate()
+        do {
+            try await measure("postgres", queue)
+            try await measureConcurrent("postgres", queue, callers: 32)
+        } catch {
+            try? await queue.dropSchema()
+            throw error
+        }
+        try await queue.dropSchema()
     }
 
     private func measure(_ driver: String, _ queue: any MessageQueue) async throws {
