@@ -293,46 +293,67 @@ public final class PostgresMessageQueue: MessageQueue, Sendable {
         }
     }
 
+    /// One statement: every acknowledgement whose lease is current and unexpired becomes `acked`
+    /// with its history row; the refused ones are then told apart (expired or stale) by a read.
+    /// The same transition as `Delivery.ack`, written in SQL so that an ack is three round trips
+    /// (BEGIN, the statement, COMMIT) instead of four with a locking read. Not left to autocommit:
+    /// PostgresNIO ends a statement's rows before the server commits it (at Sync), so only a
+    /// COMMIT's answer proves the write is durable.
     public func ack(participant: String, _ acknowledgements: [Acknowledgement]) async throws -> [QueueError?] {
         guard !acknowledgements.isEmpty else { return [] }
-        let now = configuration.clock.now()
-        let nowMillis = Self.millis(now)
+        let nowMillis = Self.millis(configuration.clock.now())
         let logger = logger
+        // A token repeated in one batch: the first one counts, the others are stale (as in `Delivery`).
+        var seen = Set<String>()
+        var rows: [AckRow] = []
+        for (index, ack) in acknowledgements.enumerated() where seen.insert(ack.leaseToken.rawValue).inserted {
+            rows.append(AckRow(
+                ord: index, token: ack.leaseToken.rawValue, outcome: ack.outcome.name, reason: ack.outcome.reason,
+                detail: ack.outcome.reason.map { "rejected: \($0)" }, receipt: ack.receipt.map { Data($0).base64EncodedString() }))
+        }
+        let json = try Self.json(rows)
+        let tokens = rows.map { ($0.ord, $0.token) }
         return try await transaction { connection in
-            let tokens = acknowledgements.map(\.leaseToken.rawValue)
-            var current: [String: (Int64, Delivery)] = [:]
-            for try await row in try await connection.query("""
-                SELECT \(unescaped: Self.deliveryColumns("m")) FROM message m
-                WHERE m.lease_token = ANY(\(tokens)) AND m.destination = \(participant)
-                ORDER BY m.id FOR UPDATE
+            var acked = Set<Int>()
+            for try await ord in try await connection.query("""
+                WITH a AS (
+                  SELECT * FROM jsonb_to_recordset(\(json)::jsonb) AS a(
+                    ord int, token text, outcome text, reason text, detail text, receipt text)
+                ), done AS (
+                  UPDATE message m SET state = 'acked', lease_token = NULL, lease_expires_at = NULL,
+                    outcome = a.outcome, reason = a.reason, receipt = decode(a.receipt, 'base64'), acked_at = \(nowMillis)
+                  FROM a
+                  WHERE m.lease_token = a.token AND m.destination = \(participant) AND m.state = 'leased'
+                    AND m.lease_expires_at > \(nowMillis)
+                  RETURNING m.id, m.delivery_count, a.ord, a.detail
+                ), hist AS (
+                  INSERT INTO history (message_id, at, event, delivery_count, detail)
+                  SELECT id, \(nowMillis), 'acked', delivery_count, detail FROM done ORDER BY ord
+                )
+                SELECT ord FROM done
                 """, logger: logger
-            ) {
-                let (id, delivery) = try Self.delivery(row)
-                if let token = delivery.leaseToken { current[token.rawValue] = (id, delivery) }
+            ).decode(Int.self) {
+                acked.insert(ord)
             }
-            var updates: [DeliveryRow] = []
-            let results = acknowledgements.map { ack -> QueueError? in
-                guard let (id, found) = current[ack.leaseToken.rawValue] else {
-                    return QueueError(.staleLease, "the lease is not current")
-                }
-                var delivery = found
-                do {
-                    let changes = try delivery.ack(token: ack.leaseToken, outcome: ack.outcome, now: now)
-                    var row = DeliveryRow(id: id, delivery, changes: changes, at: nowMillis)
-                    row.set_receipt = true
-                    row.receipt = ack.receipt.map { Data($0).base64EncodedString() }
-                    row.acked_at = nowMillis
-                    updates.append(row)
-                    current[ack.leaseToken.rawValue] = (id, delivery)
-                    return nil
-                } catch let error as QueueError {
-                    return error
-                } catch {
-                    return QueueError(.storage, "unexpected \(type(of: error))")
+            var expired = Set<String>()
+            let refused = tokens.filter { !acked.contains($0.0) }.map(\.1)
+            if !refused.isEmpty {
+                for try await token in try await connection.query("""
+                    SELECT lease_token FROM message
+                    WHERE lease_token = ANY(\(refused)) AND destination = \(participant) AND state = 'leased'
+                      AND lease_expires_at <= \(nowMillis)
+                    """, logger: logger
+                ).decode(String.self) {
+                    expired.insert(token)
                 }
             }
-            try await Self.store(connection, updates, logger: logger)
-            return results
+            return acknowledgements.indices.map { index -> QueueError? in
+                if acked.contains(index) { return nil }
+                if expired.contains(acknowledgements[index].leaseToken.rawValue) {
+                    return QueueError(.leaseExpired, "the lease expired")
+                }
+                return QueueError(.staleLease, "the lease is not current")
+            }
         }
     }
 
@@ -751,6 +772,12 @@ public final class PostgresMessageQueue: MessageQueue, Sendable {
 private struct EnvelopeRow: Encodable {
     var ord: Int
     var id, kind, record_id, updated_at, payload_digest, destinations, body: String
+}
+
+private struct AckRow: Encodable {
+    var ord: Int
+    var token, outcome: String
+    var reason, detail, receipt: String?
 }
 
 private struct KeyRow: Encodable {
