@@ -467,13 +467,7 @@ public final class PostgresMessageQueue: MessageQueue, Sendable {
             for try await (destination, state, count) in try await connection.query(
                 "SELECT destination, state, count(*) FROM message GROUP BY destination, state", logger: logger
             ).decode((String, String, Int).self) {
-                switch DeliveryState(rawValue: state) {
-                case .queued: depths[destination, default: QueueDepth()].queued += count
-                case .leased: depths[destination, default: QueueDepth()].leased += count
-                case .dead: depths[destination, default: QueueDepth()].dead += count
-                case .acked: depths[destination, default: QueueDepth()].acked += count
-                case nil: break
-                }
+                depths[destination, default: QueueDepth()].add(state: state, count: count)
             }
             return depths
         }

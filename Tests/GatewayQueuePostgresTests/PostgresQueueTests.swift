@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import GatewayQueue
 import GatewayQueueContract
 import GatewayQueuePostgres
@@ -141,5 +144,75 @@ struct PostgresQueueTests {
         #expect(Date().timeIntervalSince(start) < 5)
         task.cancel()
         await task.value
+    }
+
+    /// A server that accepts the connection and then never answers (a hung or half-open
+    /// database): every call fails at its deadline instead of waiting forever, and the queue
+    /// keeps answering (each call gets its own deadline).
+    @Test func silentServerCannotHangACall() async throws {
+        let listener = try SilentListener()
+        defer { listener.close() }
+        let queue = try PostgresMessageQueue(url: "postgres://xgw@127.0.0.1:\(listener.port)/db?timeout=1&pool=2")
+        let task = Task { await queue.run() }
+        for _ in 0..<3 {
+            let start = ContinuousClock.now
+            await #expect(throws: QueueError.self) { _ = try await queue.depths() }
+            let elapsed = ContinuousClock.now - start
+            #expect(elapsed >= .milliseconds(900) && elapsed < .seconds(3), "failed after \(elapsed)")
+        }
+        #expect(listener.accepted > 0, "the driver did connect and got no answer")
+        task.cancel()
+        await task.value
+    }
+}
+
+/// A loopback TCP listener that accepts connections and never reads or writes.
+final class SilentListener: @unchecked Sendable {
+    let port: Int
+    private let fd: Int32
+    private let lock = NSLock()
+    private var clients: [Int32] = []
+    private var closed = false
+
+    init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        self.fd = fd
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, listen(fd, 16) == 0 else { throw QueueError(.storage, "cannot listen") }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        port = Int(UInt16(bigEndian: address.sin_port))
+        Thread.detachNewThread { [self] in
+            while true {
+                let client = accept(fd, nil, nil)
+                if client < 0 { return }
+                let keep = lock.withLock { () -> Bool in
+                    if closed { return false }
+                    clients.append(client)
+                    return true
+                }
+                if !keep { Glibc.close(client); return }
+            }
+        }
+    }
+
+    var accepted: Int { lock.withLock { clients.count } }
+
+    func close() {
+        let open = lock.withLock { () -> [Int32] in
+            closed = true
+            return clients
+        }
+        shutdown(fd, Int32(SHUT_RDWR))
+        Glibc.close(fd)
+        for client in open { Glibc.close(client) }
     }
 }
