@@ -32,7 +32,12 @@ struct RawStatement {
     func bind(_ index: Int32, _ value: String) {
         var value = value
         value.withUTF8 { utf8 in
-            _ = sqlite3_bind_text(handle, index, utf8.baseAddress, Int32(utf8.count), sqliteTransient)
+            // A null pointer would bind NULL: an empty string binds as "".
+            guard let base = utf8.baseAddress else {
+                _ = sqlite3_bind_text(handle, index, "", 0, sqliteTransient)
+                return
+            }
+            _ = sqlite3_bind_text(handle, index, base, Int32(utf8.count), sqliteTransient)
         }
     }
 

@@ -90,6 +90,24 @@ struct SQLiteQueueTests {
         #expect(try await reopened.depths()["b"] == QueueDepth(queued: 0, leased: 1, dead: 0, acked: 2))
     }
 
+    /// Empty text and an empty envelope are stored as such, not as NULL (the columns are NOT NULL),
+    /// and come back byte for byte with non-ASCII text.
+    @Test func emptyAndNonASCIIValuesRoundTrip() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let queue = try SQLiteMessageQueue(path: directory.path("queue.sqlite"))
+        let item = EnqueueItem(
+            envelopeId: "e-空", kind: "", recordId: "渝A12345", updatedAt: "", payloadDigest: "", destinations: ["xinsheng"],
+            envelope: [])
+        #expect(try await queue.enqueue(submitter: "renshi", items: [item]).first?.duplicate == false)
+        let leased = try #require(try await queue.lease(participant: "xinsheng", max: 10, visibility: 30).first)
+        #expect(leased.envelopeId == "e-空" && leased.recordId == "渝A12345")
+        #expect(leased.kind == "" && leased.updatedAt == "" && leased.payloadDigest == "" && leased.envelope == [])
+        try await queue.ack(participant: "xinsheng", leaseToken: leased.leaseToken, outcome: .rejected(reason: "签名无效"), receipt: [])
+        let receipt = try #require(try await queue.receipts(envelopeId: "e-空").first)
+        #expect(receipt.outcome == .rejected(reason: "签名无效") && receipt.receipt == [])
+    }
+
     @Test func notADatabaseIsAStorageError() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
