@@ -42,7 +42,10 @@ public final class PostgresMessageQueue: MessageQueue, Sendable {
         self.settings = settings
         self.configuration = configuration
         self.logger = logger
-        client = PostgresClient(configuration: settings.clientConfiguration, backgroundLogger: logger)
+        // The pool logs every failed connection attempt at info: quieter while a database is down.
+        var poolLogger = logger
+        poolLogger.logLevel = max(logger.logLevel, .notice)
+        client = PostgresClient(configuration: settings.clientConfiguration, backgroundLogger: poolLogger)
     }
 
     public convenience init(

@@ -25,12 +25,17 @@ public func buildApplication(
     return (application, gateway)
 }
 
-/// Purges acked messages past the retention, hourly, until shutdown.
+/// Purges acked messages past the retention, hourly, until shutdown; starts once the queue is
+/// ready (a PostgreSQL queue may still be connecting or migrating).
 struct RetentionService: Service {
     let gateway: Gateway
     func run() async throws {
         let configuration = QueueConfiguration(retry: gateway.configuration.retry, retention: gateway.configuration.retentionDays * 86_400)
         await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                if (try? await gateway.queue.ping()) != nil { break }
+            }
             await runRetention(of: gateway.queue, configuration: configuration)
         }
     }

@@ -48,7 +48,7 @@ struct PostgresQueueService: Service {
                 let applied = try await queue.migrate()
                 logger.notice(
                     "PostgreSQL queue ready",
-                    metadata: ["database": .string(queue.settings.description), "migrations": .string(applied.map(String.init).joined(separator: ","))])
+                    metadata: ["database": .string(queue.settings.description), "migrations applied": .string(applied.isEmpty ? "none" : applied.map(String.init).joined(separator: ","))])
                 return
             } catch {
                 attempts += 1
