@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# PostgreSQL next to SQLite (issue 7; README "PostgreSQL and several nodes", docs/postgres.md):
+#  1. the queue alone: `xgw bench queue --database postgres://…` (enqueue, lease+ack, both drivers);
+#  2. end to end over HTTP (Benchmarks/postgres/e2e.py): submit + lease + ack of RECORDS records
+#     with one SQLite node, one PostgreSQL node and two PostgreSQL nodes on one database.
+# Uses $XGW_TEST_POSTGRES_URL, or starts a throwaway server (.ci/postgres.sh).
+# Usage: bash Benchmarks/postgres/run.sh   (release build; XGW_BENCH_RECORDS=5000, XGW_BENCH_MESSAGES=20000
+#        by default, 0 skips the queue-alone part; XGW_BUILD=debug XGW_SCRATCH=.build-x for a debug build)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$(pwd)
+config=${XGW_BUILD:-release}
+scratch=${XGW_SCRATCH:-.build-pg-rel}
+records=${XGW_BENCH_RECORDS:-5000}
+swift build -c "$config" --scratch-path "$scratch" --product xgw 2>&1 | tail -1
+xgw="$root/$scratch/$config/xgw"
+work=$(mktemp -d /tmp/xgw-bench-pg.XXXXXX)
+# Nodes start in command substitutions (subshells), so their ids are kept in <data>/pid.
+stop_all() {
+  local file
+  for file in "$work"/*/pid; do
+    [ -f "$file" ] || continue
+    kill "$(cat "$file")" 2>/dev/null || true
+    while kill -0 "$(cat "$file")" 2>/dev/null; do sleep 0.1; done
+    rm -f "$file"
+  done
+}
+cleanup() {
+  stop_all
+  rm -rf "$work"
+  [ -z "${started_pg:-}" ] || xgw_pg_stop
+}
+trap cleanup EXIT
+if [ -z "${XGW_TEST_POSTGRES_URL:-}" ]; then
+  source .ci/postgres.sh
+  xgw_pg_start
+  started_pg=1
+fi
+url=$XGW_TEST_POSTGRES_URL
+echo "== load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+if [ "${XGW_BENCH_MESSAGES:-20000}" != 0 ]; then
+  echo "== queue alone (xgw bench queue --database)"
+  "$xgw" bench queue --messages "${XGW_BENCH_MESSAGES:-20000}" --database "$url"
+fi
+
+# One node: serve DATA DATABASE → prints the port. The first start creates the PKI and tokens;
+# the other nodes get copies of them (the same keys and tokens on every node).
+serve() {
+  local data=$1 database=$2
+  mkdir -p "$data"
+  XGW_DATA="$data" XGW_PORT=0 XGW_ALGORITHM=${XGW_ALGORITHM:-ES256} XGW_DATABASE="$database" LOG_LEVEL=warning \
+    "$xgw" serve > "$data/stdout" 2> "$data/server.log" &
+  echo $! > "$data/pid"
+  for _ in $(seq 300); do grep -q "listening on" "$data/stdout" && break; sleep 0.1; done
+  local port
+  port=$(sed -n 's/.*listening on http:\/\/[^:]*:\([0-9]*\).*/\1/p' "$data/stdout")
+  for _ in $(seq 300); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
+  echo "$port"
+}
+
+mkdir -p "$work/seed"
+serve "$work/seed" "sqlite:$work/seed/seed.sqlite" >/dev/null
+stop_all
+sub=$(awk '$1 == "token" && $2 == "xinsheng" { print $3 }' "$work/seed/stdout")
+recv=$(awk '$1 == "token" && $2 == "renshi" { print $3 }' "$work/seed/stdout")
+node() {  # node NAME → a data folder with the shared PKI and tokens
+  mkdir -p "$work/$1"
+  cp -r "$work/seed/pki" "$work/seed/tokens" "$work/$1/"
+  echo "$work/$1"
+}
+
+echo "== end to end over HTTP: $records records, documents of 10, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+port=$(serve "$(node sqlite1)" "sqlite:$work/sqlite1/e2e.sqlite")
+echo -n "sqlite     1 node : "; python3 Benchmarks/postgres/e2e.py "$port" "$sub" "$recv" "$records"
+stop_all
+schema=xgw_e2e_$$_1
+port=$(serve "$(node pg1)" "$url?schema=$schema")
+echo -n "postgres   1 node : "; python3 Benchmarks/postgres/e2e.py "$port" "$sub" "$recv" "$records"
+stop_all
+schema=xgw_e2e_$$_2
+a=$(serve "$(node pg2a)" "$url?schema=$schema")
+b=$(serve "$(node pg2b)" "$url?schema=$schema")
+echo -n "postgres   2 nodes: "; python3 Benchmarks/postgres/e2e.py "$a,$b" "$sub" "$recv" "$records"
+stop_all
+echo "== load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+for s in xgw_e2e_$$_1 xgw_e2e_$$_2; do
+  "$(dirname "$(ls /usr/lib/postgresql/*/bin/psql | head -1)")/psql" -q "$url" -c "DROP SCHEMA IF EXISTS $s CASCADE" 2>/dev/null || true
+done
