@@ -203,17 +203,21 @@ public final class SQLiteMessageQueue: MessageQueue, Sendable {
             select.bind(2, nowMillis)
             select.bind(3, Int64(max))
             var leased: [LeasedMessage] = []
+            var expiries: [Int64] = []  // lease_expires_at (ms), as returned in leaseExpiresAt
             leased.reserveCapacity(Swift.min(max, 1000))
+            expiries.reserveCapacity(Swift.min(max, 1000))
             // Read the whole selection first: the updates below change the index it walks.
             while try select.step() {
                 var delivery = Self.delivery(select)
                 let token = LeaseToken.random()
                 _ = try delivery.lease(token: token, now: now, visibility: visibility)
+                let expiry = Self.millis(delivery.leaseExpiresAt ?? now)
+                expiries.append(expiry)
                 leased.append(LeasedMessage(
                     messageId: MessageID(select.int64(0)), envelopeId: select.text(9), destination: participant,
                     submitter: select.text(10), kind: select.text(13), recordId: select.text(11), updatedAt: select.text(12),
                     payloadDigest: select.text(14), envelope: select.bytes(15), deliveryCount: delivery.deliveryCount,
-                    leaseToken: token, leaseExpiresAt: Self.date(Self.millis(delivery.leaseExpiresAt ?? now))))
+                    leaseToken: token, leaseExpiresAt: Self.date(expiry)))
             }
             select.reset()
             let store = try RawStatement(db, """
@@ -221,9 +225,9 @@ public final class SQLiteMessageQueue: MessageQueue, Sendable {
                 """)
             let history = try Self.historyInsert(db, at: nowMillis)
             history.bind(3, DeliveryEvent.leased.rawValue)
-            for message in leased {
+            for (message, expiry) in zip(leased, expiries) {
                 store.bind(1, message.leaseToken.rawValue)
-                store.bind(2, Self.millis(message.leaseExpiresAt))
+                store.bind(2, expiry)
                 store.bind(3, message.messageId.rawValue)
                 try store.run()
                 history.bind(1, message.messageId.rawValue)
