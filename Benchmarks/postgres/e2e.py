@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """End-to-end load on one or more `xgw serve` nodes (Benchmarks/postgres/run.sh).
 
-Submitters post Chongqing traffic documents (xinsheng -> renshi, DOC records each) round-robin
-over the nodes; one lessee per node leases up to 100 messages and acks each on the node that
-leased it. Prints records/s from the first submission until every record is acked.
+Submitters post Chongqing traffic documents (xinsheng -> renshi, DOC records each); lessees lease
+up to 100 messages and ack each on the node that leased it. Both are spread round-robin over the
+nodes, and their numbers do not depend on the number of nodes, so one and two nodes get the same
+client load. Prints records/s from the first submission until every record is acked.
 
-  e2e.py PORTS XINSHENG_TOKEN RENSHI_TOKEN RECORDS [DOC] [SUBMITTERS]
+  e2e.py PORTS XINSHENG_TOKEN RENSHI_TOKEN RECORDS [DOC] [SUBMITTERS] [LESSEES]
 """
 import http.client
 import json
@@ -18,6 +19,7 @@ ports = [int(p) for p in sys.argv[1].split(",")]
 sub_token, recv_token, total = sys.argv[2], sys.argv[3], int(sys.argv[4])
 per_doc = int(sys.argv[5]) if len(sys.argv) > 5 else 10
 submitters = int(sys.argv[6]) if len(sys.argv) > 6 else 4
+lessees = int(sys.argv[7]) if len(sys.argv) > 7 else 2
 run = uuid.uuid4().hex[:8]
 
 RECORD = ('{"id":"CQ%s","vehicle":{"plateNo":"渝F·A1234","plateKind":"小型汽车"},'
@@ -89,7 +91,7 @@ def lessee(port):
 
 start = time.monotonic()
 threads = [threading.Thread(target=submitter, args=(i,)) for i in range(submitters)]
-threads += [threading.Thread(target=lessee, args=(p,), daemon=True) for p in ports]
+threads += [threading.Thread(target=lessee, args=(ports[i % len(ports)],), daemon=True) for i in range(lessees)]
 for t in threads:
     t.start()
 done.wait()
