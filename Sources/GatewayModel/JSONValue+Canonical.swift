@@ -32,22 +32,53 @@ extension JSONValue {
             }
             out.append(UInt8(ascii: "]"))
         case .object(let object):
-            out.append(UInt8(ascii: "{"))
-            let members = object.members
-            // Sort member indices, not members (moving members costs reference counting).
-            withUnsafeTemporaryAllocation(of: Int.self, capacity: members.count) { buffer in
-                var order = buffer
-                for index in 0..<members.count { order[index] = index }
-                order.sort { JSONValue.utf16Precedes(members[$0].key, members[$1].key) }
-                for (position, index) in order.enumerated() {
+            JSONValue.writeCanonical(members: object.members, to: &out)
+        }
+    }
+
+    /// Writes an object's members in RFC 8785 order. Records usually arrive with few members, often
+    /// already in order: one pass checks that; otherwise member indices (not members: moving those
+    /// costs reference counting) are insertion-sorted on the stack.
+    static func writeCanonical(members: [JSONObject.Member], to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "{"))
+        let count = members.count
+        var sorted = true
+        var index = 1
+        while index < count {
+            if !utf16Precedes(members[index - 1].key, members[index].key) {
+                sorted = false
+                break
+            }
+            index += 1
+        }
+        if sorted {
+            for position in 0..<count {
+                if position > 0 { out.append(UInt8(ascii: ",")) }
+                writeCanonical(string: members[position].key, to: &out)
+                out.append(UInt8(ascii: ":"))
+                members[position].value.writeCanonical(to: &out)
+            }
+        } else {
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: count) { order in
+                for position in 0..<count {
+                    // Insertion sort: stable, no closure, and fast for the member counts records have.
+                    var slot = position
+                    while slot > 0, utf16Precedes(members[position].key, members[order[slot - 1]].key) {
+                        order[slot] = order[slot - 1]
+                        slot -= 1
+                    }
+                    order[slot] = position
+                }
+                for position in 0..<count {
                     if position > 0 { out.append(UInt8(ascii: ",")) }
-                    JSONValue.writeCanonical(string: members[index].key, to: &out)
+                    let member = members[order[position]]
+                    writeCanonical(string: member.key, to: &out)
                     out.append(UInt8(ascii: ":"))
-                    members[index].value.writeCanonical(to: &out)
+                    member.value.writeCanonical(to: &out)
                 }
             }
-            out.append(UInt8(ascii: "}"))
         }
+        out.append(UInt8(ascii: "}"))
     }
 
     /// Whether `a` sorts before `b` by UTF-16 code units (RFC 8785 section 3.2.3).
@@ -56,25 +87,31 @@ extension JSONValue {
     /// character of U+E000...U+FFFF (lead byte EE or EF) meets one above U+FFFF (lead byte F0-F4):
     /// in UTF-16 the latter is a surrogate (D800-DFFF) and sorts first.
     static func utf16Precedes(_ a: String, _ b: String) -> Bool {
-        var a = a
-        var b = b
-        return a.withUTF8 { x in
-            b.withUTF8 { y in
-                let count = Swift.min(x.count, y.count)
-                var i = 0
-                while i < count {
-                    let p = x[i]
-                    let q = y[i]
-                    if p != q {
-                        if p >= 0xF0 && (q == 0xEE || q == 0xEF) { return true }
-                        if q >= 0xF0 && (p == 0xEE || p == 0xEF) { return false }
-                        return p < q
-                    }
-                    i += 1
-                }
-                return x.count < y.count
-            }
+        if let result = a.utf8.withContiguousStorageIfAvailable({ x in
+            b.utf8.withContiguousStorageIfAvailable { y in utf16Precedes(x, y) }
+        }), let result {
+            return result
         }
+        // Strings without contiguous UTF-8 (bridged ones): copy first.
+        let x = Array(a.utf8)
+        let y = Array(b.utf8)
+        return x.withUnsafeBufferPointer { x in y.withUnsafeBufferPointer { y in utf16Precedes(x, y) } }
+    }
+
+    private static func utf16Precedes(_ x: UnsafeBufferPointer<UInt8>, _ y: UnsafeBufferPointer<UInt8>) -> Bool {
+        let count = Swift.min(x.count, y.count)
+        var i = 0
+        while i < count {
+            let p = x[i]
+            let q = y[i]
+            if p != q {
+                if p >= 0xF0 && (q == 0xEE || q == 0xEF) { return true }
+                if q >= 0xF0 && (p == 0xEE || p == 0xEF) { return false }
+                return p < q
+            }
+            i += 1
+        }
+        return x.count < y.count
     }
 
     private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
@@ -82,31 +119,35 @@ extension JSONValue {
     /// Writes a string with RFC 8785 escaping.
     static func writeCanonical(string: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        var string = string
-        string.withUTF8 { bytes in
-            var runStart = 0
-            for index in 0..<bytes.count {
-                let byte = bytes[index]
-                guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
-                runStart = index + 1
-                out.append(UInt8(ascii: "\\"))
-                switch byte {
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"): out.append(byte)
-                case 0x08: out.append(UInt8(ascii: "b"))
-                case 0x0C: out.append(UInt8(ascii: "f"))
-                case 0x0A: out.append(UInt8(ascii: "n"))
-                case 0x0D: out.append(UInt8(ascii: "r"))
-                case 0x09: out.append(UInt8(ascii: "t"))
-                default:
-                    out.append(contentsOf: "u00".utf8)
-                    out.append(hexDigits[Int(byte >> 4)])
-                    out.append(hexDigits[Int(byte & 0xF)])
-                }
-            }
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<bytes.count]))
+        if string.utf8.withContiguousStorageIfAvailable({ writeEscaped($0, to: &out) }) == nil {
+            Array(string.utf8).withUnsafeBufferPointer { writeEscaped($0, to: &out) }
         }
         out.append(UInt8(ascii: "\""))
+    }
+
+    /// Appends `bytes` with RFC 8785 escaping: runs that need none are copied whole.
+    private static func writeEscaped(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+        var runStart = 0
+        for index in 0..<bytes.count {
+            let byte = bytes[index]
+            guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
+            runStart = index + 1
+            out.append(UInt8(ascii: "\\"))
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"): out.append(byte)
+            case 0x08: out.append(UInt8(ascii: "b"))
+            case 0x0C: out.append(UInt8(ascii: "f"))
+            case 0x0A: out.append(UInt8(ascii: "n"))
+            case 0x0D: out.append(UInt8(ascii: "r"))
+            case 0x09: out.append(UInt8(ascii: "t"))
+            default:
+                out.append(contentsOf: "u00".utf8)
+                out.append(hexDigits[Int(byte >> 4)])
+                out.append(hexDigits[Int(byte & 0xF)])
+            }
+        }
+        out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<bytes.count]))
     }
 }
 
@@ -122,6 +163,11 @@ extension JSONNumber {
     private static let exactIntegerLimit = 9_007_199_254_740_992
 
     func writeCanonical(to out: inout [UInt8]) {
+        // Fastest path: text that already is its own ECMAScript form is copied as it stands.
+        if Self.isCanonicalPlainDecimal(text) {
+            out.append(contentsOf: text.utf8)
+            return
+        }
         // Fast path: integer text whose value a double holds exactly is written as the integer.
         if let integer = Self.integerValue(of: text), integer.magnitude <= Self.exactIntegerLimit {
             if integer == 0 {
@@ -137,6 +183,56 @@ extension JSONNumber {
             return
         }
         out.append(contentsOf: JSONNumber.ecmaScriptText(double).utf8)
+    }
+
+    /// Whether `text` is a plain decimal that ECMAScript writes back unchanged: `-?(0|[1-9][0-9]*)
+    /// (\.[0-9]*[1-9])?`, not zero unless it is `0`, at most 15 significant digits (every such
+    /// decimal survives the round trip through a double, and no shorter one denotes the same double),
+    /// below 10^21 and, when below 1, at most five zeros after the point (so at least 10^-6).
+    static func isCanonicalPlainDecimal(_ text: String) -> Bool {
+        var iterator = text.utf8.makeIterator()
+        guard var byte = iterator.next() else { return false }
+        if byte == UInt8(ascii: "-") {
+            guard let next = iterator.next() else { return false }
+            byte = next
+        }
+        var significant = 0
+        var integerDigits = 0
+        var leadingFractionZeros = 0
+        var isZeroSoFar = true
+        if byte == UInt8(ascii: "0") {
+            // Only "0" itself, or "0." followed by a fraction.
+            guard let next = iterator.next() else { return text == "0" }
+            guard next == UInt8(ascii: ".") else { return false }
+            byte = next
+        } else {
+            guard byte &- UInt8(ascii: "1") < 9 else { return false }
+            while true {
+                guard byte &- UInt8(ascii: "0") < 10 else { break }
+                integerDigits += 1
+                significant += 1
+                isZeroSoFar = false
+                guard let next = iterator.next() else { return significant <= 15 && integerDigits <= 21 }
+                byte = next
+            }
+            guard byte == UInt8(ascii: ".") else { return false }
+        }
+        // After the point: at least one digit, the last one not 0.
+        var last: UInt8 = 0
+        var fractionDigits = 0
+        while let next = iterator.next() {
+            guard next &- UInt8(ascii: "0") < 10 else { return false }
+            fractionDigits += 1
+            if isZeroSoFar && next == UInt8(ascii: "0") {
+                leadingFractionZeros += 1
+            } else {
+                isZeroSoFar = false
+                significant += 1
+            }
+            last = next
+        }
+        return fractionDigits > 0 && last != UInt8(ascii: "0") && significant <= 15 && integerDigits <= 21
+            && (integerDigits > 0 || leadingFractionZeros <= 5)
     }
 
     /// `Int(text)` for plain integer text (`-?[0-9]+`), without going through `String` parsing rules

@@ -88,11 +88,15 @@ enum OpenSSL {
     static func digestContext(
         copying template: OpaquePointer?, _ pkey: OpaquePointer, _ algorithm: SignatureAlgorithm, verifying: Bool
     ) -> OpaquePointer? {
+        var context: OpaquePointer?
         if let template, let md = EVP_MD_CTX_new() {
-            if EVP_MD_CTX_copy_ex(md, template) == 1 { return md }
-            EVP_MD_CTX_free(md)
+            if EVP_MD_CTX_copy_ex(md, template) == 1 { context = md } else { EVP_MD_CTX_free(md) }
         }
-        return makeDigestContext(pkey, algorithm, verifying: verifying)
+        guard let md = context ?? makeDigestContext(pkey, algorithm, verifying: verifying) else { return nil }
+        // The context serves one signature: without this flag OpenSSL 3 duplicates the whole
+        // EVP_PKEY_CTX in EVP_DigestSignFinal/VerifyFinal so the context could be reused.
+        EVP_MD_CTX_set_flags(md, EVP_MD_CTX_FLAG_FINALISE)
+        return md
     }
 
     /// A new ASN1_OCTET_STRING holding the SM2 distinguishing ID (ownership passes to the caller).

@@ -62,6 +62,52 @@ import Testing
         #expect(JSONValue.number(JSONNumber(uncheckedText: text)).canonicalString == expected)
     }
 
+    /// The copy-as-is path for plain decimals must agree with the double-based path on every text
+    /// it takes, and must decline the texts the double rewrites.
+    @Test func plainDecimalFastPathAgreesWithTheDoublePath() {
+        var generator = SystemRandomNumberGenerator()
+        var taken = 0
+        for _ in 0..<20_000 {
+            let integerDigits = Int.random(in: 0...17, using: &generator)
+            let fractionDigits = Int.random(in: 0...9, using: &generator)
+            var text = Bool.random(using: &generator) ? "-" : ""
+            text += integerDigits == 0 ? "0" : String((0..<integerDigits).map { _ in "0123456789".randomElement(using: &generator)! })
+            if fractionDigits > 0 {
+                text += "." + String((0..<fractionDigits).map { _ in "0000123456789".randomElement(using: &generator)! })
+            }
+            let viaDouble = JSONNumber.ecmaScriptText(Double(text)!)
+            if JSONNumber.isCanonicalPlainDecimal(text) {
+                taken += 1
+                #expect(text == viaDouble, "\(text)")
+            }
+            #expect(JSONNumber(uncheckedText: text).canonicalText == viaDouble, "\(text)")
+        }
+        #expect(taken > 1_000)
+        for text in ["0", "12", "-12", "0.5", "-0.5", "107.86", "0.000001", "123456789012345"] {
+            #expect(JSONNumber.isCanonicalPlainDecimal(text), "\(text)")
+        }
+        for text in ["-0", "0.0", "4.50", "01", "1e5", "1.", ".5", "0.0000001", "1234567890123456", "", "-", "1.2.3"] {
+            #expect(!JSONNumber.isCanonicalPlainDecimal(text), "\(text)")
+        }
+    }
+
+    /// Members already in order take the one-pass path; any other order is sorted: both must give
+    /// the same bytes for every permutation.
+    @Test func memberOrderDoesNotChangeTheBytes() {
+        let members: [JSONObject.Member] = ["zeta", "a", "\u{FF5E}", "😂", "ab", "", "b", "\u{E000}", "B", "aa"]
+            .enumerated().map { JSONObject.Member(key: $0.element, value: .number(JSONNumber($0.offset))) }
+        let expected = JSONValue.object(JSONObject(members)).canonicalString
+        #expect(expected.hasPrefix("{\"\":5,\"B\":8,\"a\":1,\"aa\":9,\"ab\":4,\"b\":6,\"zeta\":0,\"😂\":3,"))
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<200 {
+            let shuffled = JSONValue.object(JSONObject(members.shuffled(using: &generator)))
+            #expect(shuffled.canonicalString == expected)
+        }
+        let sortedKeys = ["", "B", "a", "aa", "ab", "b", "zeta", "😂", "\u{E000}", "\u{FF5E}"]
+        let inOrder = JSONObject(sortedKeys.map { key in members.first { $0.key == key }! })
+        #expect(JSONValue.object(inOrder).canonicalString == expected)
+    }
+
     @Test func stringEscaping() {
         let value: JSONValue = .string("a\"b\\c\u{8}\u{C}\n\r\t\u{0}\u{1F}\u{7F}/€😂\u{2028}")
         #expect(value.canonicalString == #""a\"b\\c\b\f\n\r\t\u0000\u001f"# + "\u{7F}/€😂\u{2028}\"")
