@@ -18,6 +18,13 @@ public final class CertificateRevocationList: @unchecked Sendable {
     /// The crlNumber extension, when present.
     public let number: Int?
 
+    /// Whether the CRL is past its announced `nextUpdate` at `time` (a newer one should exist). A
+    /// stale CRL still applies: its revocations stand; callers warn (docs/security.md).
+    public func isStale(at time: Date) -> Bool {
+        guard let nextUpdate else { return false }
+        return time > nextUpdate
+    }
+
     public convenience init(der: [UInt8]) throws {
         guard let crl = OpenSSL.fromDER(der, { d2i_X509_CRL(nil, $0, $1) }) else {
             throw OpenSSL.error(.invalidCertificate, "cannot read DER CRL")

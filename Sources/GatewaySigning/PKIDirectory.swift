@@ -107,6 +107,20 @@ public struct PKIDirectory: Sendable {
         return crl
     }
 
+    /// Re-signs `crl.pem` with the same revocations, the next crlNumber and a new `nextUpdate`
+    /// (`crlLifetime` from `now`): what to run before the current CRL goes stale.
+    /// - Returns: the new CRL.
+    @discardableResult
+    public func refreshCRL(now: Date = Date()) throws -> CertificateRevocationList {
+        let ca = try authority()
+        let current = try? revocationList()
+        let crl = try ca.makeCRL(
+            revoked: current?.revocationDates ?? [:], number: (current?.number ?? 0) + 1, thisUpdate: now,
+            nextUpdate: now.addingTimeInterval(Self.crlLifetime))
+        try FileBytes.write(try crl.pem(), to: crlPath)
+        return crl
+    }
+
     /// Every certificate issued from this directory (root first, then by notBefore).
     public func issued() throws -> [Certificate] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: issuedDirectory)) ?? []

@@ -50,6 +50,12 @@ public final class TrustStore: @unchecked Sendable {
 
     deinit { X509_STORE_free(store) }
 
+    /// The CRLs past their `nextUpdate` at `time`. Their revocations still apply; a stale CRL only
+    /// means a newer revocation may be missing, which callers report (warnings, not rejections).
+    public func staleRevocationLists(at time: Date) -> [CertificateRevocationList] {
+        revocationLists.filter { $0.isStale(at: time) }
+    }
+
     /// Checks a certificate given as base64 DER (what envelopes carry): readable, chains to a root,
     /// allows digitalSignature, within the validity of every chain member at `time`, not revoked.
     public func validate(base64Certificate: String, at time: Date) -> Result<Certificate, VerificationFailure> {

@@ -24,6 +24,7 @@ struct VerifyCommand: AsyncParsableCommand {
     func run() async throws {
         let trust = try trustOptions.store()
         let time = try trustOptions.time()
+        trustOptions.warnAboutStaleCRLs(trust, at: time)
         var failed = false
         let opened = JSONDocuments.each(in: files) { _, _, document in
             let (id, result) = Self.verify(document, trust: trust, at: time)
@@ -86,6 +87,15 @@ struct TrustOptions: ParsableArguments {
         try SigningFailure.exit { store = try TrustStore(rootsFile: rootsFile, crlFile: crlFile) }
         guard let store else { throw Exit.software }
         return store
+    }
+
+    /// A CRL past its nextUpdate still applies; say so on standard error (stdout stays cli.md's lines).
+    func warnAboutStaleCRLs(_ trust: TrustStore, at time: Date) {
+        for crl in trust.staleRevocationLists(at: time) {
+            Console.error(
+                "xgw: warning: the CRL (number \(crl.number ?? 0)) is past its nextUpdate "
+                    + "\(crl.nextUpdate.map(Timestamp.string) ?? "-"): a newer revocation may be missing (xgw pki crl --refresh)")
+        }
     }
 
     func time() throws -> Date {

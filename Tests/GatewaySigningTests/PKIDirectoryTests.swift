@@ -52,4 +52,34 @@ import Testing
         let renewedEnvelope = try Envelope.seal(record: TestSupport.record, from: "xinsheng", to: ["renshi"], signer: fresh)
         #expect(TestSupport.code(renewedEnvelope.verify(trust: try pki.trustStore())) == nil)
     }
+
+    /// A CRL goes stale after its nextUpdate; it still applies (revocations stand), the trust store
+    /// names it, and a refresh re-signs the same revocations with the next number and a new nextUpdate.
+    @Test func staleCRLStillAppliesAndRefreshKeepsItsRevocations() throws {
+        let dir = try TestSupport.temporaryDirectory().appendingPathComponent("pki").path
+        let pki = PKIDirectory(path: dir)
+        try PKIDirectory.initialize(at: dir, algorithm: .sm2sm3, commonName: "川渝联合执法联盟根证书", days: 3650)
+        let xinsheng = try pki.issue(officeID: "xinsheng", commonName: "新盛镇川渝联合执法办公室", algorithm: .sm2sm3, days: 365)
+        let revokedAt = Date()
+        let crl = try pki.revoke(serial: xinsheng.serial, now: revokedAt)
+        let nextUpdate = try #require(crl.nextUpdate)
+        #expect(abs(nextUpdate.timeIntervalSince(revokedAt) - PKIDirectory.crlLifetime) < 2)
+        let trust = try pki.trustStore()
+        #expect(trust.staleRevocationLists(at: nextUpdate.addingTimeInterval(-60)).isEmpty)
+        let later = nextUpdate.addingTimeInterval(86_400)
+        #expect(trust.staleRevocationLists(at: later).count == 1)
+
+        let signer = try Signer(keyFile: pki.officeKeyPath("xinsheng"), certificateFile: pki.officeCertificatePath("xinsheng"))
+        let envelope = try Envelope.seal(record: TestSupport.record, from: "xinsheng", to: ["renshi"], signer: signer)
+        #expect(TestSupport.code(envelope.verify(trust: trust, at: later)) == .revokedCertificate)
+
+        let refreshed = try pki.refreshCRL(now: later)
+        #expect(refreshed.number == (crl.number ?? 0) + 1)
+        #expect(refreshed.revokedSerials == [xinsheng.serial])
+        #expect(refreshed.revocationDates[xinsheng.serial].map { abs($0.timeIntervalSince(revokedAt)) < 2 } == true)
+        #expect(!refreshed.isStale(at: later) && refreshed.isStale(at: later.addingTimeInterval(PKIDirectory.crlLifetime + 60)))
+        let refreshedTrust = try pki.trustStore()
+        #expect(refreshedTrust.staleRevocationLists(at: later).isEmpty)
+        #expect(TestSupport.code(envelope.verify(trust: refreshedTrust, at: later)) == .revokedCertificate)
+    }
 }
