@@ -45,7 +45,11 @@ let package = Package(
         .target(name: "GatewayQueue", swiftSettings: strict),
         .target(
             name: "GatewayQueueSQLite",
-            dependencies: ["GatewayQueue", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "GatewayQueue", .product(name: "GRDB", package: "GRDB.swift"),
+                // RawStatement calls SQLite's C API directly on GRDB's cached statements.
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
             swiftSettings: strict
         ),
         // The PostgreSQL driver (issue 7): several gateway nodes on one database.
