@@ -127,6 +127,21 @@ public actor InMemoryMessageQueue: MessageQueue {
         return leasedNow
     }
 
+    public func leased(participant: String, leaseToken: LeaseToken) -> LeasedMessage? {
+        let at = now
+        guard let id = tokens[leaseToken], let message = messages[id], message.destination == participant,
+              message.delivery.state == .leased, message.delivery.leaseToken == leaseToken,
+              let expiresAt = message.delivery.leaseExpiresAt, expiresAt > at,
+              let envelope = envelopes[message.envelopeId]
+        else { return nil }
+        let item = envelope.item
+        return LeasedMessage(
+            messageId: id, envelopeId: item.envelopeId, destination: participant, submitter: envelope.submitter,
+            kind: item.kind, recordId: item.recordId, updatedAt: item.updatedAt, payloadDigest: item.payloadDigest,
+            envelope: item.envelope, deliveryCount: message.delivery.deliveryCount, leaseToken: leaseToken,
+            leaseExpiresAt: expiresAt)
+    }
+
     public func ack(participant: String, _ acknowledgements: [Acknowledgement]) -> [QueueError?] {
         let at = now
         return acknowledgements.map { ack in

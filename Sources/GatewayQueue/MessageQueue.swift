@@ -26,6 +26,11 @@ public protocol MessageQueue: Sendable {
     /// lease); refused ones change nothing, the others are stored.
     func ack(participant: String, _ acknowledgements: [Acknowledgement]) async throws -> [QueueError?]
 
+    /// The message `participant` holds under `leaseToken` while that lease is current (leased, not
+    /// expired); nil otherwise. Any gateway node can then settle a lease another node granted, or
+    /// one granted before a restart.
+    func leased(participant: String, leaseToken: LeaseToken) async throws -> LeasedMessage?
+
     /// Gives a lease back as failed: queued again with back-off, or dead after `maxDeliveries`.
     func nack(participant: String, leaseToken: LeaseToken, error: String) async throws
 

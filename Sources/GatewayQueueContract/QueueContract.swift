@@ -26,6 +26,7 @@ public enum QueueContract: String, CaseIterable, Sendable, CustomStringConvertib
     case enqueueIsIdempotent
     case leaseHidesUntilVisibilityExpires
     case onlyCurrentLeaseHolderAcks
+    case currentLeaseFoundByToken
     case ackBatchSettlesEachItem
     case nackBacksOffExponentially
     case deadAfterMaxDeliveriesAndReplay
@@ -53,6 +54,7 @@ public enum QueueContract: String, CaseIterable, Sendable, CustomStringConvertib
         case .enqueueIsIdempotent: try await context.enqueueIsIdempotent()
         case .leaseHidesUntilVisibilityExpires: try await context.leaseHidesUntilVisibilityExpires()
         case .onlyCurrentLeaseHolderAcks: try await context.onlyCurrentLeaseHolderAcks()
+        case .currentLeaseFoundByToken: try await context.currentLeaseFoundByToken()
         case .ackBatchSettlesEachItem: try await context.ackBatchSettlesEachItem()
         case .nackBacksOffExponentially: try await context.nackBacksOffExponentially()
         case .deadAfterMaxDeliveriesAndReplay: try await context.deadAfterMaxDeliveriesAndReplay()
@@ -203,6 +205,32 @@ struct Context {
         try check(again.map(\.envelopeId) == [leased[1].envelopeId], "the acked message never comes back; the expired one does")
         clock.advance(by: 3600)
         try check(try await lease("b").count == 1, "only the unacked one again")
+    }
+
+    /// `leased(participant:leaseToken:)` finds a lease while it is current, for its holder only:
+    /// what lets any gateway node settle a lease another node granted.
+    func currentLeaseFoundByToken() async throws {
+        let item = contractItem(recordId: "r1", to: ["b", "c"])
+        _ = try await queue.enqueue(submitter: "a", items: [item, contractItem(recordId: "r2", to: ["b"])])
+        let leased = try await lease("b", visibility: 30)
+        try check(leased.count == 2, "two leased")
+        guard let first = try await queue.leased(participant: "b", leaseToken: leased[0].leaseToken) else {
+            return try check(false, "the current lease is found")
+        }
+        try check(first == leased[0], "the same message as lease returned: \(first) vs \(leased[0])")
+        try check(first.envelope == item.envelope && first.submitter == "a" && first.destination == "b", "envelope and parties")
+        try check(try await queue.leased(participant: "c", leaseToken: leased[0].leaseToken) == nil, "not for another participant")
+        try check(try await queue.leased(participant: "b", leaseToken: LeaseToken.random()) == nil, "not for an unknown token")
+        try await queue.ack(participant: "b", leaseToken: leased[0].leaseToken)
+        try check(try await queue.leased(participant: "b", leaseToken: leased[0].leaseToken) == nil, "not once acked")
+        try await queue.nack(participant: "b", leaseToken: leased[1].leaseToken, error: "HTTP 503")
+        try check(try await queue.leased(participant: "b", leaseToken: leased[1].leaseToken) == nil, "not once nacked")
+        let other = try await lease("c", visibility: 30)
+        try check(other.count == 1, "c's copy leased")
+        clock.advance(by: 29)
+        try check(try await queue.leased(participant: "c", leaseToken: other[0].leaseToken) != nil, "still current at 29 s")
+        clock.advance(by: 2)
+        try check(try await queue.leased(participant: "c", leaseToken: other[0].leaseToken) == nil, "not once expired")
     }
 
     func ackBatchSettlesEachItem() async throws {

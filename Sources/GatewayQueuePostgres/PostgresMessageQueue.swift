@@ -296,6 +296,35 @@ public final class PostgresMessageQueue: MessageQueue, Sendable {
         }
     }
 
+    public func leased(participant: String, leaseToken: LeaseToken) async throws -> LeasedMessage? {
+        let nowMillis = Self.millis(configuration.clock.now())
+        let logger = logger
+        return try await withConnection { connection in
+            var found: LeasedMessage?
+            for try await row in try await connection.query("""
+                SELECT \(unescaped: Self.deliveryColumns("m")), m.envelope_id, m.submitter, m.record_id, m.updated_at,
+                       e.kind, e.payload_digest, e.body
+                FROM message m JOIN envelope e ON e.id = m.envelope_id
+                WHERE m.lease_token = \(leaseToken.rawValue) AND m.destination = \(participant)
+                  AND m.state = 'leased' AND m.lease_expires_at > \(nowMillis)
+                """, logger: logger
+            ) {
+                let (id, delivery) = try Self.delivery(row)
+                guard let expiresAt = delivery.leaseExpiresAt else { continue }
+                let columns = row.makeRandomAccess()
+                var body = try columns[15].decode(ByteBuffer.self)
+                found = LeasedMessage(
+                    messageId: MessageID(id), envelopeId: try columns[9].decode(String.self), destination: participant,
+                    submitter: try columns[10].decode(String.self), kind: try columns[13].decode(String.self),
+                    recordId: try columns[11].decode(String.self), updatedAt: try columns[12].decode(String.self),
+                    payloadDigest: try columns[14].decode(String.self),
+                    envelope: body.readBytes(length: body.readableBytes) ?? [], deliveryCount: delivery.deliveryCount,
+                    leaseToken: leaseToken, leaseExpiresAt: expiresAt)
+            }
+            return found
+        }
+    }
+
     /// One statement: every acknowledgement whose lease is current and unexpired becomes `acked`
     /// with its history row; the refused ones are then told apart (expired or stale) by a read.
     /// The same transition as `Delivery.ack`, written in SQL so that an ack is three round trips

@@ -238,6 +238,30 @@ public final class SQLiteMessageQueue: MessageQueue, Sendable {
         }
     }
 
+    public func leased(participant: String, leaseToken: LeaseToken) async throws -> LeasedMessage? {
+        let nowMillis = Self.millis(configuration.clock.now())
+        return try await read { db in
+            let select = try RawStatement(db, """
+                SELECT \(Self.deliveryColumns("m")), m.envelope_id, m.submitter, m.record_id, m.updated_at,
+                       e.kind, e.payload_digest, e.body
+                FROM message m JOIN envelope e ON e.id = m.envelope_id
+                WHERE m.lease_token = ?1 AND m.destination = ?2 AND m.state = 'leased' AND m.lease_expires_at > ?3
+                """)
+            select.bind(1, leaseToken.rawValue)
+            select.bind(2, participant)
+            select.bind(3, nowMillis)
+            defer { select.reset() }
+            guard try select.step() else { return nil }
+            let delivery = Self.delivery(select)
+            guard let expiresAt = delivery.leaseExpiresAt else { return nil }
+            return LeasedMessage(
+                messageId: MessageID(select.int64(0)), envelopeId: select.text(9), destination: participant,
+                submitter: select.text(10), kind: select.text(13), recordId: select.text(11), updatedAt: select.text(12),
+                payloadDigest: select.text(14), envelope: select.bytes(15), deliveryCount: delivery.deliveryCount,
+                leaseToken: leaseToken, leaseExpiresAt: expiresAt)
+        }
+    }
+
     public func ack(participant: String, _ acknowledgements: [Acknowledgement]) async throws -> [QueueError?] {
         let now = configuration.clock.now()
         let nowMillis = Self.millis(now)

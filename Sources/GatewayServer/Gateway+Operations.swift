@@ -56,7 +56,14 @@ extension Gateway {
 
     /// Settles a lease and returns the receipt signed with `participant`'s key.
     public func ack(participant: String, envelopeId: String, leaseToken: String, outcome: AckOutcome) async throws -> JSONValue {
-        guard let lease = leases.get(leaseToken), lease.participant == participant else {
+        // The lease this node granted, or else one another node (or this one before a restart)
+        // granted: the queue knows every current lease.
+        var lease = leases.get(leaseToken).flatMap { $0.participant == participant ? $0 : nil }
+        if lease == nil, let held = try await queue.leased(participant: participant, leaseToken: LeaseToken(leaseToken)) {
+            lease = LeaseCache.Lease(
+                participant: participant, envelopeId: held.envelopeId, envelope: held.envelope, expiresAt: held.leaseExpiresAt)
+        }
+        guard let lease else {
             throw APIError(.conflict, "unknown-lease", "no current lease with this token in your inbox (lease again)")
         }
         guard lease.envelopeId == envelopeId else {

@@ -164,12 +164,14 @@ extension PostgresQueueTests {
             }
         }
 
-        // Lessees: one per node, acking on the node that leased (the lease cache is per node).
+        // Lessees: one per node; every other ack goes to the other node (any node settles any
+        // current lease: the queue finds it by its token).
         let lessees = Task {
             await withTaskGroup(of: Void.self) { group in
                 for node in 0..<2 {
                     group.addTask {
                         while !Task.isCancelled {
+                            let other = client(1 - node)
                             guard let client = client(node),
                                 let answer = try? await client.call(
                                     "POST", "/v1/inbox/lease", token: renshi, json: ["max": 50, "visibilitySeconds": .number(JSONNumber(MultiNode.visibility))]),
@@ -184,12 +186,13 @@ extension PostgresQueueTests {
                                 try? await Task.sleep(for: .milliseconds(50))
                                 continue
                             }
-                            for message in messages {
+                            for (position, message) in messages.enumerated() {
+                                let acker = position % 2 == 0 ? client : (other ?? client)
                                 guard let id = message["envelopeId"]?.stringValue, let token = message["leaseToken"]?.stringValue,
                                     let expiresAt = message["leaseExpiresAt"]?.stringValue.flatMap(MultiNode.seconds)
                                 else { continue }
                                 observed.withLock { $0.leases[id, default: []].append((expiresAt - MultiNode.visibility, expiresAt)) }
-                                let ack = try? await client.call(
+                                let ack = try? await acker.call(
                                     "POST", "/v1/inbox/\(id)/ack", token: renshi, json: ["leaseToken": .string(token), "outcome": "accepted"])
                                 if ack?.status == 200 {
                                     observed.withLock { $0.acks[id, default: 0] += 1 }

@@ -7,16 +7,22 @@ import Testing
 
 @Suite(.serialized)
 struct RecoveryTests {
+    static let environment = ["XGW_ALGORITHM": "ES256"]
+
+    /// The first start on a fresh data folder, with the two offices' tokens it printed.
+    static func firstStart(_ data: URL) throws -> (ServerProcess, xinsheng: String, renshi: String) {
+        let server = try ServerProcess(data: data, environment: environment)
+        let tokens = server.printedTokens
+        return (server, try #require(tokens["xinsheng"]), try #require(tokens["renshi"]))
+    }
+
     /// SIGKILL in the middle of a load of submissions: after a restart on the same data, every
     /// submission that got a success answer is delivered, none twice; resubmitting one answers the
     /// same envelope ids.
     @Test func killedMidLoadDeliversEveryAcceptedSubmissionOnce() async throws {
         let data = try ServerProcess.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: data) }
-        let environment = ["XGW_ALGORITHM": "ES256"]
-        let server = try ServerProcess(data: data, environment: environment)
-        let tokens = server.printedTokens
-        let xinsheng = try #require(tokens["xinsheng"]), renshi = try #require(tokens["renshi"])
+        let (server, xinsheng, renshi) = try Self.firstStart(data)
         let client = HTTPClient(port: server.port)
 
         let accepted = Locked<[String: [String]]>([:])  // tag → envelope ids answered 200
@@ -45,7 +51,7 @@ struct RecoveryTests {
         #expect(answered.count > 5, "load before the kill: \(answered.count) answered of \(attempts.withLock { $0 }) attempts")
         #expect(answered.values.allSatisfy { $0.count == 5 })
 
-        let restarted = try ServerProcess(data: data, environment: environment)
+        let restarted = try ServerProcess(data: data, environment: Self.environment)
         #expect(restarted.printedTokens.isEmpty, "tokens are created once")
         let client2 = HTTPClient(port: restarted.port)
         var delivered: [String: Int] = [:]
@@ -137,5 +143,45 @@ struct RecoveryTests {
         let (reloaded, again) = try TokenStore.bootstrap(path: path, participants: ["renshi", "xinsheng"])
         #expect(again.isEmpty)
         #expect(reloaded.principal(token: renshi) == .participant("renshi"))
+    }
+
+    /// A lease outlives the node that granted it: after a restart (or on another node of one
+    /// database) the ack still settles it and answers the receipt, since the queue finds the lease
+    /// by its token; an unknown token and a token of another inbox stay 409.
+    @Test func leaseGrantedBeforeARestartIsAcknowledgedAfterIt() async throws {
+        let data = try ServerProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: data) }
+        let (server, xinsheng, renshi) = try Self.firstStart(data)
+        let client = HTTPClient(port: server.port)
+        let submitted = try await client.call("POST", "/v1/documents", token: xinsheng, body: chongqingTraffic(tag: "R", count: 2))
+        #expect(submitted.status == 200)
+        let lease = try await client.call("POST", "/v1/inbox/lease", token: renshi, json: ["max": 10, "visibilitySeconds": 600])
+        let messages = lease.json?["messages"]?.arrayValue ?? []
+        try #require(messages.count == 2)
+        #expect(server.stop(signal: SIGTERM) == 0)
+
+        let restarted = try ServerProcess(data: data, environment: Self.environment)
+        let client2 = HTTPClient(port: restarted.port)
+        let first = messages[0], second = messages[1]
+        let envelopeId = try #require(first["envelopeId"]?.stringValue), token = try #require(first["leaseToken"]?.stringValue)
+        let foreign = try await client2.call(
+            "POST", "/v1/inbox/\(envelopeId)/ack", token: xinsheng, json: ["leaseToken": .string(token), "outcome": "accepted"])
+        #expect(foreign.status == 409, "another inbox's lease token")
+        let unknown = try await client2.call(
+            "POST", "/v1/inbox/\(envelopeId)/ack", token: renshi, json: ["leaseToken": "00000000-0000-4000-8000-000000000000", "outcome": "accepted"])
+        #expect(unknown.status == 409)
+        let mismatch = try await client2.call(
+            "POST", "/v1/inbox/\(envelopeId)/ack", token: renshi,
+            json: ["leaseToken": .string(try #require(second["leaseToken"]?.stringValue)), "outcome": "accepted"])
+        #expect(mismatch.status == 409, "a token of another envelope")
+        let ack = try await client2.call(
+            "POST", "/v1/inbox/\(envelopeId)/ack", token: renshi, json: ["leaseToken": .string(token), "outcome": "accepted"])
+        #expect(ack.status == 200)
+        #expect(ack.json?["receipt"]?["receipt"]?["envelopeId"]?.stringValue == envelopeId)
+        #expect(ack.json?["receipt"]?["receipt"]?["by"]?.stringValue == "renshi")
+        let again = try await client2.call(
+            "POST", "/v1/inbox/\(envelopeId)/ack", token: renshi, json: ["leaseToken": .string(token), "outcome": "accepted"])
+        #expect(again.status == 409, "settled once")
+        #expect(restarted.stop(signal: SIGTERM) == 0)
     }
 }
