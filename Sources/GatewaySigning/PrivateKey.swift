@@ -11,6 +11,9 @@ public final class PrivateKey: @unchecked Sendable, CustomStringConvertible {
     /// (`OpenSSL.digestContext`). Only ever read after `init` (`EVP_MD_CTX_copy_ex` takes it as
     /// const), so sharing it between threads is safe.
     private let template: OpaquePointer?
+    /// The largest signature this key makes (`EVP_PKEY_get_size`: 72 bytes of DER for P-256 and
+    /// SM2, 64 for Ed25519), so signing needs no size query first.
+    private let maxSignatureSize: Int
 
     init(owning pkey: OpaquePointer) throws {
         guard let algorithm = KeyType.algorithm(of: pkey) else {
@@ -20,6 +23,7 @@ public final class PrivateKey: @unchecked Sendable, CustomStringConvertible {
         self.pkey = pkey
         self.algorithm = algorithm
         self.template = OpenSSL.makeDigestContext(pkey, algorithm, verifying: false)
+        self.maxSignatureSize = max(Int(EVP_PKEY_get_size(pkey)), 0)
         _ = OpenSSL.drainErrors()
     }
 
@@ -85,9 +89,9 @@ public final class PrivateKey: @unchecked Sendable, CustomStringConvertible {
 
     public func sign(_ message: UnsafeRawBufferPointer) throws -> [UInt8] {
         try withSigningContext { md in
-            var length = 0
+            var length = maxSignatureSize
             let data = message.baseAddress?.assumingMemoryBound(to: UInt8.self)
-            guard EVP_DigestSign(md, nil, &length, data, message.count) == 1 else {
+            if length == 0, EVP_DigestSign(md, nil, &length, data, message.count) != 1 {
                 throw OpenSSL.error(.cryptoFailure, "EVP_DigestSign (size)")
             }
             return try [UInt8](unsafeUninitializedCapacity: length) { buffer, count in
