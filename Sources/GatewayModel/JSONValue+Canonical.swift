@@ -36,46 +36,27 @@ extension JSONValue {
         }
     }
 
-    /// Writes an object's members in RFC 8785 order. Records usually arrive with few members, often
-    /// already in order: one pass checks that; otherwise member indices (not members: moving those
-    /// costs reference counting) are insertion-sorted on the stack.
+    /// Writes an object's members in RFC 8785 order: member indices (not members: moving those
+    /// costs reference counting) are insertion-sorted on the stack. Records have few members and
+    /// often arrive in order already, where insertion sort makes one comparison per member.
     static func writeCanonical(members: [JSONObject.Member], to out: inout [UInt8]) {
         out.append(UInt8(ascii: "{"))
         let count = members.count
-        var sorted = true
-        var index = 1
-        while index < count {
-            if !utf16Precedes(members[index - 1].key, members[index].key) {
-                sorted = false
-                break
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: count) { order in
+            for position in 0..<count {
+                var slot = position
+                while slot > 0, utf16Precedes(members[position].key, members[order[slot - 1]].key) {
+                    order[slot] = order[slot - 1]
+                    slot -= 1
+                }
+                order[slot] = position
             }
-            index += 1
-        }
-        if sorted {
             for position in 0..<count {
                 if position > 0 { out.append(UInt8(ascii: ",")) }
-                writeCanonical(string: members[position].key, to: &out)
+                let member = members[order[position]]
+                writeCanonical(string: member.key, to: &out)
                 out.append(UInt8(ascii: ":"))
-                members[position].value.writeCanonical(to: &out)
-            }
-        } else {
-            withUnsafeTemporaryAllocation(of: Int.self, capacity: count) { order in
-                for position in 0..<count {
-                    // Insertion sort: stable, no closure, and fast for the member counts records have.
-                    var slot = position
-                    while slot > 0, utf16Precedes(members[position].key, members[order[slot - 1]].key) {
-                        order[slot] = order[slot - 1]
-                        slot -= 1
-                    }
-                    order[slot] = position
-                }
-                for position in 0..<count {
-                    if position > 0 { out.append(UInt8(ascii: ",")) }
-                    let member = members[order[position]]
-                    writeCanonical(string: member.key, to: &out)
-                    out.append(UInt8(ascii: ":"))
-                    member.value.writeCanonical(to: &out)
-                }
+                member.value.writeCanonical(to: &out)
             }
         }
         out.append(UInt8(ascii: "}"))
@@ -87,15 +68,7 @@ extension JSONValue {
     /// character of U+E000...U+FFFF (lead byte EE or EF) meets one above U+FFFF (lead byte F0-F4):
     /// in UTF-16 the latter is a surrogate (D800-DFFF) and sorts first.
     static func utf16Precedes(_ a: String, _ b: String) -> Bool {
-        if let result = a.utf8.withContiguousStorageIfAvailable({ x in
-            b.utf8.withContiguousStorageIfAvailable { y in utf16Precedes(x, y) }
-        }), let result {
-            return result
-        }
-        // Strings without contiguous UTF-8 (bridged ones): copy first.
-        let x = Array(a.utf8)
-        let y = Array(b.utf8)
-        return x.withUnsafeBufferPointer { x in y.withUnsafeBufferPointer { y in utf16Precedes(x, y) } }
+        a.withUTF8Bytes { x in b.withUTF8Bytes { y in utf16Precedes(x, y) } }
     }
 
     private static func utf16Precedes(_ x: UnsafeBufferPointer<UInt8>, _ y: UnsafeBufferPointer<UInt8>) -> Bool {
@@ -119,9 +92,7 @@ extension JSONValue {
     /// Writes a string with RFC 8785 escaping.
     static func writeCanonical(string: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        if string.utf8.withContiguousStorageIfAvailable({ writeEscaped($0, to: &out) }) == nil {
-            Array(string.utf8).withUnsafeBufferPointer { writeEscaped($0, to: &out) }
-        }
+        string.withUTF8Bytes { writeEscaped($0, to: &out) }
         out.append(UInt8(ascii: "\""))
     }
 

@@ -19,4 +19,12 @@ extension String {
         if let result, let result { return result }
         return utf8.elementsEqual(other.utf8)
     }
+
+    /// Runs `body` on the UTF-8 bytes without copying them (native strings), or on a copy for
+    /// strings without contiguous UTF-8 (bridged ones).
+    @inline(__always)
+    func withUTF8Bytes<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+        if let result = try utf8.withContiguousStorageIfAvailable(body) { return result }
+        return try Array(utf8).withUnsafeBufferPointer(body)
+    }
 }
