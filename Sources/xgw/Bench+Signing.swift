@@ -61,13 +61,10 @@ struct BenchSign: AsyncParsableCommand {
             "alg       raw sign/s  copied/s    seal/s    seal/raw  seal/copied raw verify/s  verify/s  verify/raw  µs/seal")
         Console.out.flush()
         for algorithm in alg.map({ [$0] }) ?? SignatureAlgorithm.allCases {
-            let ca = try CertificateAuthority.create(algorithm: algorithm, commonName: "bench root")
-            let key = try PrivateKey.generate(algorithm)
-            let certificate = try ca.issue(
-                officeID: "xinsheng", commonName: "新盛镇川渝联合执法办公室", subjectKey: key.publicKey,
-                notAfter: Date().addingTimeInterval(86_400))
-            let signer = try Signer(key: key, certificate: certificate)
-            let trust = try TrustStore(roots: [ca.certificate])
+            let office = try BenchOffice(algorithm, officeID: "xinsheng", commonName: "新盛镇川渝联合执法办公室")
+            let signer = office.signer
+            let key = signer.key
+            let trust = try TrustStore(roots: [office.root.certificate])
             let sample = try Envelope.seal(record: record, from: "xinsheng", to: ["renshi"], signer: signer)
             let message = JSONValue.object(sample.header).canonicalBytes()
             let text = sample.json.canonicalBytes()

@@ -39,12 +39,7 @@ struct BenchPipeline: AsyncParsableCommand {
         var firstId = 0
         for algorithmName in algorithms.split(separator: ",").map(String.init) {
             guard let algorithm = SignatureAlgorithm(name: algorithmName) else { throw ValidationError("unknown algorithm \(algorithmName)") }
-            let ca = try CertificateAuthority.create(algorithm: algorithm, commonName: "bench root")
-            let key = try PrivateKey.generate(algorithm)
-            let cert = try ca.issue(
-                officeID: "renshi", commonName: "任市镇川渝联合执法办公室", subjectKey: key.publicKey,
-                notAfter: Date().addingTimeInterval(86_400))
-            let signer = try Signer(key: key, certificate: cert)
+            let signer = try BenchOffice(algorithm, officeID: "renshi", commonName: "任市镇川渝联合执法办公室").signer
             for batch in batches.split(separator: ",").compactMap({ Int($0) }) {
                 let queue = try SQLiteMessageQueue(path: "\(dir)/\(algorithmName)-\(batch).sqlite")
                 let pipeline = SubmitPipeline(translator: translator, routes: routes, queue: queue)
