@@ -255,8 +255,7 @@ public final class PostgresMessageQueue: MessageQueue, Sendable {
             _ = try await self.reclaim(connection, participant: participant, now: now)
             var selected: [(Int64, Delivery, LeasedMessage)] = []
             for try await row in try await connection.query("""
-                SELECT \(unescaped: Self.deliveryColumns("m")), m.envelope_id, m.submitter, m.record_id, m.updated_at,
-                       e.kind, e.payload_digest, e.body
+                SELECT \(unescaped: Self.leasedColumns)
                 FROM message m JOIN envelope e ON e.id = m.envelope_id
                 WHERE m.destination = \(participant) AND m.state = 'queued' AND m.available_at <= \(nowMillis)
                   AND NOT EXISTS (
@@ -270,15 +269,8 @@ public final class PostgresMessageQueue: MessageQueue, Sendable {
                 """, logger: logger
             ) {
                 let (id, delivery) = try Self.delivery(row)
-                let columns = row.makeRandomAccess()
-                var body = try columns[15].decode(ByteBuffer.self)
-                let message = LeasedMessage(
-                    messageId: MessageID(id), envelopeId: try columns[9].decode(String.self), destination: participant,
-                    submitter: try columns[10].decode(String.self), kind: try columns[13].decode(String.self),
-                    recordId: try columns[11].decode(String.self), updatedAt: try columns[12].decode(String.self),
-                    payloadDigest: try columns[14].decode(String.self),
-                    envelope: body.readBytes(length: body.readableBytes) ?? [], deliveryCount: delivery.deliveryCount,
-                    leaseToken: LeaseToken.random(), leaseExpiresAt: now)
+                let message = try Self.leasedMessage(
+                    row, id: id, participant: participant, delivery: delivery, token: LeaseToken.random(), expiresAt: now)
                 selected.append((id, delivery, message))
             }
             var updates: [DeliveryRow] = []
@@ -302,8 +294,7 @@ public final class PostgresMessageQueue: MessageQueue, Sendable {
         return try await withConnection { connection in
             var found: LeasedMessage?
             for try await row in try await connection.query("""
-                SELECT \(unescaped: Self.deliveryColumns("m")), m.envelope_id, m.submitter, m.record_id, m.updated_at,
-                       e.kind, e.payload_digest, e.body
+                SELECT \(unescaped: Self.leasedColumns)
                 FROM message m JOIN envelope e ON e.id = m.envelope_id
                 WHERE m.lease_token = \(leaseToken.rawValue) AND m.destination = \(participant)
                   AND m.state = 'leased' AND m.lease_expires_at > \(nowMillis)
@@ -311,15 +302,8 @@ public final class PostgresMessageQueue: MessageQueue, Sendable {
             ) {
                 let (id, delivery) = try Self.delivery(row)
                 guard let expiresAt = delivery.leaseExpiresAt else { continue }
-                let columns = row.makeRandomAccess()
-                var body = try columns[15].decode(ByteBuffer.self)
-                found = LeasedMessage(
-                    messageId: MessageID(id), envelopeId: try columns[9].decode(String.self), destination: participant,
-                    submitter: try columns[10].decode(String.self), kind: try columns[13].decode(String.self),
-                    recordId: try columns[11].decode(String.self), updatedAt: try columns[12].decode(String.self),
-                    payloadDigest: try columns[14].decode(String.self),
-                    envelope: body.readBytes(length: body.readableBytes) ?? [], deliveryCount: delivery.deliveryCount,
-                    leaseToken: leaseToken, leaseExpiresAt: expiresAt)
+                found = try Self.leasedMessage(
+                    row, id: id, participant: participant, delivery: delivery, token: leaseToken, expiresAt: expiresAt)
             }
             return found
         }
@@ -596,6 +580,26 @@ public final class PostgresMessageQueue: MessageQueue, Sendable {
     static func deliveryColumns(_ table: String) -> String {
         ["id", "state", "delivery_count", "available_at", "lease_token", "lease_expires_at", "last_error", "outcome", "reason"]
             .map { "\(table).\($0)" }.joined(separator: ", ")
+    }
+
+    /// What a lease selection reads (message `m`, envelope `e`): `deliveryColumns`, then columns
+    /// 9…15 that `leasedMessage` decodes.
+    static let leasedColumns =
+        deliveryColumns("m") + ", m.envelope_id, m.submitter, m.record_id, m.updated_at, e.kind, e.payload_digest, e.body"
+
+    /// The message in a row of `leasedColumns`.
+    static func leasedMessage(
+        _ row: PostgresRow, id: Int64, participant: String, delivery: Delivery, token: LeaseToken, expiresAt: Date
+    ) throws -> LeasedMessage {
+        let columns = row.makeRandomAccess()
+        var body = try columns[15].decode(ByteBuffer.self)
+        return LeasedMessage(
+            messageId: MessageID(id), envelopeId: try columns[9].decode(String.self), destination: participant,
+            submitter: try columns[10].decode(String.self), kind: try columns[13].decode(String.self),
+            recordId: try columns[11].decode(String.self), updatedAt: try columns[12].decode(String.self),
+            payloadDigest: try columns[14].decode(String.self),
+            envelope: body.readBytes(length: body.readableBytes) ?? [], deliveryCount: delivery.deliveryCount,
+            leaseToken: token, leaseExpiresAt: expiresAt)
     }
 
     static func delivery(_ row: PostgresRow) throws -> (Int64, Delivery) {

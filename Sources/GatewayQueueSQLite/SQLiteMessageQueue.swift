@@ -213,11 +213,8 @@ public final class SQLiteMessageQueue: MessageQueue, Sendable {
                 _ = try delivery.lease(token: token, now: now, visibility: visibility)
                 let expiry = Self.millis(delivery.leaseExpiresAt ?? now)
                 expiries.append(expiry)
-                leased.append(LeasedMessage(
-                    messageId: MessageID(select.int64(0)), envelopeId: select.text(9), destination: participant,
-                    submitter: select.text(10), kind: select.text(13), recordId: select.text(11), updatedAt: select.text(12),
-                    payloadDigest: select.text(14), envelope: select.bytes(15), deliveryCount: delivery.deliveryCount,
-                    leaseToken: token, leaseExpiresAt: Self.date(expiry)))
+                leased.append(Self.leasedMessage(
+                    select, participant: participant, delivery: delivery, token: token, expiresAt: Self.date(expiry)))
             }
             select.reset()
             let store = try RawStatement(db, """
@@ -242,8 +239,7 @@ public final class SQLiteMessageQueue: MessageQueue, Sendable {
         let nowMillis = Self.millis(configuration.clock.now())
         return try await read { db in
             let select = try RawStatement(db, """
-                SELECT \(Self.deliveryColumns("m")), m.envelope_id, m.submitter, m.record_id, m.updated_at,
-                       e.kind, e.payload_digest, e.body
+                SELECT \(Self.leasedColumns)
                 FROM message m JOIN envelope e ON e.id = m.envelope_id
                 WHERE m.lease_token = ?1 AND m.destination = ?2 AND m.state = 'leased' AND m.lease_expires_at > ?3
                 """)
@@ -254,11 +250,7 @@ public final class SQLiteMessageQueue: MessageQueue, Sendable {
             guard try select.step() else { return nil }
             let delivery = Self.delivery(select)
             guard let expiresAt = delivery.leaseExpiresAt else { return nil }
-            return LeasedMessage(
-                messageId: MessageID(select.int64(0)), envelopeId: select.text(9), destination: participant,
-                submitter: select.text(10), kind: select.text(13), recordId: select.text(11), updatedAt: select.text(12),
-                payloadDigest: select.text(14), envelope: select.bytes(15), deliveryCount: delivery.deliveryCount,
-                leaseToken: leaseToken, leaseExpiresAt: expiresAt)
+            return Self.leasedMessage(select, participant: participant, delivery: delivery, token: leaseToken, expiresAt: expiresAt)
         }
     }
 
@@ -437,8 +429,7 @@ public final class SQLiteMessageQueue: MessageQueue, Sendable {
     /// destination (`message_ready`) with no pending message of their group before them and none
     /// of their group leased (`message_group`). Arguments: destination, now (ms), max.
     static let leaseSQL = """
-        SELECT \(deliveryColumns("m")), m.envelope_id, m.submitter, m.record_id, m.updated_at,
-               e.kind, e.payload_digest, e.body
+        SELECT \(leasedColumns)
         FROM message m INDEXED BY message_ready JOIN envelope e ON e.id = m.envelope_id
         WHERE m.destination = ?1 AND m.state = 'queued' AND m.available_at <= ?2
           AND NOT EXISTS (
@@ -478,6 +469,22 @@ public final class SQLiteMessageQueue: MessageQueue, Sendable {
         defer { select.reset() }
         guard try select.step(), select.text(9) == participant else { return nil }
         return (select.int64(0), delivery(select))
+    }
+
+    /// What a lease selection reads (message `m`, envelope `e`): `deliveryColumns`, then columns
+    /// 9…15 that `leasedMessage` reads.
+    private static let leasedColumns =
+        deliveryColumns("m") + ", m.envelope_id, m.submitter, m.record_id, m.updated_at, e.kind, e.payload_digest, e.body"
+
+    /// The message in the current row of a `leasedColumns` selection.
+    private static func leasedMessage(
+        _ row: RawStatement, participant: String, delivery: Delivery, token: LeaseToken, expiresAt: Date
+    ) -> LeasedMessage {
+        LeasedMessage(
+            messageId: MessageID(row.int64(0)), envelopeId: row.text(9), destination: participant,
+            submitter: row.text(10), kind: row.text(13), recordId: row.text(11), updatedAt: row.text(12),
+            payloadDigest: row.text(14), envelope: row.bytes(15), deliveryCount: delivery.deliveryCount,
+            leaseToken: token, leaseExpiresAt: expiresAt)
     }
 
     /// The delivery state in columns 0…8 (`deliveryColumns`) of the current row.
