@@ -117,12 +117,7 @@ public actor InMemoryMessageQueue: MessageQueue {
             tokens[token] = id
             leased[participant, default: []].insert(id)
             record(message, changes, at: at)
-            let item = envelope.item
-            leasedNow.append(LeasedMessage(
-                messageId: id, envelopeId: item.envelopeId, destination: participant, submitter: envelope.submitter,
-                kind: item.kind, recordId: item.recordId, updatedAt: item.updatedAt, payloadDigest: item.payloadDigest,
-                envelope: item.envelope, deliveryCount: message.delivery.deliveryCount, leaseToken: token,
-                leaseExpiresAt: message.delivery.leaseExpiresAt ?? at))
+            leasedNow.append(leasedMessage(message, envelope, token: token, expiresAt: message.delivery.leaseExpiresAt ?? at))
         }
         return leasedNow
     }
@@ -134,12 +129,15 @@ public actor InMemoryMessageQueue: MessageQueue {
               let expiresAt = message.delivery.leaseExpiresAt, expiresAt > at,
               let envelope = envelopes[message.envelopeId]
         else { return nil }
+        return leasedMessage(message, envelope, token: leaseToken, expiresAt: expiresAt)
+    }
+
+    private func leasedMessage(_ message: StoredMessage, _ envelope: StoredEnvelope, token: LeaseToken, expiresAt: Date) -> LeasedMessage {
         let item = envelope.item
         return LeasedMessage(
-            messageId: id, envelopeId: item.envelopeId, destination: participant, submitter: envelope.submitter,
+            messageId: message.id, envelopeId: item.envelopeId, destination: message.destination, submitter: envelope.submitter,
             kind: item.kind, recordId: item.recordId, updatedAt: item.updatedAt, payloadDigest: item.payloadDigest,
-            envelope: item.envelope, deliveryCount: message.delivery.deliveryCount, leaseToken: leaseToken,
-            leaseExpiresAt: expiresAt)
+            envelope: item.envelope, deliveryCount: message.delivery.deliveryCount, leaseToken: token, leaseExpiresAt: expiresAt)
     }
 
     public func ack(participant: String, _ acknowledgements: [Acknowledgement]) -> [QueueError?] {
