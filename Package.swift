@@ -86,11 +86,19 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // What `xgw bench …` measures; COpenSSL for the raw EVP baseline next to envelope sealing.
+        .target(
+            name: "GatewayBenchmarks",
+            dependencies: [
+                "GatewayModel", "GatewayXML", "GatewayMapping", "GatewaySigning",
+                "GatewayQueue", "GatewayQueueSQLite", "GatewayQueuePostgres", "GatewayServer", "COpenSSL",
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "xgw",
             dependencies: [
-                "GatewayModel", "GatewayXML", "GatewayMapping", "GatewaySigning",
-                "GatewayQueue", "GatewayQueueSQLite", "GatewayQueuePostgres", "GatewayServer",
+                "GatewayModel", "GatewayMapping", "GatewaySigning", "GatewayQueueSQLite", "GatewayServer", "GatewayBenchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,5 +1,7 @@
 import ArgumentParser
 
+/// `xgw`: the root of the command tree. Each subcommand lives in `Commands/<name>/` with its own
+/// subcommands and helpers; what several share is in `Support/`.
 @main
 struct XGW: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -12,7 +14,7 @@ struct XGW: AsyncParsableCommand {
             FixturesCommand.self,
             MappingsCommand.self,
             RoutesCommand.self,
-            Bench.self,
+            BenchCommand.self,
             PkiCommand.self,
             SignCommand.self,
             VerifyCommand.self,

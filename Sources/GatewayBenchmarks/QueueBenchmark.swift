@@ -1,0 +1,159 @@
+import Foundation
+import GatewayQueue
+import GatewayQueuePostgres
+import GatewayQueueSQLite
+
+/// `xgw bench queue`: enqueue and lease+ack throughput of the SQLite queue (durable, in a fresh
+/// file) and of the in-memory driver for reference; of PostgreSQL too when given a server.
+public struct QueueBenchmark {
+    /// Messages per batched measurement (single-message runs use a tenth).
+    public var messages: Int
+    /// Bytes of envelope per message.
+    public var envelopeBytes: Int
+    /// Directory for the benchmark database, a new file per run (nil: a fresh temporary directory, removed afterwards).
+    public var directory: String?
+    /// A PostgreSQL server (postgres://user@host:port/db) to measure too, in a scratch schema dropped afterwards.
+    public var database: String?
+    /// SQLite's `synchronous` setting.
+    public var synchronous: SQLiteMessageQueue.Synchronous
+
+    public init(
+        messages: Int, envelopeBytes: Int, directory: String?, database: String?, synchronous: SQLiteMessageQueue.Synchronous
+    ) {
+        self.messages = messages
+        self.envelopeBytes = envelopeBytes
+        self.directory = directory
+        self.database = database
+        self.synchronous = synchronous
+    }
+
+    public func run(output: some BenchmarkOutput) async throws {
+        let base = directory.map { URL(fileURLWithPath: $0) }
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("xgw-bench-queue-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
+        defer { if directory == nil { try? FileManager.default.removeItem(at: base) } }
+
+        output.line("driver             operation     batch  messages  messages/s   µs/message  cpu µs/message")
+        output.flush()
+        // A new file every run: messages of an earlier run would be duplicates to enqueue and
+        // extra work to lease. Removed afterwards with its WAL and shared-memory files.
+        let file = base.appendingPathComponent("bench-\(UUID().uuidString.lowercased()).sqlite").path
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: file + suffix) } }
+        let sqlite = try SQLiteMessageQueue(path: file, synchronous: synchronous)
+        let label = "sqlite (\(synchronous.rawValue.lowercased()))"
+        try await measure(label, sqlite, output: output)
+        try await measureConcurrent(label, sqlite, callers: 32, output: output)
+        try await measure("in-memory", InMemoryMessageQueue(), output: output)
+        if let database { try await measurePostgres(database, output: output) }
+    }
+
+    /// The same measurements on PostgreSQL, in a schema of its own (dropped at the end).
+    private func measurePostgres(_ url: String, output: some BenchmarkOutput) async throws {
+        var settings: PostgresQueueSettings
+        do { settings = try PostgresQueueSettings(url: url) } catch { throw BenchmarkError.invalid("--database: \(error)") }
+        settings.schema = "xgw_bench_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12)
+        settings.maximumConnections = max(settings.maximumConnections, 32)
+        let queue = PostgresMessageQueue(settings: settings)
+        let running = Task { await queue.run() }
+        defer { running.cancel() }
+        try await queue.migrate()
+        do {
+            try await measure("postgres", queue, output: output)
+            try await measureConcurrent("postgres", queue, callers: 32, output: output)
+        } catch {
+            try? await queue.dropSchema()
+            throw error
+        }
+        try await queue.dropSchema()
+    }
+
+    private func measure(_ driver: String, _ queue: any MessageQueue, output: some BenchmarkOutput) async throws {
+        let body = Array(repeating: UInt8(ascii: "x"), count: envelopeBytes)
+        var serial = 0
+        func items(_ count: Int) -> [EnqueueItem] {
+            (0..<count).map { _ in
+                serial += 1
+                // Time-ordered ids, as UUID v7 envelope ids are.
+                let millis = UInt64(Date().timeIntervalSince1970 * 1000)
+                let id = String(format: "%08llx-%04llx-7%03llx-8000-%012llx", millis >> 16, millis & 0xffff, UInt64(serial >> 48) & 0xfff, UInt64(serial))
+                return EnqueueItem(
+                    envelopeId: id, kind: "traffic-violation", recordId: "bench-\(serial)",
+                    updatedAt: "2026-01-01T00:00:00Z", payloadDigest: String(serial, radix: 16), destinations: ["xinsheng"],
+                    envelope: body)
+            }
+        }
+        for batch in [100, 1] {
+            let total = batch == 1 ? messages / 10 : messages
+            let documents = (0..<(total / batch)).map { _ in items(batch) }
+            try await report(driver, "enqueue", batch: batch, messages: total, output: output) {
+                for document in documents { _ = try await queue.enqueue(submitter: "renshi", items: document) }
+            }
+            var done = 0
+            try await report(driver, "lease+ack", batch: batch, messages: total, output: output) {
+                while done < total {
+                    let leased = try await queue.lease(participant: "xinsheng", max: batch, visibility: 300)
+                    if leased.isEmpty { throw QueueError(.storage, "queue drained early after \(done)") }
+                    _ = try await queue.ack(participant: "xinsheng", leased.map { Acknowledgement(leaseToken: $0.leaseToken) })
+                    done += leased.count
+                }
+            }
+        }
+    }
+
+    /// Single-message calls from `callers` concurrent tasks: what group commit merges.
+    private func measureConcurrent(
+        _ driver: String, _ queue: any MessageQueue, callers: Int, output: some BenchmarkOutput
+    ) async throws {
+        let total = messages / 10
+        let body = Array(repeating: UInt8(ascii: "x"), count: envelopeBytes)
+        let run = UUID().uuidString.prefix(8)
+        let participant = "concurrent-\(run)"
+        try await report(driver, "enqueue ×\(callers)", batch: 1, messages: total, output: output) {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for caller in 0..<callers {
+                    group.addTask {
+                        for n in stride(from: caller, to: total, by: callers) {
+                            _ = try await queue.enqueue(submitter: "renshi", items: [EnqueueItem(
+                                envelopeId: "\(run)-\(n)", kind: "traffic-violation", recordId: "c-\(run)-\(n)",
+                                updatedAt: "2026-01-01T00:00:00Z", payloadDigest: "c\(n)", destinations: [participant],
+                                envelope: body)])
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+        try await report(driver, "lease+ack ×\(callers)", batch: 1, messages: total, output: output) {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<callers {
+                    group.addTask {
+                        while true {
+                            let leased = try await queue.lease(participant: participant, max: 1, visibility: 300)
+                            guard let message = leased.first else { return }
+                            try await queue.ack(participant: participant, leaseToken: message.leaseToken)
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+    }
+
+    private func report(
+        _ driver: String, _ operation: String, batch: Int, messages: Int, output: some BenchmarkOutput,
+        _ body: () async throws -> Void
+    ) async throws {
+        let cpuStart = CPUTime.process()
+        let start = DispatchTime.now().uptimeNanoseconds
+        try await body()
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let cpu = CPUTime.process() - cpuStart
+        output.line(
+            driver.padding(toLength: 19, withPad: " ", startingAt: 0)
+                + operation.padding(toLength: 14, withPad: " ", startingAt: 0)
+                + String(batch).padding(toLength: 7, withPad: " ", startingAt: 0)
+                + String(messages).padding(toLength: 10, withPad: " ", startingAt: 0)
+                + String(format: "%-12.0f %-11.1f %.1f", Double(messages) / elapsed, elapsed / Double(messages) * 1e6, cpu / Double(messages) * 1e6))
+        output.flush()
+    }
+}

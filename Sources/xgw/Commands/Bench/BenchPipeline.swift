@@ -1,0 +1,33 @@
+import ArgumentParser
+import GatewayBenchmarks
+import GatewayMapping
+
+/// `xgw bench pipeline`: the server's submit path (`SubmitPipeline`: translate → route → sign →
+/// enqueue, SQLite, durable → JSON answer) with a per-stage breakdown of the CPU time.
+struct BenchPipeline: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pipeline",
+        abstract: "Measure the full pipeline (translate, sign, route, durable enqueue) with a per-stage breakdown.")
+
+    @OptionGroup var mappingOptions: MappingOptions
+
+    @Option(help: "Records to push through per configuration.")
+    var records = 20_000
+
+    @Option(help: "Signature algorithms, comma separated.")
+    var algorithms = "ES256,SM2-SM3"
+
+    @Option(help: "Records per document, comma separated.")
+    var batches = "100,1"
+
+    func run() async throws {
+        let translator = try mappingOptions.translator()
+        let benchmark = PipelineBenchmark(
+            translator: translator,
+            routes: try Routes.load(directory: mappingOptions.mappingsDirectory, seeds: translator.seeds),
+            records: records,
+            algorithms: algorithms.split(separator: ",").map(String.init),
+            batches: batches.split(separator: ",").compactMap { Int($0) })
+        try await BenchmarkError.reported { try await benchmark.run(output: Console.out) }
+    }
+}

@@ -1,0 +1,37 @@
+import ArgumentParser
+import GatewayBenchmarks
+import GatewayQueueSQLite
+
+/// `xgw bench queue`: enqueue and lease+ack throughput of the SQLite queue (durable, in a fresh
+/// file) and of the in-memory driver for reference.
+struct BenchQueue: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "queue",
+        abstract: "Measure queue throughput (messages/s, µs/message): enqueue and lease+ack, batches of 100 and of 1.")
+
+    @Option(help: "Messages per batched measurement (single-message runs use a tenth).")
+    var messages = 20_000
+
+    @Option(help: "Bytes of envelope per message.")
+    var envelopeBytes = 2_048
+
+    @Option(help: "Directory for the benchmark database, a new file per run (default: a fresh temporary directory).")
+    var directory: String?
+
+    @Option(help: ArgumentHelp(
+        "Also measure the PostgreSQL driver on this server (postgres://user@host:port/db), in a scratch schema dropped afterwards.",
+        valueName: "URL"))
+    var database: String?
+
+    @Option(help: "SQLite synchronous setting: full (default, survives power loss) or normal (survives kill -9).")
+    var synchronous = "full"
+
+    func run() async throws {
+        guard let sync = SQLiteMessageQueue.Synchronous(rawValue: synchronous.uppercased()) else {
+            throw ValidationError("--synchronous must be full or normal")
+        }
+        let benchmark = QueueBenchmark(
+            messages: messages, envelopeBytes: envelopeBytes, directory: directory, database: database, synchronous: sync)
+        try await BenchmarkError.reported { try await benchmark.run(output: Console.out) }
+    }
+}

@@ -1,0 +1,22 @@
+import ArgumentParser
+import GatewayBenchmarks
+
+/// `xgw bench translate`: parse + map + validate + serialize throughput per format, single core.
+struct BenchTranslate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "translate",
+        abstract: "Measure translation throughput (records/s, µs/record) on synthetic documents, one core.")
+
+    @OptionGroup var mappingOptions: MappingOptions
+
+    @Option(help: "Records per document.")
+    var batch = 100
+
+    @Option(help: "Seconds to measure each format for (after a warm-up).")
+    var seconds = 3.0
+
+    func run() async throws {
+        let translator = try mappingOptions.translator()
+        TranslateBenchmark(translator: translator, batch: batch, seconds: seconds).run(output: Console.out)
+    }
+}

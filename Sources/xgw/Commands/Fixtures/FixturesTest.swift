@@ -1,0 +1,48 @@
+import ArgumentParser
+import Foundation
+
+/// `xgw fixtures test`: every fixture against its expected records and rejections (what `.ci/run` calls).
+struct FixturesTest: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "test",
+        abstract: "Run every fixture and compare actual with expected records and rejections.",
+        discussion: "Exit status 0 when all fixtures match, 1 otherwise.")
+
+    enum Reporter: String, ExpressibleByArgument, CaseIterable {
+        case human, json, junit
+    }
+
+    @OptionGroup var selection: FixtureSelection
+    @OptionGroup var mappingOptions: MappingOptions
+
+    @Option(name: .long, help: "human, json or junit.")
+    var reporter: Reporter = .human
+
+    func run() async throws {
+        let translator = try mappingOptions.translator()
+        let fixtures = selection.selected()
+        if fixtures.isEmpty {
+            Console.error("xgw: no fixtures found in \(selection.fixturesDirectory)\(selection.filter.map { " matching '\($0)'" } ?? "")")
+            throw Exit.checkFailed
+        }
+        let runner = FixtureRunner(translator: translator, coverage: nil)
+        let progress = reporter == .human && fixtures.count > 200 && isatty(2) == 1
+        var results: [FixtureResult] = []
+        for (n, fixture) in fixtures.enumerated() {
+            let r = runner.run(fixture)
+            results.append(r)
+            if progress && (n % 25 == 0 || n == fixtures.count - 1) {
+                Console.err.write("\r\(n + 1)/\(fixtures.count) fixtures, \(results.filter { !$0.passed }.count) failed")
+                Console.err.flush()
+            }
+        }
+        if progress { Console.err.write("\n"); Console.err.flush() }
+        switch reporter {
+        case .human: FixtureReport.human(results)
+        case .json: FixtureReport.json(results)
+        case .junit: FixtureReport.junit(results)
+        }
+        Console.out.flush()
+        if results.contains(where: { !$0.passed }) { throw Exit.checkFailed }
+    }
+}

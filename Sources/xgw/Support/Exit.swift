@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// Exit codes of cli.md (sysexits).
+enum Exit {
+    static let checkFailed = ExitCode(1)
+    static let usage = ExitCode(64)
+    static let dataError = ExitCode(65)
+    static let noInput = ExitCode(66)
+    static let software = ExitCode(70)
+    static let ioError = ExitCode(74)
+}
