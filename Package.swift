@@ -22,6 +22,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.21.0"),
+        // The differential queue test (random operation sequences, each real driver against the in-memory oracle).
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.24.0"),
     ],
@@ -64,7 +66,12 @@ let package = Package(
             swiftSettings: strict
         ),
         // The driver-agnostic contract suite: every queue driver's tests run it unchanged.
-        .target(name: "GatewayQueueContract", dependencies: ["GatewayQueue"], swiftSettings: strict),
+        // It also holds the differential test's operations and their generator (PropertyBased).
+        .target(
+            name: "GatewayQueueContract",
+            dependencies: ["GatewayQueue", .product(name: "PropertyBased", package: "swift-property-based")],
+            swiftSettings: strict
+        ),
         // The child the queue crash test kills with SIGKILL (Tests/GatewayQueueSQLiteTests/CrashTests.swift).
         .executableTarget(
             name: "xgw-queue-crash-helper", dependencies: ["GatewayQueue", "GatewayQueueSQLite"], swiftSettings: strict),
