@@ -85,7 +85,7 @@ public struct Translator: Sendable {
         case .json:
             let value: JSONValue
             do {
-                value = try JSONParser.parse(bytes, options: .init(maxDepth: configuration.maxDepth, allowByteOrderMark: true))
+                value = try JSONParser.parse(bytes, options: jsonOptions)
             } catch {
                 return reject(error.recordError)
             }
@@ -95,7 +95,12 @@ public struct Translator: Sendable {
             }
             return run(mapping, rootNode, summary: &summary, coverage: coverage, explain: explain, emit: emit)
         case nil:
-            return reject(RecordError(.malformedDocument, message: "the document is neither XML nor JSON"))
+            // A scalar at top level (`null`, `42`, `"x"`) is well-formed JSON that no mapping reads
+            // records from: unknown, not malformed (issue 17 row 10).
+            guard (try? JSONParser.parse(bytes, options: jsonOptions)) != nil else {
+                return reject(RecordError(.malformedDocument, message: "the document is neither XML nor JSON"))
+            }
+            return reject(RecordError(.unknownFormat, message: "no mapping recognises this JSON document"))
         }
     }
 
@@ -115,7 +120,10 @@ public struct Translator: Sendable {
         return summary
     }
 
-    /// XML starts with `<`, JSON with `{` or `[` (after a BOM and white space).
+    private var jsonOptions: JSONParser.Options { .init(maxDepth: configuration.maxDepth, allowByteOrderMark: true) }
+
+    /// XML starts with `<`, JSON with `{` or `[` (after a BOM and white space); anything else is
+    /// neither, or a JSON scalar (`translate` tells those apart).
     static func sniff(_ bytes: [UInt8]) -> Mapping.Syntax? {
         var i = 0
         if bytes.count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF { i = 3 }

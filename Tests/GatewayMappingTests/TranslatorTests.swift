@@ -150,6 +150,25 @@ func scBatch(_ plates: [String]) -> String {
         #expect(o.rejections.first?.index == nil)
     }
 
+    /// Issue 17 row 10: a JSON text with a scalar at top level is well-formed JSON that no mapping
+    /// recognises, not a document that is "neither XML nor JSON".
+    @Test(arguments: ["null", "42", "-1.5e3", #""x""#, "true", " \r\n\tfalse\n", "\u{FEFF}0"])
+    func aTopLevelScalarIsUnknownFormat(_ text: String) throws {
+        let o = translate(text)
+        #expect(o.records.isEmpty)
+        let rejection = try #require(o.rejections.first)
+        #expect(o.rejections.count == 1 && rejection.index == nil)
+        #expect(rejection.errors.map(\.code) == [.unknownFormat])
+    }
+
+    /// What is neither (nor a JSON scalar) stays `malformed-document`, with its message.
+    @Test(arguments: ["hello", "nul", "42x", #""unterminated"#, "", "  ", "1 2"])
+    func textThatIsNeitherXMLNorJSONIsMalformed(_ text: String) throws {
+        let rejection = try #require(translate(text).rejections.first)
+        #expect(rejection.errors.map(\.code) == [.malformedDocument])
+        #expect(rejection.errors.first?.message == "the document is neither XML nor JSON")
+    }
+
     @Test func anEmptyBatchIsValid() {
         let o = translate(#"{"schema":"cq.traffic.violation/1","records":[]}"#)
         #expect(o.records.isEmpty && o.rejections.isEmpty)
