@@ -128,6 +128,17 @@ public struct LocalDateTime: Sendable, Hashable, Comparable, CustomStringConvert
     /// Parses ISO 8601 / RFC 3339 `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM|±HHMM)` and converts it to
     /// CST (fraction truncated). Without an offset the time is taken as CST, unless `requireOffset`.
     public init?(iso8601 text: some StringProtocol, requireOffset: Bool = false) {
+        guard let time = LocalDateTime.epochTime(iso8601: text, requireOffset: requireOffset) else { return nil }
+        self.init(epochSeconds: time.seconds)
+    }
+
+    /// The instant named by ISO 8601 / RFC 3339 text `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM|±HHMM)`:
+    /// whole seconds since 1970-01-01T00:00:00Z (toward the past) and the fraction's nanoseconds
+    /// (digits past the ninth are dropped). Only real times are read: 2023-02-30, 2023-02-29, hour 24
+    /// and second 60 are nil. Without an offset the time is taken as CST, unless `requireOffset`.
+    public static func epochTime(
+        iso8601 text: some StringProtocol, requireOffset: Bool = false
+    ) -> (seconds: Int, nanoseconds: Int)? {
         var scanner = DigitScanner(text)
         guard let year = scanner.number(digits: 4), scanner.take(UInt8(ascii: "-")),
             let month = scanner.number(digits: 2), scanner.take(UInt8(ascii: "-")),
@@ -136,8 +147,14 @@ public struct LocalDateTime: Sendable, Hashable, Comparable, CustomStringConvert
             let minute = scanner.number(digits: 2), scanner.take(UInt8(ascii: ":")),
             let second = scanner.number(digits: 2)
         else { return nil }
+        var nanoseconds = 0
         if scanner.take(UInt8(ascii: ".")) {
-            guard scanner.skipDigits() > 0 else { return nil }
+            let digits = scanner.skipDigits()
+            guard digits > 0 else { return nil }
+            for index in 0..<9 {
+                let digit = index < digits ? Int(scanner.bytes[scanner.position - digits + index] - UInt8(ascii: "0")) : 0
+                nanoseconds = nanoseconds * 10 + digit
+            }
         }
         guard let local = LocalDateTime(year: year, month: month, day: day, hour: hour, minute: minute, second: second)
         else { return nil }
@@ -154,7 +171,7 @@ public struct LocalDateTime: Sendable, Hashable, Comparable, CustomStringConvert
             return nil
         }
         guard scanner.isAtEnd else { return nil }
-        self.init(epochSeconds: local.epochSeconds + LocalDateTime.offsetSeconds - offset)
+        return (local.epochSeconds + LocalDateTime.offsetSeconds - offset, nanoseconds)
     }
 
     /// `YYYY-MM-DDTHH:MM:SS+08:00`.

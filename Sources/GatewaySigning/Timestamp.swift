@@ -1,5 +1,7 @@
 import COpenSSL
 import Foundation
+import GatewayModel
+import Synchronization
 
 /// Instants as the canonical model writes them: China Standard Time, seconds precision,
 /// `2023-07-11T08:31:02+08:00`.
@@ -49,11 +51,16 @@ public enum Timestamp {
         }
     }
 
-    /// Parses `YYYY-MM-DDTHH:MM:SS` followed by `Z` or `±HH:MM`.
-    public static func date(_ text: String) -> Date? {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.date(from: text)
+    /// Parses an RFC 3339 time, `YYYY-MM-DDTHH:MM:SS[.fraction]` followed by `Z` or `±HH:MM`
+    /// (an offset is required), into the instant it names; the fraction is kept (to the nanosecond).
+    ///
+    /// Only real times are read: `2023-02-30`, `2023-02-29`, month 13, hour 24 and second 60 are
+    /// refused (nil), where Foundation's `ISO8601DateFormatter` would roll them over. Use it for every
+    /// time a client sends (`--at`, a query's `since`): it makes no formatter and no allocation
+    /// beyond the text's bytes. `string(_:)` is its inverse for whole seconds.
+    public static func date(_ text: some StringProtocol) -> Date? {
+        guard let time = LocalDateTime.epochTime(iso8601: text, requireOffset: true) else { return nil }
+        return Date(timeIntervalSince1970: TimeInterval(time.seconds) + TimeInterval(time.nanoseconds) / 1_000_000_000)
     }
 }
 
@@ -92,25 +99,29 @@ public enum UUIDv7 {
 }
 
 /// Random bytes from OpenSSL's DRBG, fetched in 4 KiB blocks and handed out under a lock.
-final class RandomPool: @unchecked Sendable {
+final class RandomPool: Sendable {
     static let shared = RandomPool()
-    private let lock = NSLock()
-    private var buffer = [UInt8](repeating: 0, count: 4096)
-    private var position = 4096
+
+    private struct Pool {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        var position = 4096
+    }
+
+    private let pool = Mutex(Pool())
 
     func fill(_ out: UnsafeMutableBufferPointer<UInt8>) {
-        lock.lock()
-        defer { lock.unlock() }
-        if position + out.count > buffer.count {
-            if RAND_bytes(&buffer, Int32(buffer.count)) != 1 {
-                var generator = SystemRandomNumberGenerator()
-                for index in buffer.indices { buffer[index] = generator.next() }
+        pool.withLock { pool in
+            if pool.position + out.count > pool.buffer.count {
+                if RAND_bytes(&pool.buffer, Int32(pool.buffer.count)) != 1 {
+                    var generator = SystemRandomNumberGenerator()
+                    for index in pool.buffer.indices { pool.buffer[index] = generator.next() }
+                }
+                pool.position = 0
             }
-            position = 0
+            for index in out.indices { out[index] = pool.buffer[pool.position + index] }
+            // Used bytes are overwritten so that they never stay in memory longer than needed.
+            for index in pool.position..<(pool.position + out.count) { pool.buffer[index] = 0 }
+            pool.position += out.count
         }
-        for index in out.indices { out[index] = buffer[position + index] }
-        // Used bytes are overwritten so that they never stay in memory longer than needed.
-        for index in position..<(position + out.count) { buffer[index] = 0 }
-        position += out.count
     }
 }

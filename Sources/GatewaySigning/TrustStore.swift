@@ -1,23 +1,27 @@
 import COpenSSL
 import Foundation
+import Synchronization
 
 /// The alliance trust anchors and their CRLs: decides whether a signer certificate is acceptable
 /// at a given time (`X509_STORE` / `X509_verify_cert`, then the CRLs).
 ///
 /// Chain results are cached per certificate (keyed by its base64 DER): a gateway sees the same few
 /// office certificates over and over. Time and revocation are checked on every call.
+///
+/// `@unchecked Sendable` only because of `store`, an `X509_STORE` C pointer: it is written once in
+/// `init` and then only read (`X509_STORE_CTX_init` takes it for verification, which OpenSSL allows
+/// from several threads); the cache, the one mutable state, is behind a `Mutex`.
 public final class TrustStore: @unchecked Sendable {
     public let roots: [Certificate]
     /// The CRLs, each verified against one of `roots` when the store was made.
     public let revocationLists: [CertificateRevocationList]
     private let store: OpaquePointer
-    private let lock = NSLock()
-    private var cache: [String: CachedChain] = [:]
+    private let cache = Mutex<[String: CachedChain]>([:])
     private static let cacheLimit = 4096
 
     /// A chain check that does not depend on time: the certificate with the validity window of its
     /// whole chain, or the reason it does not chain.
-    private struct CachedChain {
+    private struct CachedChain: Sendable {
         var certificate: Certificate?
         var failure: VerificationFailure?
         var notBefore: Date = .distantPast
@@ -81,15 +85,13 @@ public final class TrustStore: @unchecked Sendable {
     }
 
     private func cachedChain(_ base64: String) -> CachedChain {
-        lock.lock()
-        let hit = cache[base64]
-        lock.unlock()
-        if let hit { return hit }
+        if let hit = cache.withLock({ $0[base64] }) { return hit }
+        // Computed outside the lock: two threads may both compute a new certificate's chain once.
         let computed = computeChain(base64)
-        lock.lock()
-        if cache.count >= Self.cacheLimit { cache.removeAll(keepingCapacity: true) }
-        cache[base64] = computed
-        lock.unlock()
+        cache.withLock { cache in
+            if cache.count >= Self.cacheLimit { cache.removeAll(keepingCapacity: true) }
+            cache[base64] = computed
+        }
         return computed
     }
 
