@@ -132,7 +132,12 @@ let package = Package(
         ),
         .testTarget(
             name: "GatewayServerTests",
-            dependencies: ["GatewayServer", "GatewaySigning", "GatewayModel", "TestSupport", "xgw", .product(name: "Yams", package: "Yams")],
+            // HummingbirdTesting: the API tests run the application buildApplication makes (.router, .live);
+            // xgw: the tests that need a real process (SIGKILL, SIGTERM, SIGINT) run `xgw serve`.
+            dependencies: [
+                "GatewayServer", "GatewaySigning", "GatewayModel", "TestSupport", "xgw", .product(name: "Yams", package: "Yams"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             swiftSettings: strict
         ),
     ],

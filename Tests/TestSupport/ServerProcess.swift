@@ -132,6 +132,12 @@ public struct HTTPAnswer: Sendable {
     public var headers: [String: String]
     public var body: [UInt8]
 
+    public init(status: Int, headers: [String: String], body: [UInt8]) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
     public var json: JSONValue? { try? JSONParser.parse(body) }
     public var text: String { String(decoding: body, as: UTF8.self) }
 
