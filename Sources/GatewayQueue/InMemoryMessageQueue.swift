@@ -1,15 +1,16 @@
 import Foundation
 
-/// The in-memory driver: the reference implementation of the contract, for unit tests and as a
-/// baseline in benchmarks. Nothing survives the process.
-public actor InMemoryMessageQueue: MessageQueue {
+/// The in-memory driver: the reference implementation of the contract and the oracle of the
+/// differential test (its lease selection is `LeaseSelection`'s rule applied message by message),
+/// for unit tests and as a baseline in benchmarks. Nothing survives the process.
+public actor InMemoryMessageQueue: QueueStorage {
     private struct StoredEnvelope {
         var submitter: String
         var item: EnqueueItem
         var messages: [MessageID]
     }
 
-    private struct StoredMessage {
+    private struct Message {
         var id: MessageID
         var envelopeId: String
         var destination: String
@@ -31,10 +32,10 @@ public actor InMemoryMessageQueue: MessageQueue {
         var key: IdempotencyKey
     }
 
-    private let configuration: QueueConfiguration
+    public let configuration: QueueConfiguration
     private var envelopes: [String: StoredEnvelope] = [:]
     private var keys: [SubmitterKey: String] = [:]
-    private var messages: [MessageID: StoredMessage] = [:]
+    private var messages: [MessageID: Message] = [:]
     /// Per destination, per recordId: the pending (queued or leased) messages in group order.
     private var pending: [String: [String: [MessageID]]] = [:]
     private var leased: [String: Set<MessageID>] = [:]
@@ -78,7 +79,7 @@ public actor InMemoryMessageQueue: MessageQueue {
                 let id = MessageID(nextId)
                 nextId += 1
                 ids.append(id)
-                let message = StoredMessage(
+                let message = Message(
                     id: id, envelopeId: item.envelopeId, destination: destination, sequence: id.rawValue,
                     delivery: .enqueued(at: at))
                 messages[id] = message
@@ -92,85 +93,113 @@ public actor InMemoryMessageQueue: MessageQueue {
         return results
     }
 
-    public func lease(participant: String, max: Int, visibility: TimeInterval) throws -> [LeasedMessage] {
-        try QueueValidation.check(max: max, visibility: visibility)
-        let at = now
-        reclaim(participant: participant, at: at)
-        // Walk the queued messages in lease order; each is checked against its group.
-        var chosen: [ReadyKey] = []
+    // MARK: - Storage
+
+    public func update<Output: Sendable>(at now: Date, first: QueueStep<Int>?, _ step: QueueStep<Output>) throws -> Output {
+        // An actor runs one call at a time: nothing else sees the state between the steps.
+        if let first { apply(try first.decide(select(first.selection, at: now)).transitions) }
+        let (transitions, output) = try step.decide(select(step.selection, at: now))
+        apply(transitions)
+        return output
+    }
+
+    public func select(_ selection: QueueSelection, at now: Date) -> [StoredMessage] {
+        switch selection {
+        case .expiredLeases(let participant):
+            let ids = participant.map { leased[$0] ?? [] } ?? leased.values.reduce(into: Set<MessageID>()) { $0.formUnion($1) }
+            return ids.sorted().compactMap { messages[$0] }.filter { message in
+                message.delivery.leaseExpiresAt.map { $0 <= now } ?? false
+            }.map { row($0) }
+        case .leasable(let participant, let max):
+            return leasable(participant: participant, max: max, now: now)
+        case .leaseHolders(let participant, let leaseTokens):
+            return leaseTokens.compactMap { tokens[$0].flatMap { messages[$0] } }
+                .filter { $0.destination == participant }.map { row($0) }
+        case .message(let id):
+            return messages[id].map { [row($0)] } ?? []
+        }
+    }
+
+    public func counts(at now: Date) -> QueueCounts {
+        var counts = QueueCounts()
+        for message in messages.values {
+            counts.states[QueueCounts.Key(destination: message.destination, state: message.delivery.state), default: 0] += 1
+            if message.delivery.state == .leased, let expiry = message.delivery.leaseExpiresAt, expiry <= now {
+                let key = QueueCounts.Key(destination: message.destination, state: .leased, deliveryCount: message.delivery.deliveryCount)
+                counts.expired[key, default: 0] += 1
+            }
+        }
+        return counts
+    }
+
+    /// Walks the queued messages in lease order (availableAt, sequence), each checked against
+    /// its group by `LeaseSelection.mayLease`.
+    private func leasable(participant: String, max: Int, now: Date) -> [StoredMessage] {
+        var chosen: [StoredMessage] = []
         for key in ready[participant] ?? [] {
-            guard chosen.count < max, key.availableAt <= at else { break }
+            guard chosen.count < max, key.availableAt <= now else { break }
             guard let message = messages[key.id], let envelope = envelopes[message.envelopeId] else { continue }
             let group = pending[participant]?[envelope.item.recordId] ?? []
             let inFlight = group.contains { messages[$0]?.delivery.state == .leased }
-            if LeaseSelection.mayLease(candidate(message, envelope), groupHead: group.first, groupInFlight: inFlight, now: at) {
-                chosen.append(key)
+            if LeaseSelection.mayLease(candidate(message, envelope), groupHead: group.first, groupInFlight: inFlight, now: now) {
+                chosen.append(row(message))
             }
         }
-        for key in chosen { removeReady(key, destination: participant) }
-        var leasedNow: [LeasedMessage] = []
-        for id in chosen.map(\.id) {
-            guard var message = messages[id], let envelope = envelopes[message.envelopeId] else { continue }
-            let token = LeaseToken.random()
-            let changes = try message.delivery.lease(token: token, now: at, visibility: visibility)
-            messages[id] = message
-            tokens[token] = id
-            leased[participant, default: []].insert(id)
-            record(message, changes, at: at)
-            leasedNow.append(leasedMessage(message, envelope, token: token, expiresAt: message.delivery.leaseExpiresAt ?? at))
+        return chosen
+    }
+
+    private func row(_ message: Message) -> StoredMessage {
+        var content: StoredMessage.Content?
+        if let envelope = envelopes[message.envelopeId] {
+            let item = envelope.item
+            content = StoredMessage.Content(
+                envelopeId: item.envelopeId, submitter: envelope.submitter, kind: item.kind, recordId: item.recordId,
+                updatedAt: item.updatedAt, payloadDigest: item.payloadDigest, envelope: item.envelope)
         }
-        return leasedNow
+        return StoredMessage(id: message.id, destination: message.destination, delivery: message.delivery, content: content)
     }
 
-    public func leased(participant: String, leaseToken: LeaseToken) -> LeasedMessage? {
-        let at = now
-        guard let id = tokens[leaseToken], let message = messages[id], message.destination == participant,
-              message.delivery.state == .leased, message.delivery.leaseToken == leaseToken,
-              let expiresAt = message.delivery.leaseExpiresAt, expiresAt > at,
-              let envelope = envelopes[message.envelopeId]
-        else { return nil }
-        return leasedMessage(message, envelope, token: leaseToken, expiresAt: expiresAt)
-    }
-
-    private func leasedMessage(_ message: StoredMessage, _ envelope: StoredEnvelope, token: LeaseToken, expiresAt: Date) -> LeasedMessage {
-        let item = envelope.item
-        return LeasedMessage(
-            messageId: message.id, envelopeId: item.envelopeId, destination: message.destination, submitter: envelope.submitter,
-            kind: item.kind, recordId: item.recordId, updatedAt: item.updatedAt, payloadDigest: item.payloadDigest,
-            envelope: item.envelope, deliveryCount: message.delivery.deliveryCount, leaseToken: token, leaseExpiresAt: expiresAt)
-    }
-
-    public func ack(participant: String, _ acknowledgements: [Acknowledgement]) -> [QueueError?] {
-        let at = now
-        return acknowledgements.map { ack in
-            do {
-                var message = try holder(of: ack.leaseToken, participant: participant)
-                let changes = try message.delivery.ack(token: ack.leaseToken, outcome: ack.outcome, now: at)
-                message.receipt = ack.receipt
-                message.ackedAt = at
-                settle(&message, token: ack.leaseToken, changes: changes, at: at)
-                return nil
-            } catch let error as QueueError {
-                return error
-            } catch {
-                return QueueError(.storage, "\(type(of: error))")
+    /// Writes decided transitions, keeping the indexes in step with each message's state.
+    private func apply(_ transitions: [Transition]) {
+        for transition in transitions {
+            guard var message = messages[transition.id], let envelope = envelopes[message.envelopeId] else { continue }
+            let old = message.delivery
+            switch old.state {
+            case .queued: removeReady(ReadyKey(availableAt: old.availableAt, id: message.id), destination: message.destination)
+            case .leased:
+                leased[message.destination]?.remove(message.id)
+                if let token = old.leaseToken { tokens[token] = nil }
+            case .acked, .dead: break
             }
+            message.delivery = transition.delivery
+            message.diedAt = transition.diedAt
+            if transition.delivery.state == .acked {
+                message.receipt = transition.receipt
+                message.ackedAt = transition.at
+            }
+            messages[message.id] = message
+            switch transition.delivery.state {
+            case .queued: insertReady(message)
+            case .leased:
+                leased[message.destination, default: []].insert(message.id)
+                if let token = transition.delivery.leaseToken { tokens[token] = message.id }
+            case .acked, .dead: break
+            }
+            if old.isPending != transition.delivery.isPending {
+                if transition.delivery.isPending {
+                    insertPending(message, recordId: envelope.item.recordId, updatedAt: envelope.item.updatedAt)
+                } else {
+                    pending[message.destination]?[envelope.item.recordId]?.removeAll { $0 == message.id }
+                    if pending[message.destination]?[envelope.item.recordId]?.isEmpty == true {
+                        pending[message.destination]?[envelope.item.recordId] = nil
+                    }
+                }
+            }
+            record(message, transition.changes, at: transition.at)
         }
     }
 
-    public func nack(participant: String, leaseToken: LeaseToken, error: String) throws {
-        let at = now
-        var message = try holder(of: leaseToken, participant: participant)
-        let changes = try message.delivery.nack(
-            token: leaseToken, error: error, now: at, policy: configuration.retry, random: configuration.random())
-        settle(&message, token: leaseToken, changes: changes, at: at)
-    }
-
-    @discardableResult
-    public func reclaimExpired() -> Int {
-        let at = now
-        return leased.keys.reduce(0) { $0 + reclaim(participant: $1, at: at) }
-    }
+    // MARK: - Reads
 
     public func receipts(submitter: String, since: Date, limit: Int) -> [StoredReceipt] {
         let found = messages.values.compactMap { message -> StoredReceipt? in
@@ -203,35 +232,8 @@ public actor InMemoryMessageQueue: MessageQueue {
         }
     }
 
-    public func replay(messageId: MessageID) throws {
-        guard var message = messages[messageId], let envelope = envelopes[message.envelopeId] else {
-            throw QueueError(.notFound, "no message \(messageId)")
-        }
-        let at = now
-        let changes = try message.delivery.replay(now: at)
-        message.diedAt = nil
-        messages[messageId] = message
-        insertPending(message, recordId: envelope.item.recordId, updatedAt: envelope.item.updatedAt)
-        insertReady(message)
-        record(message, changes, at: at)
-    }
-
     public func history(envelopeId: String) -> [HistoryEntry] {
         historyByEnvelope[envelopeId] ?? []
-    }
-
-    public func depths() -> [String: QueueDepth] {
-        reclaimExpired()
-        var depths: [String: QueueDepth] = [:]
-        for message in messages.values {
-            switch message.delivery.state {
-            case .queued: depths[message.destination, default: QueueDepth()].queued += 1
-            case .leased: depths[message.destination, default: QueueDepth()].leased += 1
-            case .dead: depths[message.destination, default: QueueDepth()].dead += 1
-            case .acked: depths[message.destination, default: QueueDepth()].acked += 1
-            }
-        }
-        return depths
     }
 
     @discardableResult
@@ -259,58 +261,20 @@ public actor InMemoryMessageQueue: MessageQueue {
 
     // MARK: - Internals
 
-    private func candidate(_ message: StoredMessage, _ envelope: StoredEnvelope) -> LeaseSelection.Candidate {
+    private func candidate(_ message: Message, _ envelope: StoredEnvelope) -> LeaseSelection.Candidate {
         LeaseSelection.Candidate(
             id: message.id, recordId: envelope.item.recordId, updatedAt: envelope.item.updatedAt,
             sequence: message.sequence, state: message.delivery.state, availableAt: message.delivery.availableAt)
     }
 
-    private func receipt(_ message: StoredMessage, _ envelope: StoredEnvelope) -> StoredReceipt {
+    private func receipt(_ message: Message, _ envelope: StoredEnvelope) -> StoredReceipt {
         StoredReceipt(
             messageId: message.id, envelopeId: message.envelopeId, destination: message.destination,
             recordId: envelope.item.recordId, outcome: message.delivery.outcome ?? .accepted,
             receipt: message.receipt, ackedAt: message.ackedAt ?? .distantPast)
     }
 
-    /// The message leased under `token`, if it is `participant`'s.
-    private func holder(of token: LeaseToken, participant: String) throws -> StoredMessage {
-        guard let id = tokens[token], let message = messages[id], message.destination == participant else {
-            throw QueueError(.staleLease, "the lease is not current")
-        }
-        return message
-    }
-
-    /// Stores a message after a transition out of `leased` and keeps the indexes in step.
-    private func settle(_ message: inout StoredMessage, token: LeaseToken?, changes: [Delivery.Change], at: Date) {
-        if let token { tokens[token] = nil }
-        leased[message.destination]?.remove(message.id)
-        if message.delivery.state == .dead { message.diedAt = at }
-        if message.delivery.state == .queued { insertReady(message) }
-        if !message.delivery.isPending, let envelope = envelopes[message.envelopeId] {
-            pending[message.destination]?[envelope.item.recordId]?.removeAll { $0 == message.id }
-            if pending[message.destination]?[envelope.item.recordId]?.isEmpty == true {
-                pending[message.destination]?[envelope.item.recordId] = nil
-            }
-        }
-        messages[message.id] = message
-        record(message, changes, at: at)
-    }
-
-    @discardableResult
-    private func reclaim(participant: String, at: Date) -> Int {
-        var count = 0
-        for id in leased[participant] ?? [] {
-            guard var message = messages[id] else { continue }
-            let token = message.delivery.leaseToken
-            let changes = message.delivery.expireIfDue(now: at, policy: configuration.retry, random: configuration.random())
-            guard !changes.isEmpty else { continue }
-            settle(&message, token: token, changes: changes, at: at)
-            count += 1
-        }
-        return count
-    }
-
-    private func insertReady(_ message: StoredMessage) {
+    private func insertReady(_ message: Message) {
         let key = ReadyKey(availableAt: message.delivery.availableAt, id: message.id)
         let index = readyIndex(key, destination: message.destination)
         ready[message.destination, default: []].insert(key, at: index)
@@ -335,7 +299,7 @@ public actor InMemoryMessageQueue: MessageQueue {
         return low
     }
 
-    private func insertPending(_ message: StoredMessage, recordId: String, updatedAt: String) {
+    private func insertPending(_ message: Message, recordId: String, updatedAt: String) {
         var group = pending[message.destination]?[recordId] ?? []
         let key = (updatedAt, message.sequence)
         let index = group.firstIndex { id in
@@ -346,7 +310,7 @@ public actor InMemoryMessageQueue: MessageQueue {
         pending[message.destination, default: [:]][recordId] = group
     }
 
-    private func record(_ message: StoredMessage, _ changes: [Delivery.Change], at: Date) {
+    private func record(_ message: Message, _ changes: [Delivery.Change], at: Date) {
         for change in changes {
             historyByEnvelope[message.envelopeId, default: []].append(HistoryEntry(
                 messageId: message.id, destination: message.destination, event: change.event, at: at,

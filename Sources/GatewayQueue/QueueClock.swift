@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Where a queue reads the time: the system clock in production, a hand-moved one in tests, so
 /// visibility timeouts, back-off and retention can be tested without sleeping.
@@ -13,15 +14,14 @@ public struct SystemQueueClock: QueueClock {
 }
 
 /// A clock that only moves when told to.
-public final class ManualQueueClock: QueueClock, @unchecked Sendable {
-    private let lock = NSLock()
-    private var current: Date
+public final class ManualQueueClock: QueueClock, Sendable {
+    private let current: Mutex<Date>
 
-    public init(_ start: Date = Date(timeIntervalSince1970: 1_800_000_000)) { current = start }
+    public init(_ start: Date = Date(timeIntervalSince1970: 1_800_000_000)) { current = Mutex(start) }
 
-    public func now() -> Date { lock.withLock { current } }
+    public func now() -> Date { current.withLock { $0 } }
 
-    public func advance(by seconds: TimeInterval) { lock.withLock { current += seconds } }
+    public func advance(by seconds: TimeInterval) { current.withLock { $0 += seconds } }
 
-    public func set(_ date: Date) { lock.withLock { current = date } }
+    public func set(_ date: Date) { current.withLock { $0 = date } }
 }

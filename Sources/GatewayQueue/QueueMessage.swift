@@ -263,15 +263,13 @@ public struct QueueDepth: Sendable, Hashable {
         self.acked = acked
     }
 
-    /// Adds `count` messages in the state stored as `state` (a `DeliveryState` raw value; any
-    /// other name is ignored): for drivers that count `GROUP BY destination, state`.
-    public mutating func add(state: String, count: Int) {
-        switch DeliveryState(rawValue: state) {
+    /// Adds `count` messages in `state` (a negative count moves them out).
+    public mutating func add(_ state: DeliveryState, _ count: Int) {
+        switch state {
         case .queued: queued += count
         case .leased: leased += count
         case .dead: dead += count
         case .acked: acked += count
-        case nil: break
         }
     }
 }

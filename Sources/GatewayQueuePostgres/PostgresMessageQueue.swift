@@ -2,6 +2,7 @@ import Foundation
 import GatewayQueue
 import Logging
 import PostgresNIO
+import Synchronization
 
 /// The PostgreSQL driver: several gateway nodes share one database.
 ///
@@ -22,18 +23,14 @@ import PostgresNIO
 /// milliseconds), never from the database, exactly like the SQLite driver; nodes' clocks must
 /// agree to well below the visibility timeout (NTP).
 ///
-/// **Wake-ups.** Enqueue and replay `NOTIFY xgw_queue` with the destination; `waitForMessages`
-/// returns as soon as a notification for the participant arrives (LISTEN on one connection of
-/// the pool), so an idle lessee does not poll.
-public final class PostgresMessageQueue: MessageQueue, Sendable {
+/// **Rules.** Every delivery transition is decided by `QueueDecision` (`QueueStorage+Operations`),
+/// as for the other drivers; this type selects rows and writes what was decided.
+public final class PostgresMessageQueue: QueueStorage, Sendable {
     public let settings: PostgresQueueSettings
     /// The connection pool; `run()` runs it.
     public let client: PostgresClient
-    private let configuration: QueueConfiguration
+    public let configuration: QueueConfiguration
     private let logger: Logger
-    private let waiters = Waiters()
-
-    static let channel = "xgw_queue"
 
     public init(
         settings: PostgresQueueSettings, configuration: QueueConfiguration = QueueConfiguration(),
@@ -55,12 +52,9 @@ public final class PostgresMessageQueue: MessageQueue, Sendable {
         self.init(settings: try PostgresQueueSettings(url: url), configuration: configuration, logger: logger)
     }
 
-    /// Runs the connection pool and the LISTEN loop until the task is cancelled.
+    /// Runs the connection pool until the task is cancelled.
     public func run() async {
-        await withDiscardingTaskGroup { group in
-            group.addTask { await self.client.run() }
-            group.addTask { await self.listen() }
-        }
+        await client.run()
     }
 
     // MARK: - Schema
@@ -163,7 +157,7 @@ public final class PostgresMessageQueue: MessageQueue, Sendable {
     public func dropSchema() async throws {
         let schema = settings.schema
         let logger = logger
-        try await withConnection { connection in
+        _ = try await withConnection { connection in
             try await connection.query(PostgresQuery(unsafeSQL: "DROP SCHEMA IF EXISTS \(schema) CASCADE"), logger: logger)
         }
     }
@@ -204,14 +198,12 @@ public final class PostgresMessageQueue: MessageQueue, Sendable {
                   FROM input i JOIN env ON env.id = i.id
                   CROSS JOIN LATERAL unnest(string_to_array(i.destinations, E'\\n')) WITH ORDINALITY AS d(destination, n)
                   ORDER BY i.ord, d.n
-                  RETURNING id, destination
+                  RETURNING id
                 ), hist AS (
                   INSERT INTO history (message_id, at, event, delivery_count)
                   SELECT id, \(at), 'queued', 0 FROM msg ORDER BY id
-                ), notified AS (
-                  SELECT pg_notify('\(unescaped: Self.channel)', destination) FROM (SELECT DISTINCT destination FROM msg) AS d
                 )
-                SELECT id FROM env WHERE (SELECT count(*) FROM notified) >= 0
+                SELECT id FROM env
                 """, logger: logger
             ).decode(String.self) {
                 inserted.insert(id)
@@ -240,166 +232,6 @@ public final class PostgresMessageQueue: MessageQueue, Sendable {
                 }
                 return EnqueuedItem(envelopeId: first.id, destinations: first.destinations, duplicate: true)
             }
-        }
-    }
-
-    public func lease(participant: String, max: Int, visibility: TimeInterval) async throws -> [LeasedMessage] {
-        try QueueValidation.check(max: max, visibility: visibility)
-        let now = configuration.clock.now()
-        let nowMillis = Self.millis(now)
-        let logger = logger
-        return try await transaction { connection in
-            // Lessees of one destination take turns (see the type's documentation).
-            try await connection.query(
-                "SELECT pg_advisory_xact_lock(hashtextextended(\("xgw.lease:" + participant), 0))", logger: logger)
-            _ = try await self.reclaim(connection, participant: participant, now: now)
-            var selected: [(Int64, Delivery, LeasedMessage)] = []
-            for try await row in try await connection.query("""
-                SELECT \(unescaped: Self.leasedColumns)
-                FROM message m JOIN envelope e ON e.id = m.envelope_id
-                WHERE m.destination = \(participant) AND m.state = 'queued' AND m.available_at <= \(nowMillis)
-                  AND NOT EXISTS (
-                    SELECT 1 FROM message p
-                    WHERE p.destination = m.destination AND p.record_id = m.record_id AND p.state IN ('queued', 'leased')
-                      AND (p.state = 'leased' OR p.updated_at < m.updated_at
-                           OR (p.updated_at = m.updated_at AND p.id < m.id)))
-                ORDER BY m.available_at, m.id
-                LIMIT \(max)
-                FOR UPDATE OF m SKIP LOCKED
-                """, logger: logger
-            ) {
-                let (id, delivery) = try Self.delivery(row)
-                let message = try Self.leasedMessage(
-                    row, id: id, participant: participant, delivery: delivery, token: LeaseToken.random(), expiresAt: now)
-                selected.append((id, delivery, message))
-            }
-            var updates: [DeliveryRow] = []
-            var leased: [LeasedMessage] = []
-            for (id, delivery, message) in selected {
-                var delivery = delivery
-                var message = message
-                let changes = try delivery.lease(token: message.leaseToken, now: now, visibility: visibility)
-                updates.append(DeliveryRow(id: id, delivery, changes: changes, at: nowMillis))
-                message.leaseExpiresAt = Self.date(Self.millis(delivery.leaseExpiresAt ?? now))
-                leased.append(message)
-            }
-            try await Self.store(connection, updates, logger: logger)
-            return leased
-        }
-    }
-
-    public func leased(participant: String, leaseToken: LeaseToken) async throws -> LeasedMessage? {
-        let nowMillis = Self.millis(configuration.clock.now())
-        let logger = logger
-        return try await withConnection { connection in
-            var found: LeasedMessage?
-            for try await row in try await connection.query("""
-                SELECT \(unescaped: Self.leasedColumns)
-                FROM message m JOIN envelope e ON e.id = m.envelope_id
-                WHERE m.lease_token = \(leaseToken.rawValue) AND m.destination = \(participant)
-                  AND m.state = 'leased' AND m.lease_expires_at > \(nowMillis)
-                """, logger: logger
-            ) {
-                let (id, delivery) = try Self.delivery(row)
-                guard let expiresAt = delivery.leaseExpiresAt else { continue }
-                found = try Self.leasedMessage(
-                    row, id: id, participant: participant, delivery: delivery, token: leaseToken, expiresAt: expiresAt)
-            }
-            return found
-        }
-    }
-
-    /// One statement: every acknowledgement whose lease is current and unexpired becomes `acked`
-    /// with its history row; the refused ones are then told apart (expired or stale) by a read.
-    /// The same transition as `Delivery.ack`, written in SQL so that an ack is three round trips
-    /// (BEGIN, the statement, COMMIT) instead of four with a locking read. Not left to autocommit:
-    /// PostgresNIO ends a statement's rows before the server commits it (at Sync), so only a
-    /// COMMIT's answer proves the write is durable.
-    public func ack(participant: String, _ acknowledgements: [Acknowledgement]) async throws -> [QueueError?] {
-        guard !acknowledgements.isEmpty else { return [] }
-        let nowMillis = Self.millis(configuration.clock.now())
-        let logger = logger
-        // A token repeated in one batch: the first one counts, the others are stale (as in `Delivery`).
-        var seen = Set<String>()
-        var rows: [AckRow] = []
-        for (index, ack) in acknowledgements.enumerated() where seen.insert(ack.leaseToken.rawValue).inserted {
-            rows.append(AckRow(
-                ord: index, token: ack.leaseToken.rawValue, outcome: ack.outcome.name, reason: ack.outcome.reason,
-                detail: ack.outcome.reason.map { "rejected: \($0)" }, receipt: ack.receipt.map { Data($0).base64EncodedString() }))
-        }
-        let json = try Self.json(rows)
-        let tokens = rows.map { ($0.ord, $0.token) }
-        return try await transaction { connection in
-            var acked = Set<Int>()
-            for try await ord in try await connection.query("""
-                WITH a AS (
-                  SELECT * FROM jsonb_to_recordset(\(json)::jsonb) AS a(
-                    ord int, token text, outcome text, reason text, detail text, receipt text)
-                ), done AS (
-                  UPDATE message m SET state = 'acked', lease_token = NULL, lease_expires_at = NULL,
-                    outcome = a.outcome, reason = a.reason, receipt = decode(a.receipt, 'base64'), acked_at = \(nowMillis)
-                  FROM a
-                  WHERE m.lease_token = a.token AND m.destination = \(participant) AND m.state = 'leased'
-                    AND m.lease_expires_at > \(nowMillis)
-                  RETURNING m.id, m.delivery_count, a.ord, a.detail
-                ), hist AS (
-                  INSERT INTO history (message_id, at, event, delivery_count, detail)
-                  SELECT id, \(nowMillis), 'acked', delivery_count, detail FROM done ORDER BY ord
-                )
-                SELECT ord FROM done
-                """, logger: logger
-            ).decode(Int.self) {
-                acked.insert(ord)
-            }
-            var expired = Set<String>()
-            let refused = tokens.filter { !acked.contains($0.0) }.map(\.1)
-            if !refused.isEmpty {
-                for try await token in try await connection.query("""
-                    SELECT lease_token FROM message
-                    WHERE lease_token = ANY(\(refused)) AND destination = \(participant) AND state = 'leased'
-                      AND lease_expires_at <= \(nowMillis)
-                    """, logger: logger
-                ).decode(String.self) {
-                    expired.insert(token)
-                }
-            }
-            return acknowledgements.indices.map { index -> QueueError? in
-                if acked.contains(index) { return nil }
-                if expired.contains(acknowledgements[index].leaseToken.rawValue) {
-                    return QueueError(.leaseExpired, "the lease expired")
-                }
-                return QueueError(.staleLease, "the lease is not current")
-            }
-        }
-    }
-
-    public func nack(participant: String, leaseToken: LeaseToken, error: String) async throws {
-        let now = configuration.clock.now()
-        let configuration = configuration
-        let logger = logger
-        try await transaction { connection in
-            var found: (Int64, Delivery)?
-            for try await row in try await connection.query("""
-                SELECT \(unescaped: Self.deliveryColumns("m")) FROM message m
-                WHERE m.lease_token = \(leaseToken.rawValue) AND m.destination = \(participant) FOR UPDATE
-                """, logger: logger
-            ) {
-                found = try Self.delivery(row)
-            }
-            guard let (id, found) = found else { throw QueueError(.staleLease, "the lease is not current") }
-            var delivery = found
-            let changes = try delivery.nack(
-                token: leaseToken, error: error, now: now, policy: configuration.retry, random: configuration.random())
-            var row = DeliveryRow(id: id, delivery, changes: changes, at: Self.millis(now))
-            if delivery.state == .dead { row.died_at = Self.millis(now) }
-            try await Self.store(connection, [row], logger: logger)
-        }
-    }
-
-    public func reclaimExpired() async throws -> Int {
-        let now = configuration.clock.now()
-        return try await transaction { connection in
-            try await self.reclaim(connection, participant: nil, now: now)
         }
     }
 
@@ -435,27 +267,6 @@ public final class PostgresMessageQueue: MessageQueue, Sendable {
         }
     }
 
-    public func replay(messageId: MessageID) async throws {
-        let now = configuration.clock.now()
-        let logger = logger
-        try await transaction { connection in
-            var found: (Int64, Delivery)?
-            var destination = ""
-            for try await row in try await connection.query("""
-                SELECT \(unescaped: Self.deliveryColumns("m")), m.destination FROM message m
-                WHERE m.id = \(messageId.rawValue) FOR UPDATE
-                """, logger: logger
-            ) {
-                found = try Self.delivery(row)
-                destination = try row.makeRandomAccess()[9].decode(String.self)
-            }
-            guard var (id, delivery) = found else { throw QueueError(.notFound, "no message \(messageId)") }
-            let changes = try delivery.replay(now: now)
-            try await Self.store(connection, [DeliveryRow(id: id, delivery, changes: changes, at: Self.millis(now))], logger: logger)
-            try await connection.query("SELECT pg_notify(\(Self.channel), \(destination))", logger: logger)
-        }
-    }
-
     public func history(envelopeId: String) async throws -> [HistoryEntry] {
         let logger = logger
         return try await withConnection { connection in
@@ -472,20 +283,6 @@ public final class PostgresMessageQueue: MessageQueue, Sendable {
                     deliveryCount: count, detail: detail))
             }
             return entries
-        }
-    }
-
-    public func depths() async throws -> [String: QueueDepth] {
-        try await reclaimExpired()
-        let logger = logger
-        return try await withConnection { connection in
-            var depths: [String: QueueDepth] = [:]
-            for try await (destination, state, count) in try await connection.query(
-                "SELECT destination, state, count(*) FROM message GROUP BY destination, state", logger: logger
-            ).decode((String, String, Int).self) {
-                depths[destination, default: QueueDepth()].add(state: state, count: count)
-            }
-            return depths
         }
     }
 
@@ -535,74 +332,132 @@ public final class PostgresMessageQueue: MessageQueue, Sendable {
         guard version >= latest else { throw QueueError(.storage, "the schema is at version \(version), not \(latest) (not migrated yet)") }
     }
 
-    // MARK: - Wake-ups
+    // MARK: - QueueStorage
 
-    /// Waits until a message may be available for `participant` (an enqueue or replay for it was
-    /// committed, on any node) or `timeout` seconds pass; returns true when woken by a notification.
-    /// Lessees call it after an empty `lease` instead of sleeping a fixed interval. A notification
-    /// lost while the LISTEN connection reconnects only delays the lessee until the timeout.
-    public func waitForMessages(participant: String, timeout: TimeInterval) async -> Bool {
-        await waiters.wait(for: participant, timeout: timeout)
-    }
-
-    /// LISTENs on a connection of its own (outside the pool, so a listener broken by a server
-    /// restart never holds a pooled connection), re-connecting after failures, until cancelled.
-    private func listen() async {
-        while !Task.isCancelled {
-            var connection: PostgresConnection?
-            do {
-                let opened = try await PostgresConnection.connect(
-                    configuration: settings.connectionConfiguration, id: 0, logger: logger)
-                connection = opened
-                // Cancellation (shutdown) closes the connection: the notification sequence does
-                // not end on cancellation by itself.
-                try await withTaskCancellationHandler {
-                    try await opened.listen(on: Self.channel) { notifications in
-                        for try await notification in notifications {
-                            self.waiters.wake(notification.payload)
-                        }
-                    }
-                } onCancel: {
-                    Self.close(opened)
-                }
-            } catch {
-                if Task.isCancelled { break }
-                logger.debug("LISTEN \(Self.channel) failed; retrying", metadata: ["error": "\(String(reflecting: type(of: error)))"])
+    public func update<Output: Sendable>(at now: Date, first: QueueStep<Int>?, _ step: QueueStep<Output>) async throws -> Output {
+        let logger = logger
+        return try await transaction { connection in
+            if case .leasable(let participant, _) = step.selection {
+                // Lessees of one destination take turns (see the type's documentation).
+                try await connection.query(
+                    "SELECT pg_advisory_xact_lock(hashtextextended(\("xgw.lease:" + participant), 0))", logger: logger)
             }
-            try? await connection?.close()
-            try? await Task.sleep(nanoseconds: 500_000_000)
+            if let first { _ = try await Self.run(first, connection, now: now, logger: logger) }
+            return try await Self.run(step, connection, now: now, logger: logger)
         }
     }
 
-    // MARK: - Internals
-
-    /// Columns 0…8 of every row that `delivery(_:)` reads.
-    static func deliveryColumns(_ table: String) -> String {
-        ["id", "state", "delivery_count", "available_at", "lease_token", "lease_expires_at", "last_error", "outcome", "reason"]
-            .map { "\(table).\($0)" }.joined(separator: ", ")
+    public func select(_ selection: QueueSelection, at now: Date) async throws -> [StoredMessage] {
+        let logger = logger
+        return try await withConnection { connection in
+            try await Self.rows(connection, selection, now: now, forUpdate: false, logger: logger)
+        }
     }
 
-    /// What a lease selection reads (message `m`, envelope `e`): `deliveryColumns`, then columns
-    /// 9…15 that `leasedMessage` decodes.
-    static let leasedColumns =
-        deliveryColumns("m") + ", m.envelope_id, m.submitter, m.record_id, m.updated_at, e.kind, e.payload_digest, e.body"
-
-    /// The message in a row of `leasedColumns`.
-    static func leasedMessage(
-        _ row: PostgresRow, id: Int64, participant: String, delivery: Delivery, token: LeaseToken, expiresAt: Date
-    ) throws -> LeasedMessage {
-        let columns = row.makeRandomAccess()
-        var body = try columns[15].decode(ByteBuffer.self)
-        return LeasedMessage(
-            messageId: MessageID(id), envelopeId: try columns[9].decode(String.self), destination: participant,
-            submitter: try columns[10].decode(String.self), kind: try columns[13].decode(String.self),
-            recordId: try columns[11].decode(String.self), updatedAt: try columns[12].decode(String.self),
-            payloadDigest: try columns[14].decode(String.self),
-            envelope: body.readBytes(length: body.readableBytes) ?? [], deliveryCount: delivery.deliveryCount,
-            leaseToken: token, leaseExpiresAt: expiresAt)
+    public func counts(at now: Date) async throws -> QueueCounts {
+        let nowMillis = Self.millis(now)
+        let logger = logger
+        return try await withConnection { connection in
+            var counts = QueueCounts()
+            for try await (destination, state, count) in try await connection.query(
+                "SELECT destination, state, count(*) FROM message GROUP BY destination, state", logger: logger
+            ).decode((String, String, Int).self) {
+                guard let state = DeliveryState(rawValue: state) else { continue }
+                counts.states[QueueCounts.Key(destination: destination, state: state)] = count
+            }
+            for try await (destination, deliveryCount, count) in try await connection.query("""
+                SELECT destination, delivery_count, count(*) FROM message
+                WHERE state = 'leased' AND lease_expires_at <= \(nowMillis) GROUP BY destination, delivery_count
+                """, logger: logger
+            ).decode((String, Int, Int).self) {
+                counts.expired[QueueCounts.Key(destination: destination, state: .leased, deliveryCount: deliveryCount)] = count
+            }
+            return counts
+        }
     }
 
-    static func delivery(_ row: PostgresRow) throws -> (Int64, Delivery) {
+    public func stored(_ date: Date) -> Date { Self.date(Self.millis(date)) }
+
+    /// Selects a step's rows (locked until the transaction ends), decides and writes the result.
+    private static func run<Output>(
+        _ step: QueueStep<Output>, _ connection: PostgresConnection, now: Date, logger: Logger
+    ) async throws -> Output {
+        let (transitions, output) = try step.decide(try await rows(connection, step.selection, now: now, forUpdate: true, logger: logger))
+        try await store(connection, transitions, logger: logger)
+        return output
+    }
+
+    /// Columns 0…9 of every selected row (`message(_:content:)`): the delivery state and the destination.
+    static let messageColumns =
+        ["id", "state", "delivery_count", "available_at", "lease_token", "lease_expires_at", "last_error", "outcome", "reason",
+         "destination"].map { "m.\($0)" }.joined(separator: ", ")
+
+    /// `messageColumns` and columns 10…16 with the envelope (message `m` joined with envelope `e`).
+    static let contentColumns =
+        messageColumns + ", m.envelope_id, m.submitter, m.record_id, m.updated_at, e.kind, e.payload_digest, e.body"
+
+    /// The rows of a selection (`QueueSelection`); in a transaction (`forUpdate`) they stay locked
+    /// until it ends, and rows another node is settling are skipped rather than waited for where
+    /// the selection allows it (expired leases, leasable messages).
+    private static func rows(
+        _ connection: PostgresConnection, _ selection: QueueSelection, now: Date, forUpdate: Bool, logger: Logger
+    ) async throws -> [StoredMessage] {
+        let nowMillis = millis(now)
+        let lock = forUpdate ? "FOR UPDATE OF m" : ""
+        let query: PostgresQuery
+        var content = false
+        switch selection {
+        case .expiredLeases(let participant?):
+            query = """
+                SELECT \(unescaped: messageColumns) FROM message m
+                WHERE m.destination = \(participant) AND m.state = 'leased' AND m.lease_expires_at <= \(nowMillis)
+                ORDER BY m.id \(unescaped: lock) SKIP LOCKED
+                """
+        case .expiredLeases(nil):
+            query = """
+                SELECT \(unescaped: messageColumns) FROM message m
+                WHERE m.state = 'leased' AND m.lease_expires_at <= \(nowMillis)
+                ORDER BY m.id \(unescaped: lock) SKIP LOCKED
+                """
+        case .leasable(let participant, let max):
+            // The FIFO-group rule of `LeaseSelection` in SQL (see SQLiteMessageQueue.leaseSQL).
+            content = true
+            query = """
+                SELECT \(unescaped: contentColumns)
+                FROM message m JOIN envelope e ON e.id = m.envelope_id
+                WHERE m.destination = \(participant) AND m.state = 'queued' AND m.available_at <= \(nowMillis)
+                  AND NOT EXISTS (
+                    SELECT 1 FROM message p
+                    WHERE p.destination = m.destination AND p.record_id = m.record_id AND p.state IN ('queued', 'leased')
+                      AND (p.state = 'leased' OR p.updated_at < m.updated_at
+                           OR (p.updated_at = m.updated_at AND p.id < m.id)))
+                ORDER BY m.available_at, m.id
+                LIMIT \(max)
+                \(unescaped: lock) SKIP LOCKED
+                """
+        case .leaseHolders(let participant, let tokens) where forUpdate:
+            query = """
+                SELECT \(unescaped: messageColumns) FROM message m
+                WHERE m.lease_token = ANY(\(tokens.map(\.rawValue))) AND m.destination = \(participant) FOR UPDATE
+                """
+        case .leaseHolders(let participant, let tokens):
+            content = true
+            query = """
+                SELECT \(unescaped: contentColumns) FROM message m JOIN envelope e ON e.id = m.envelope_id
+                WHERE m.lease_token = ANY(\(tokens.map(\.rawValue))) AND m.destination = \(participant)
+                """
+        case .message(let id):
+            query = "SELECT \(unescaped: messageColumns) FROM message m WHERE m.id = \(id.rawValue) \(unescaped: lock)"
+        }
+        var rows: [StoredMessage] = []
+        for try await row in try await connection.query(query, logger: logger) {
+            rows.append(try message(row, content: content))
+        }
+        return rows
+    }
+
+    /// The message in a row of `messageColumns` (or `contentColumns`).
+    private static func message(_ row: PostgresRow, content: Bool) throws -> StoredMessage {
         let columns = row.makeRandomAccess()
         let outcome = try columns[7].decode(String?.self)
         let reason = try columns[8].decode(String?.self)
@@ -614,55 +469,36 @@ public final class PostgresMessageQueue: MessageQueue, Sendable {
             leaseExpiresAt: try columns[5].decode(Int64?.self).map(date),
             lastError: try columns[6].decode(String?.self),
             outcome: outcome.flatMap { AckOutcome(name: $0, reason: reason) })
-        return (try columns[0].decode(Int64.self), delivery)
+        var stored = StoredMessage(
+            id: MessageID(try columns[0].decode(Int64.self)), destination: try columns[9].decode(String.self), delivery: delivery)
+        if content {
+            var body = try columns[16].decode(ByteBuffer.self)
+            stored.content = StoredMessage.Content(
+                envelopeId: try columns[10].decode(String.self), submitter: try columns[11].decode(String.self),
+                kind: try columns[14].decode(String.self), recordId: try columns[12].decode(String.self),
+                updatedAt: try columns[13].decode(String.self), payloadDigest: try columns[15].decode(String.self),
+                envelope: body.readBytes(length: body.readableBytes) ?? [])
+        }
+        return stored
     }
 
-    /// Expired leases of `participant` (all when nil) back to the queue or dead.
-    private func reclaim(_ connection: PostgresConnection, participant: String?, now: Date) async throws -> Int {
-        let nowMillis = Self.millis(now)
-        let rows: PostgresRowSequence
-        if let participant {
-            rows = try await connection.query("""
-                SELECT \(unescaped: Self.deliveryColumns("m")) FROM message m
-                WHERE m.destination = \(participant) AND m.state = 'leased' AND m.lease_expires_at <= \(nowMillis)
-                ORDER BY m.id FOR UPDATE SKIP LOCKED
-                """, logger: logger)
-        } else {
-            rows = try await connection.query("""
-                SELECT \(unescaped: Self.deliveryColumns("m")) FROM message m
-                WHERE m.state = 'leased' AND m.lease_expires_at <= \(nowMillis)
-                ORDER BY m.id FOR UPDATE SKIP LOCKED
-                """, logger: logger)
-        }
-        var updates: [DeliveryRow] = []
-        for try await row in rows {
-            var (id, delivery) = try Self.delivery(row)
-            let changes = delivery.expireIfDue(now: now, policy: configuration.retry, random: configuration.random())
-            guard !changes.isEmpty else { continue }
-            var update = DeliveryRow(id: id, delivery, changes: changes, at: nowMillis)
-            if delivery.state == .dead { update.died_at = nowMillis }
-            updates.append(update)
-        }
-        try await Self.store(connection, updates, logger: logger)
-        return updates.count
-    }
-
-    /// Stores transitions and their history in one statement.
-    private static func store(_ connection: PostgresConnection, _ rows: [DeliveryRow], logger: Logger) async throws {
-        guard !rows.isEmpty else { return }
+    /// Writes decided transitions and their history in one statement.
+    private static func store(_ connection: PostgresConnection, _ transitions: [Transition], logger: Logger) async throws {
+        guard !transitions.isEmpty else { return }
+        let rows = transitions.map(DeliveryRow.init)
         let deliveries = try json(rows)
         let history = try json(rows.flatMap(\.history))
         try await connection.query("""
             WITH u AS (
               SELECT * FROM jsonb_to_recordset(\(deliveries)::jsonb) AS u(
                 id bigint, state text, delivery_count int, available_at bigint, lease_token text, lease_expires_at bigint,
-                last_error text, outcome text, reason text, died_at bigint, set_receipt boolean, receipt text, acked_at bigint)
+                last_error text, outcome text, reason text, died_at bigint, acked boolean, receipt text, at bigint)
             ), updated AS (
               UPDATE message m SET state = u.state, delivery_count = u.delivery_count, available_at = u.available_at,
                 lease_token = u.lease_token, lease_expires_at = u.lease_expires_at, last_error = u.last_error,
                 outcome = u.outcome, reason = u.reason, died_at = u.died_at,
-                receipt = CASE WHEN u.set_receipt THEN decode(u.receipt, 'base64') ELSE m.receipt END,
-                acked_at = CASE WHEN u.set_receipt THEN u.acked_at ELSE m.acked_at END
+                receipt = CASE WHEN u.acked THEN decode(u.receipt, 'base64') ELSE m.receipt END,
+                acked_at = CASE WHEN u.acked THEN u.at ELSE m.acked_at END
               FROM u WHERE m.id = u.id
               RETURNING m.id
             )
@@ -674,6 +510,8 @@ public final class PostgresMessageQueue: MessageQueue, Sendable {
             ORDER BY h.n
             """, logger: logger)
     }
+
+    // MARK: - Internals
 
     private func receipts(_ query: PostgresQuery) async throws -> [StoredReceipt] {
         let logger = logger
@@ -804,12 +642,6 @@ private struct EnvelopeRow: Encodable {
     var id, kind, record_id, updated_at, payload_digest, destinations, body: String
 }
 
-private struct AckRow: Encodable {
-    var ord: Int
-    var token, outcome: String
-    var reason, detail, receipt: String?
-}
-
 private struct KeyRow: Encodable {
     var record_id, payload_digest: String
 }
@@ -822,7 +654,8 @@ private struct HistoryRow: Encodable {
     var detail: String?
 }
 
-/// A message's new delivery state (and, for acks, its receipt) with the history it produced.
+/// A transition as the update in `store` reads it: the new delivery state (for an ack, its
+/// receipt and time) with the history it produced.
 private struct DeliveryRow: Encodable {
     var id: Int64
     var state: String
@@ -834,13 +667,14 @@ private struct DeliveryRow: Encodable {
     var outcome: String?
     var reason: String?
     var died_at: Int64?
-    var set_receipt = false
+    var acked: Bool
     var receipt: String?
-    var acked_at: Int64?
+    var at: Int64
     var history: [HistoryRow]
 
-    init(id: Int64, _ delivery: Delivery, changes: [Delivery.Change], at: Int64) {
-        self.id = id
+    init(_ transition: Transition) {
+        let delivery = transition.delivery
+        id = transition.id.rawValue
         state = delivery.state.rawValue
         delivery_count = delivery.deliveryCount
         available_at = PostgresMessageQueue.millis(delivery.availableAt)
@@ -849,37 +683,45 @@ private struct DeliveryRow: Encodable {
         last_error = delivery.lastError
         outcome = delivery.outcome?.name
         reason = delivery.outcome?.reason
-        history = changes.map {
-            HistoryRow(message_id: id, at: at, event: $0.event.rawValue, delivery_count: $0.deliveryCount, detail: $0.detail)
+        died_at = transition.diedAt.map(PostgresMessageQueue.millis)
+        acked = delivery.state == .acked
+        receipt = transition.receipt.map { Data($0).base64EncodedString() }
+        let at = PostgresMessageQueue.millis(transition.at)
+        self.at = at
+        history = transition.changes.map {
+            HistoryRow(message_id: transition.id.rawValue, at: at, event: $0.event.rawValue, delivery_count: $0.deliveryCount, detail: $0.detail)
         }
     }
 }
 
 /// A call's answer: its work's result or its deadline, whichever comes first (once).
-private final class Race<T: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var continuation: CheckedContinuation<T, any Error>?
-    private var task: Task<Void, Never>?
-    private var cancelled = false
+private final class Race<T: Sendable>: Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<T, any Error>?
+        var task: Task<Void, Never>?
+        var cancelled = false
+    }
 
-    func start(_ continuation: CheckedContinuation<T, any Error>) { lock.withLock { self.continuation = continuation } }
+    private let state = Mutex(State())
+
+    func start(_ continuation: CheckedContinuation<T, any Error>) { state.withLock { $0.continuation = continuation } }
 
     /// The work's task (cancelled at once when the deadline passed before it was set).
     var work: Task<Void, Never>? {
-        get { lock.withLock { task } }
+        get { state.withLock { $0.task } }
         set {
-            let cancel = lock.withLock {
-                task = newValue
-                return cancelled
+            let cancel = state.withLock {
+                $0.task = newValue
+                return $0.cancelled
             }
             if cancel { newValue?.cancel() }
         }
     }
 
     func cancelWork() {
-        let current = lock.withLock {
-            cancelled = true
-            return task
+        let current = state.withLock {
+            $0.cancelled = true
+            return $0.task
         }
         current?.cancel()
     }
@@ -887,9 +729,9 @@ private final class Race<T: Sendable>: @unchecked Sendable {
     /// Answers the caller unless already answered; returns whether this call did.
     @discardableResult
     func finish(_ result: Result<T, any Error>) -> Bool {
-        let waiting = lock.withLock {
-            defer { continuation = nil }
-            return continuation
+        let waiting = state.withLock { state in
+            defer { state.continuation = nil }
+            return state.continuation
         }
         waiting?.resume(with: result)
         return waiting != nil
@@ -897,16 +739,19 @@ private final class Race<T: Sendable>: @unchecked Sendable {
 }
 
 /// The connection a call is using, so that its deadline can close it.
-private final class ConnectionInUse: @unchecked Sendable {
-    private let lock = NSLock()
-    private var connection: PostgresConnection?
-    private var expired = false
+private final class ConnectionInUse: Sendable {
+    private struct State {
+        var connection: PostgresConnection?
+        var expired = false
+    }
+
+    private let state = Mutex(State())
 
     /// Records the connection; closes it and throws when the deadline has already passed.
     func start(_ connection: PostgresConnection) throws {
-        let late = lock.withLock {
-            if !expired { self.connection = connection }
-            return expired
+        let late = state.withLock {
+            if !$0.expired { $0.connection = connection }
+            return $0.expired
         }
         if late {
             PostgresMessageQueue.close(connection)
@@ -914,47 +759,14 @@ private final class ConnectionInUse: @unchecked Sendable {
         }
     }
 
-    func finish() { lock.withLock { connection = nil } }
+    func finish() { state.withLock { $0.connection = nil } }
 
     /// The deadline passed: closes the connection in use, if any.
     func expire() {
-        let current = lock.withLock {
-            expired = true
-            return connection
+        let current = state.withLock {
+            $0.expired = true
+            return $0.connection
         }
         if let current { PostgresMessageQueue.close(current) }
-    }
-
-
-}
-
-/// Lessees waiting in `waitForMessages`, woken by NOTIFY payloads (destination ids).
-private final class Waiters: @unchecked Sendable {
-    private let lock = NSLock()
-    private var waiting: [String: [UUID: CheckedContinuation<Bool, Never>]] = [:]
-
-    func wait(for participant: String, timeout: TimeInterval) async -> Bool {
-        let id = UUID()
-        return await withTaskCancellationHandler {
-            await withCheckedContinuation { continuation in
-                lock.withLock { waiting[participant, default: [:]][id] = continuation }
-                Task {
-                    try? await Task.sleep(nanoseconds: UInt64(max(0, timeout) * 1e9))
-                    self.resume(participant, id, with: false)
-                }
-            }
-        } onCancel: {
-            self.resume(participant, id, with: false)
-        }
-    }
-
-    func wake(_ participant: String) {
-        let woken = lock.withLock { waiting.removeValue(forKey: participant) ?? [:] }
-        for continuation in woken.values { continuation.resume(returning: true) }
-    }
-
-    private func resume(_ participant: String, _ id: UUID, with value: Bool) {
-        let continuation = lock.withLock { waiting[participant]?.removeValue(forKey: id) }
-        continuation?.resume(returning: value)
     }
 }

@@ -18,7 +18,7 @@ import GatewayQueue
 /// candidate's FIFO group with one probe of `message_group (destination, record_id, updated_at,
 /// id) WHERE state IN ('queued','leased')`: O(log n) per returned message, plus one probe per
 /// queued message that it skips because an earlier message of its recordId is in flight.
-public final class SQLiteMessageQueue: MessageQueue, Sendable {
+public final class SQLiteMessageQueue: QueueStorage, Sendable {
     public enum Synchronous: String, Sendable {
         case full = "FULL"
         case normal = "NORMAL"
@@ -27,7 +27,7 @@ public final class SQLiteMessageQueue: MessageQueue, Sendable {
     public let path: String
     private let pool: DatabasePool
     private let committer: GroupCommitter
-    private let configuration: QueueConfiguration
+    public let configuration: QueueConfiguration
 
     /// Opens (creating and migrating when needed) the queue database at `path`.
     public init(path: String, configuration: QueueConfiguration = QueueConfiguration(), synchronous: Synchronous = .full) throws {
@@ -191,130 +191,48 @@ public final class SQLiteMessageQueue: MessageQueue, Sendable {
         }
     }
 
-    public func lease(participant: String, max: Int, visibility: TimeInterval) async throws -> [LeasedMessage] {
-        try QueueValidation.check(max: max, visibility: visibility)
-        let now = configuration.clock.now()
-        let configuration = configuration
-        return try await groupWrite { db in
-            try Self.reclaim(db, participant: participant, now: now, configuration: configuration)
-            let nowMillis = Self.millis(now)
-            let select = try RawStatement(db, Self.leaseSQL)
-            select.bind(1, participant)
-            select.bind(2, nowMillis)
-            select.bind(3, Int64(max))
-            var leased: [LeasedMessage] = []
-            var expiries: [Int64] = []  // lease_expires_at (ms), as returned in leaseExpiresAt
-            leased.reserveCapacity(Swift.min(max, 1000))
-            expiries.reserveCapacity(Swift.min(max, 1000))
-            // Read the whole selection first: the updates below change the index it walks.
-            while try select.step() {
-                var delivery = Self.delivery(select)
-                let token = LeaseToken.random()
-                _ = try delivery.lease(token: token, now: now, visibility: visibility)
-                let expiry = Self.millis(delivery.leaseExpiresAt ?? now)
-                expiries.append(expiry)
-                leased.append(Self.leasedMessage(
-                    select, participant: participant, delivery: delivery, token: token, expiresAt: Self.date(expiry)))
-            }
-            select.reset()
-            let store = try RawStatement(db, """
-                UPDATE message SET state = 'leased', lease_token = ?1, lease_expires_at = ?2 WHERE id = ?3
-                """)
-            let history = try Self.historyInsert(db, at: nowMillis)
-            history.bind(3, DeliveryEvent.leased.rawValue)
-            for (message, expiry) in zip(leased, expiries) {
-                store.bind(1, message.leaseToken.rawValue)
-                store.bind(2, expiry)
-                store.bind(3, message.messageId.rawValue)
-                try store.run()
-                history.bind(1, message.messageId.rawValue)
-                history.bind(4, Int64(message.deliveryCount))
-                try history.run()
-            }
-            return leased
-        }
-    }
+    // MARK: - QueueStorage
 
-    public func leased(participant: String, leaseToken: LeaseToken) async throws -> LeasedMessage? {
-        let nowMillis = Self.millis(configuration.clock.now())
-        return try await read { db in
-            let select = try RawStatement(db, """
-                SELECT \(Self.leasedColumns)
-                FROM message m JOIN envelope e ON e.id = m.envelope_id
-                WHERE m.lease_token = ?1 AND m.destination = ?2 AND m.state = 'leased' AND m.lease_expires_at > ?3
-                """)
-            select.bind(1, leaseToken.rawValue)
-            select.bind(2, participant)
-            select.bind(3, nowMillis)
-            defer { select.reset() }
-            guard try select.step() else { return nil }
-            let delivery = Self.delivery(select)
-            guard let expiresAt = delivery.leaseExpiresAt else { return nil }
-            return Self.leasedMessage(select, participant: participant, delivery: delivery, token: leaseToken, expiresAt: expiresAt)
-        }
-    }
-
-    public func ack(participant: String, _ acknowledgements: [Acknowledgement]) async throws -> [QueueError?] {
-        let now = configuration.clock.now()
-        let nowMillis = Self.millis(now)
-        return try await groupWrite { db in
-            // One UPDATE per ack: the acked state, outcome and receipt together.
-            let storeAck = try RawStatement(db, """
-                UPDATE message SET state = 'acked', lease_token = NULL, lease_expires_at = NULL, outcome = ?1, reason = ?2,
-                  receipt = ?3, acked_at = ?4 WHERE id = ?5
-                """)
-            storeAck.bind(4, nowMillis)
-            let history = try Self.historyInsert(db, at: nowMillis)
-            return try acknowledgements.map { ack -> QueueError? in
-                guard let (id, found) = try Self.leasedMessage(db, token: ack.leaseToken, participant: participant) else {
-                    return QueueError(.staleLease, "the lease is not current")
-                }
-                var delivery = found
-                let changes: [Delivery.Change]
-                do {
-                    changes = try delivery.ack(token: ack.leaseToken, outcome: ack.outcome, now: now)
-                } catch let error as QueueError {
-                    return error
-                }
-                storeAck.bind(1, delivery.outcome?.name)
-                storeAck.bind(2, delivery.outcome?.reason)
-                storeAck.bind(3, bytes: ack.receipt)
-                storeAck.bind(5, id)
-                try storeAck.run()
-                try Self.record(history, message: id, changes)
-                return nil
-            }
-        }
-    }
-
-    public func nack(participant: String, leaseToken: LeaseToken, error: String) async throws {
-        let now = configuration.clock.now()
-        let configuration = configuration
+    public func update<Output: Sendable>(at now: Date, first: QueueStep<Int>?, _ step: QueueStep<Output>) async throws -> Output {
         try await groupWrite { db in
-            guard let (id, found) = try Self.leasedMessage(db, token: leaseToken, participant: participant) else {
-                throw QueueError(.staleLease, "the lease is not current")
-            }
-            var delivery = found
-            let changes = try delivery.nack(
-                token: leaseToken, error: error, now: now, policy: configuration.retry, random: configuration.random())
-            try Self.store(db, id: id, delivery, diedAt: delivery.state == .dead ? Self.millis(now) : nil)
-            try Self.record(db, message: id, changes, at: Self.millis(now))
+            if let first { try Self.run(first, db, now: now) }
+            return try Self.run(step, db, now: now)
         }
     }
 
-    public func reclaimExpired() async throws -> Int {
-        let now = configuration.clock.now()
-        let configuration = configuration
-        return try await write { db in
-            let participants = try String.fetchAll(db, sql: """
-                SELECT DISTINCT destination FROM message INDEXED BY message_leased
-                WHERE state = 'leased' AND lease_expires_at <= ?
-                """, arguments: [Self.millis(now)])
-            return try participants.reduce(0) { count, participant in
-                try count + Self.reclaim(db, participant: participant, now: now, configuration: configuration)
+    public func select(_ selection: QueueSelection, at now: Date) async throws -> [StoredMessage] {
+        try await read { db in try Self.rows(db, selection, now: now, content: true) }
+    }
+
+    public func counts(at now: Date) async throws -> QueueCounts {
+        try await read { db in
+            var counts = QueueCounts()
+            for row in try Row.fetchAll(db, sql: "SELECT destination, state, count(*) FROM message GROUP BY destination, state") {
+                guard let state = DeliveryState(rawValue: row[1]) else { continue }
+                counts.states[QueueCounts.Key(destination: row[0], state: state)] = row[2]
             }
+            for row in try Row.fetchAll(db, sql: """
+                SELECT destination, delivery_count, count(*) FROM message INDEXED BY message_leased
+                WHERE state = 'leased' AND lease_expires_at <= ? GROUP BY destination, delivery_count
+                """, arguments: [Self.millis(now)]) {
+                counts.expired[QueueCounts.Key(destination: row[0], state: .leased, deliveryCount: row[1])] = row[2]
+            }
+            return counts
         }
     }
+
+    public func stored(_ date: Date) -> Date { Self.date(Self.millis(date)) }
+
+    /// Selects a step's rows, decides and writes the transitions decided.
+    @discardableResult
+    private static func run<Output>(_ step: QueueStep<Output>, _ db: Database, now: Date) throws -> Output {
+        // Read the whole selection first: the writes change the indexes it walks.
+        let (transitions, output) = try step.decide(rows(db, step.selection, now: now, content: false))
+        try write(db, transitions)
+        return output
+    }
+
+    // MARK: - Reads
 
     public func receipts(submitter: String, since: Date, limit: Int) async throws -> [StoredReceipt] {
         try await read { db in
@@ -343,23 +261,6 @@ public final class SQLiteMessageQueue: MessageQueue, Sendable {
         }
     }
 
-    public func replay(messageId: MessageID) async throws {
-        let now = configuration.clock.now()
-        try await write { db in
-            let select = try RawStatement(db, "SELECT \(Self.deliveryColumns("m")) FROM message m WHERE m.id = ?1")
-            select.bind(1, messageId.rawValue)
-            guard try select.step() else {
-                select.reset()
-                throw QueueError(.notFound, "no message \(messageId)")
-            }
-            var delivery = Self.delivery(select)
-            select.reset()
-            let changes = try delivery.replay(now: now)
-            try Self.store(db, id: messageId.rawValue, delivery)
-            try Self.record(db, message: messageId.rawValue, changes, at: Self.millis(now))
-        }
-    }
-
     public func history(envelopeId: String) async throws -> [HistoryEntry] {
         try await read { db in
             // Each message's `queued` event comes from the envelope's enqueue time (enqueue writes
@@ -378,17 +279,6 @@ public final class SQLiteMessageQueue: MessageQueue, Sendable {
                     messageId: MessageID(row[0]), destination: row[1], event: event, at: Self.date(row[3]),
                     deliveryCount: row[4], detail: row[5])
             }
-        }
-    }
-
-    public func depths() async throws -> [String: QueueDepth] {
-        _ = try await reclaimExpired()
-        return try await read { db in
-            var depths: [String: QueueDepth] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT destination, state, count(*) FROM message GROUP BY destination, state") {
-                depths[row[0], default: QueueDepth()].add(state: row[1], count: row[2])
-            }
-            return depths
         }
     }
 
@@ -429,7 +319,7 @@ public final class SQLiteMessageQueue: MessageQueue, Sendable {
     /// destination (`message_ready`) with no pending message of their group before them and none
     /// of their group leased (`message_group`). Arguments: destination, now (ms), max.
     static let leaseSQL = """
-        SELECT \(leasedColumns)
+        SELECT \(contentColumns)
         FROM message m INDEXED BY message_ready JOIN envelope e ON e.id = m.envelope_id
         WHERE m.destination = ?1 AND m.state = 'queued' AND m.available_at <= ?2
           AND NOT EXISTS (
@@ -453,110 +343,134 @@ public final class SQLiteMessageQueue: MessageQueue, Sendable {
         try await write { db in try String.fetchOne(db, sql: "PRAGMA \(name)") ?? "" }
     }
 
-    /// Columns 0…8 of every row that `delivery(_:)` reads.
-    private static func deliveryColumns(_ table: String) -> String {
-        ["id", "state", "delivery_count", "available_at", "lease_token", "lease_expires_at", "last_error", "outcome", "reason"]
-            .map { "\(table).\($0)" }.joined(separator: ", ")
-    }
+    /// Columns 0…9 of every selected row (`message(_:)`): the delivery state and the destination.
+    private static let messageColumns =
+        ["id", "state", "delivery_count", "available_at", "lease_token", "lease_expires_at", "last_error", "outcome", "reason",
+         "destination"].map { "m.\($0)" }.joined(separator: ", ")
 
-    /// The message that `token` currently leases to `participant` (whatever its lease's expiry),
-    /// or nil.
-    private static func leasedMessage(_ db: Database, token: LeaseToken, participant: String) throws -> (id: Int64, delivery: Delivery)? {
-        let select = try RawStatement(db, """
-            SELECT \(deliveryColumns("m")), m.destination FROM message m WHERE m.lease_token = ?1
-            """)
-        select.bind(1, token.rawValue)
+    /// `messageColumns` and columns 10…16 with the envelope (message `m` joined with envelope `e`).
+    private static let contentColumns =
+        messageColumns + ", m.envelope_id, m.submitter, m.record_id, m.updated_at, e.kind, e.payload_digest, e.body"
+
+    /// The rows of a selection (`QueueSelection`), with their content when `content` is true
+    /// (always for `.leasable`).
+    private static func rows(_ db: Database, _ selection: QueueSelection, now: Date, content: Bool) throws -> [StoredMessage] {
+        let columns = content ? contentColumns : messageColumns
+        let from = content ? "message m JOIN envelope e ON e.id = m.envelope_id" : "message m"
+        let select: RawStatement
+        var withContent = content
+        switch selection {
+        case .expiredLeases(let participant?):
+            select = try RawStatement(db, """
+                SELECT \(columns) FROM \(from.replacingOccurrences(of: "message m", with: "message m INDEXED BY message_leased"))
+                WHERE m.destination = ?1 AND m.state = 'leased' AND m.lease_expires_at <= ?2
+                """)
+            select.bind(1, participant)
+            select.bind(2, millis(now))
+        case .expiredLeases(nil):
+            select = try RawStatement(db, """
+                SELECT \(columns) FROM \(from) WHERE m.state = 'leased' AND m.lease_expires_at <= ?2 ORDER BY m.id
+                """)
+            select.bind(2, millis(now))
+        case .leasable(let participant, let max):
+            select = try RawStatement(db, leaseSQL)
+            select.bind(1, participant)
+            select.bind(2, millis(now))
+            select.bind(3, Int64(max))
+            withContent = true
+        case .leaseHolders(let participant, let tokens):
+            select = try RawStatement(db, "SELECT \(columns) FROM \(from) WHERE m.lease_token = ?1 AND m.destination = ?2")
+            select.bind(2, participant)
+            var rows: [StoredMessage] = []
+            for token in tokens {
+                select.bind(1, token.rawValue)
+                defer { select.reset() }
+                if try select.step() { rows.append(message(select, content: content)) }
+            }
+            return rows
+        case .message(let id):
+            select = try RawStatement(db, "SELECT \(columns) FROM \(from) WHERE m.id = ?1")
+            select.bind(1, id.rawValue)
+        }
         defer { select.reset() }
-        guard try select.step(), select.text(9) == participant else { return nil }
-        return (select.int64(0), delivery(select))
+        var rows: [StoredMessage] = []
+        while try select.step() { rows.append(message(select, content: withContent)) }
+        return rows
     }
 
-    /// What a lease selection reads (message `m`, envelope `e`): `deliveryColumns`, then columns
-    /// 9…15 that `leasedMessage` reads.
-    private static let leasedColumns =
-        deliveryColumns("m") + ", m.envelope_id, m.submitter, m.record_id, m.updated_at, e.kind, e.payload_digest, e.body"
-
-    /// The message in the current row of a `leasedColumns` selection.
-    private static func leasedMessage(
-        _ row: RawStatement, participant: String, delivery: Delivery, token: LeaseToken, expiresAt: Date
-    ) -> LeasedMessage {
-        LeasedMessage(
-            messageId: MessageID(row.int64(0)), envelopeId: row.text(9), destination: participant,
-            submitter: row.text(10), kind: row.text(13), recordId: row.text(11), updatedAt: row.text(12),
-            payloadDigest: row.text(14), envelope: row.bytes(15), deliveryCount: delivery.deliveryCount,
-            leaseToken: token, leaseExpiresAt: expiresAt)
-    }
-
-    /// The delivery state in columns 0…8 (`deliveryColumns`) of the current row.
-    private static func delivery(_ row: RawStatement) -> Delivery {
-        Delivery(
+    /// The message in the current row of a `messageColumns` (or `contentColumns`) selection.
+    private static func message(_ row: RawStatement, content: Bool) -> StoredMessage {
+        let delivery = Delivery(
             state: DeliveryState(rawValue: row.text(1)) ?? .queued, deliveryCount: row.int(2), availableAt: date(row.int64(3)),
             leaseToken: row.optionalText(4).map(LeaseToken.init), leaseExpiresAt: row.optionalInt64(5).map(date),
             lastError: row.optionalText(6), outcome: row.optionalText(7).flatMap { AckOutcome(name: $0, reason: row.optionalText(8)) })
+        return StoredMessage(
+            id: MessageID(row.int64(0)), destination: row.text(9), delivery: delivery,
+            content: content ? StoredMessage.Content(
+                envelopeId: row.text(10), submitter: row.text(11), kind: row.text(14), recordId: row.text(12),
+                updatedAt: row.text(13), payloadDigest: row.text(15), envelope: row.bytes(16)) : nil)
     }
 
-    private static func store(_ db: Database, id: Int64, _ delivery: Delivery, diedAt: Int64? = nil) throws {
-        let update = try RawStatement(db, """
-            UPDATE message SET state = ?1, delivery_count = ?2, available_at = ?3, lease_token = ?4, lease_expires_at = ?5,
-              last_error = ?6, outcome = ?7, reason = ?8, died_at = ?9 WHERE id = ?10
-            """)
-        update.bind(1, delivery.state.rawValue)
-        update.bind(2, Int64(delivery.deliveryCount))
-        update.bind(3, millis(delivery.availableAt))
-        update.bind(4, delivery.leaseToken?.rawValue)
-        update.bind(5, delivery.leaseExpiresAt.map(millis))
-        update.bind(6, delivery.lastError)
-        update.bind(7, delivery.outcome?.name)
-        update.bind(8, delivery.outcome?.reason)
-        update.bind(9, diedAt)
-        update.bind(10, id)
-        try update.run()
-    }
-
-    /// The history insert with its time bound (?2); bind the message (?1), the event (?3), the
-    /// delivery count (?4) and the detail (?5, NULL unless bound) per row.
-    private static func historyInsert(_ db: Database, at: Int64) throws -> RawStatement {
-        let insert = try RawStatement(db, """
+    /// Writes decided transitions and their history: a lease sets only its lease, an ack its
+    /// outcome and receipt, any other change the whole delivery state.
+    private static func write(_ db: Database, _ transitions: [Transition]) throws {
+        guard !transitions.isEmpty else { return }
+        let history = try RawStatement(db, """
             INSERT INTO history (message_id, at, event, delivery_count, detail) VALUES (?1, ?2, ?3, ?4, ?5)
             """)
-        insert.bind(2, at)
-        return insert
-    }
-
-    private static func record(_ db: Database, message id: Int64, _ changes: [Delivery.Change], at: Int64) throws {
-        try record(historyInsert(db, at: at), message: id, changes)
-    }
-
-    private static func record(_ insert: RawStatement, message id: Int64, _ changes: [Delivery.Change]) throws {
-        for change in changes {
-            insert.bind(1, id)
-            insert.bind(3, change.event.rawValue)
-            insert.bind(4, Int64(change.deliveryCount))
-            insert.bind(5, change.detail)
-            try insert.run()
+        // Each statement prepared (looked up in the cache) once per call, not once per message.
+        var leaseUpdate, ackUpdate, stateUpdate: RawStatement?
+        for transition in transitions {
+            let delivery = transition.delivery
+            let id = transition.id.rawValue
+            switch delivery.state {
+            case .leased:
+                let update = try leaseUpdate ?? RawStatement(
+                    db, "UPDATE message SET state = 'leased', lease_token = ?1, lease_expires_at = ?2 WHERE id = ?3")
+                leaseUpdate = update
+                update.bind(1, delivery.leaseToken?.rawValue)
+                update.bind(2, delivery.leaseExpiresAt.map(millis))
+                update.bind(3, id)
+                try update.run()
+            case .acked:
+                let update = try ackUpdate ?? RawStatement(db, """
+                    UPDATE message SET state = 'acked', lease_token = NULL, lease_expires_at = NULL, outcome = ?1, reason = ?2,
+                      receipt = ?3, acked_at = ?4 WHERE id = ?5
+                    """)
+                ackUpdate = update
+                update.bind(1, delivery.outcome?.name)
+                update.bind(2, delivery.outcome?.reason)
+                update.bind(3, bytes: transition.receipt)
+                update.bind(4, millis(transition.at))
+                update.bind(5, id)
+                try update.run()
+            case .queued, .dead:
+                let update = try stateUpdate ?? RawStatement(db, """
+                    UPDATE message SET state = ?1, delivery_count = ?2, available_at = ?3, lease_token = ?4, lease_expires_at = ?5,
+                      last_error = ?6, outcome = ?7, reason = ?8, died_at = ?9 WHERE id = ?10
+                    """)
+                stateUpdate = update
+                update.bind(1, delivery.state.rawValue)
+                update.bind(2, Int64(delivery.deliveryCount))
+                update.bind(3, millis(delivery.availableAt))
+                update.bind(4, delivery.leaseToken?.rawValue)
+                update.bind(5, delivery.leaseExpiresAt.map(millis))
+                update.bind(6, delivery.lastError)
+                update.bind(7, delivery.outcome?.name)
+                update.bind(8, delivery.outcome?.reason)
+                update.bind(9, transition.diedAt.map(millis))
+                update.bind(10, id)
+                try update.run()
+            }
+            for change in transition.changes {
+                history.bind(1, id)
+                history.bind(2, millis(transition.at))
+                history.bind(3, change.event.rawValue)
+                history.bind(4, Int64(change.deliveryCount))
+                history.bind(5, change.detail)
+                try history.run()
+            }
         }
-    }
-
-    @discardableResult
-    private static func reclaim(_ db: Database, participant: String, now: Date, configuration: QueueConfiguration) throws -> Int {
-        let select = try RawStatement(db, """
-            SELECT \(deliveryColumns("m")) FROM message m INDEXED BY message_leased
-            WHERE m.destination = ?1 AND m.state = 'leased' AND m.lease_expires_at <= ?2
-            """)
-        select.bind(1, participant)
-        select.bind(2, millis(now))
-        var rows: [(id: Int64, delivery: Delivery)] = []
-        while try select.step() { rows.append((select.int64(0), delivery(select))) }
-        select.reset()
-        for row in rows {
-            let id = row.id
-            var delivery = row.delivery
-            let changes = delivery.expireIfDue(now: now, policy: configuration.retry, random: configuration.random())
-            guard !changes.isEmpty else { continue }
-            try store(db, id: id, delivery, diedAt: delivery.state == .dead ? millis(now) : nil)
-            try record(db, message: id, changes, at: millis(now))
-        }
-        return rows.count
     }
 
     private static func receipts(_ db: Database, where condition: String, orderedBy order: String, arguments: StatementArguments) throws -> [StoredReceipt] {

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -97,42 +98,6 @@ struct PostgresQueueTests {
         for task in tasks { await task.value }
     }
 
-    @Test func idleLesseeIsWokenByAnotherNodesEnqueue() async throws {
-        let producer = try await ScratchQueue.make()
-        var settings = producer.queue.settings
-        settings.maximumConnections = 2
-        let consumer = PostgresMessageQueue(settings: settings)
-        let task = Task { await consumer.run() }
-        defer { task.cancel() }
-        #expect(try await consumer.lease(participant: "pa", max: 1, visibility: 30).isEmpty)
-        // Nothing arrives: the wait times out.
-        let idleStart = Date()
-        #expect(await consumer.waitForMessages(participant: "pa", timeout: 0.3) == false)
-        #expect(Date().timeIntervalSince(idleStart) >= 0.29)
-        // LISTEN is set up asynchronously after run(): retry until a notification gets through.
-        var woken = false
-        var latency = 0.0
-        for attempt in 0..<20 where !woken {
-            async let wait = consumer.waitForMessages(participant: "pa", timeout: 2)
-            try await Task.sleep(nanoseconds: 50_000_000)
-            let start = Date()
-            _ = try await producer.queue.enqueue(submitter: "s", items: [contractItem(recordId: "r\(attempt)", to: ["pa"])])
-            woken = await wait
-            latency = Date().timeIntervalSince(start)
-        }
-        #expect(woken, "a NOTIFY from the other node woke the lessee")
-        #expect(latency < 1, "woken at once, not at the timeout (\(latency) s)")
-        #expect(try await consumer.lease(participant: "pa", max: 10, visibility: 30).count >= 1)
-        // A notification for another destination does not wake this lessee.
-        async let other = consumer.waitForMessages(participant: "pa", timeout: 0.5)
-        try await Task.sleep(nanoseconds: 50_000_000)
-        _ = try await producer.queue.enqueue(submitter: "s", items: [contractItem(recordId: "x", to: ["pb"])])
-        #expect(await other == false)
-        task.cancel()
-        await task.value
-        await producer.stop()
-    }
-
     @Test func unreachableServerIsNotReady() async throws {
         // A port nobody listens on: ping fails with a storage error within its deadline.
         var settings = try PostgresQueueSettings(url: try #require(postgresURL))
@@ -167,12 +132,15 @@ struct PostgresQueueTests {
 }
 
 /// A loopback TCP listener that accepts connections and never reads or writes.
-final class SilentListener: @unchecked Sendable {
+final class SilentListener: Sendable {
+    private struct State {
+        var clients: [Int32] = []
+        var closed = false
+    }
+
     let port: Int
     private let fd: Int32
-    private let lock = NSLock()
-    private var clients: [Int32] = []
-    private var closed = false
+    private let state = Mutex(State())
 
     init() throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -194,9 +162,9 @@ final class SilentListener: @unchecked Sendable {
             while true {
                 let client = accept(fd, nil, nil)
                 if client < 0 { return }
-                let keep = lock.withLock { () -> Bool in
-                    if closed { return false }
-                    clients.append(client)
+                let keep = state.withLock { state -> Bool in
+                    if state.closed { return false }
+                    state.clients.append(client)
                     return true
                 }
                 if !keep { Glibc.close(client); return }
@@ -204,12 +172,12 @@ final class SilentListener: @unchecked Sendable {
         }
     }
 
-    var accepted: Int { lock.withLock { clients.count } }
+    var accepted: Int { state.withLock { $0.clients.count } }
 
     func close() {
-        let open = lock.withLock { () -> [Int32] in
-            closed = true
-            return clients
+        let open = state.withLock { state -> [Int32] in
+            state.closed = true
+            return state.clients
         }
         shutdown(fd, Int32(SHUT_RDWR))
         Glibc.close(fd)

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import GatewayQueue
 import GatewayQueueContract
 import GatewayQueuePostgres
@@ -33,17 +34,16 @@ struct ScratchQueue {
 }
 
 /// Collects the queues a contract case makes, to stop them afterwards.
-final class ScratchQueues: @unchecked Sendable {
-    private let lock = NSLock()
-    private var queues: [ScratchQueue] = []
+final class ScratchQueues: Sendable {
+    private let queues = Mutex<[ScratchQueue]>([])
 
     func make(_ configuration: QueueConfiguration) async throws -> any MessageQueue {
         let scratch = try await ScratchQueue.make(configuration)
-        lock.withLock { queues.append(scratch) }
+        queues.withLock { $0.append(scratch) }
         return scratch.queue
     }
 
     func stopAll() async {
-        for scratch in lock.withLock({ queues }) { await scratch.stop() }
+        for scratch in queues.withLock({ $0 }) { await scratch.stop() }
     }
 }

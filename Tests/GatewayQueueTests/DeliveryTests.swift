@@ -178,11 +178,22 @@ extension LeaseSelectionTests {
         #expect(digits.count == 16)
     }
 
-    @Test func depthCountsByStoredStateName() {
-        var depth = QueueDepth()
-        for (state, count) in [("queued", 3), ("leased", 2), ("dead", 1), ("acked", 7), ("queued", 1), ("unknown", 9)] {
-            depth.add(state: state, count: count)
-        }
-        #expect(depth == QueueDepth(queued: 4, leased: 2, dead: 1, acked: 7))
+    /// `depths` writes nothing: an expired lease still stored as leased is counted where its
+    /// expiry will put it, queued or (after its last allowed delivery) dead.
+    @Test func depthsCountExpiredLeasesWhereExpiryPutsThem() {
+        let policy = RetryPolicy(maxDeliveries: 3)
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        let counts = QueueCounts(
+            states: [
+                QueueCounts.Key(destination: "b", state: .queued): 4, QueueCounts.Key(destination: "b", state: .leased): 5,
+                QueueCounts.Key(destination: "b", state: .acked): 7, QueueCounts.Key(destination: "c", state: .dead): 1,
+            ],
+            expired: [
+                QueueCounts.Key(destination: "b", state: .leased, deliveryCount: 0): 2,
+                QueueCounts.Key(destination: "b", state: .leased, deliveryCount: 2): 1,
+            ])
+        let depths = QueueDecision.depths(counts, now: now, configuration: QueueConfiguration(retry: policy))
+        #expect(depths["b"] == QueueDepth(queued: 6, leased: 2, dead: 1, acked: 7))
+        #expect(depths["c"] == QueueDepth(dead: 1))
     }
 }

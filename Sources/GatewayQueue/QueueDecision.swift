@@ -1,0 +1,113 @@
+import Foundation
+
+/// Every transition of the queue, decided once for every driver: pure functions from the rows a
+/// storage selected to the transitions it must write and the answer to the caller. Each goes
+/// through `Delivery`, whose rules they apply to several messages.
+public enum QueueDecision {
+    /// Leases each selected message until `now + visibility` under a new token.
+    public static func lease(
+        _ rows: [StoredMessage], now: Date, visibility: TimeInterval, stored: (Date) -> Date
+    ) throws -> (transitions: [Transition], output: [LeasedMessage]) {
+        var transitions: [Transition] = []
+        var leased: [LeasedMessage] = []
+        transitions.reserveCapacity(rows.count)
+        leased.reserveCapacity(rows.count)
+        for row in rows {
+            guard let content = row.content else { throw QueueError(.storage, "message \(row.id) selected without its envelope") }
+            var delivery = row.delivery
+            let token = LeaseToken.random()
+            let changes = try delivery.lease(token: token, now: now, visibility: visibility)
+            transitions.append(Transition(id: row.id, delivery: delivery, changes: changes, at: now))
+            leased.append(leasedMessage(row.id, row.destination, content, delivery, token: token, expiresAt: stored(now + visibility)))
+        }
+        return (transitions, leased)
+    }
+
+    /// The lease `token` of `participant` when it is current at `now` (leased, not expired).
+    public static func currentLease(_ rows: [StoredMessage], token: LeaseToken, now: Date) -> LeasedMessage? {
+        guard let row = rows.first(where: { $0.delivery.leaseToken == token }), let content = row.content,
+            (try? row.delivery.checkLease(token, now: now)) != nil, let expiresAt = row.delivery.leaseExpiresAt
+        else { return nil }
+        return leasedMessage(row.id, row.destination, content, row.delivery, token: token, expiresAt: expiresAt)
+    }
+
+    /// Settles a batch in order: each acknowledgement whose lease is current is acked with its
+    /// receipt; the others are answered with their refusal (a token repeated in the batch is
+    /// stale the second time, its message being acked by then).
+    public static func ack(
+        _ rows: [StoredMessage], _ acknowledgements: [Acknowledgement], now: Date
+    ) -> (transitions: [Transition], output: [QueueError?]) {
+        var holders: [LeaseToken: StoredMessage] = [:]
+        for row in rows { if let token = row.delivery.leaseToken { holders[token] = row } }
+        var transitions: [Transition] = []
+        let results = acknowledgements.map { ack -> QueueError? in
+            guard var row = holders[ack.leaseToken] else { return QueueError(.staleLease, "the lease is not current") }
+            do {
+                let changes = try row.delivery.ack(token: ack.leaseToken, outcome: ack.outcome, now: now)
+                transitions.append(Transition(id: row.id, delivery: row.delivery, changes: changes, at: now, receipt: ack.receipt))
+                holders[ack.leaseToken] = row
+                return nil
+            } catch let error as QueueError {
+                return error
+            } catch {
+                return QueueError(.storage, "\(type(of: error))")
+            }
+        }
+        return (transitions, results)
+    }
+
+    /// Gives the lease `token` back as failed: queued with back-off, or dead.
+    public static func nack(
+        _ rows: [StoredMessage], token: LeaseToken, error: String, now: Date, configuration: QueueConfiguration
+    ) throws -> (transitions: [Transition], output: Void) {
+        guard var row = rows.first(where: { $0.delivery.leaseToken == token }) else {
+            throw QueueError(.staleLease, "the lease is not current")
+        }
+        let changes = try row.delivery.nack(
+            token: token, error: error, now: now, policy: configuration.retry, random: configuration.random())
+        return ([Transition(id: row.id, delivery: row.delivery, changes: changes, at: now)], ())
+    }
+
+    /// Returns the expired leases among `rows` to the queue (or the dead letters); outputs how many.
+    public static func expire(
+        _ rows: [StoredMessage], now: Date, configuration: QueueConfiguration
+    ) -> (transitions: [Transition], output: Int) {
+        let transitions = rows.compactMap { row -> Transition? in
+            var delivery = row.delivery
+            let changes = delivery.expireIfDue(now: now, policy: configuration.retry, random: configuration.random())
+            return changes.isEmpty ? nil : Transition(id: row.id, delivery: delivery, changes: changes, at: now)
+        }
+        return (transitions, transitions.count)
+    }
+
+    /// A dead message back to the queue.
+    public static func replay(_ rows: [StoredMessage], id: MessageID, now: Date) throws -> (transitions: [Transition], output: Void) {
+        guard var row = rows.first(where: { $0.id == id }) else { throw QueueError(.notFound, "no message \(id)") }
+        let changes = try row.delivery.replay(now: now)
+        return ([Transition(id: row.id, delivery: row.delivery, changes: changes, at: now)], ())
+    }
+
+    /// Depths as they are at `now`: an expired lease counts where its expiry puts it (queued, or
+    /// dead after its last allowed delivery) although no one has reclaimed it yet.
+    public static func depths(_ counts: QueueCounts, now: Date, configuration: QueueConfiguration) -> [String: QueueDepth] {
+        var depths: [String: QueueDepth] = [:]
+        for (key, count) in counts.states { depths[key.destination, default: QueueDepth()].add(key.state, count) }
+        for (key, count) in counts.expired {
+            var delivery = Delivery(state: .leased, deliveryCount: key.deliveryCount, availableAt: now, leaseExpiresAt: now)
+            _ = delivery.expireIfDue(now: now, policy: configuration.retry, random: 0)
+            depths[key.destination, default: QueueDepth()].add(.leased, -count)
+            depths[key.destination, default: QueueDepth()].add(delivery.state, count)
+        }
+        return depths
+    }
+
+    private static func leasedMessage(
+        _ id: MessageID, _ destination: String, _ content: StoredMessage.Content, _ delivery: Delivery, token: LeaseToken,
+        expiresAt: Date
+    ) -> LeasedMessage {
+        LeasedMessage(
+            messageId: id, envelopeId: content.envelopeId, destination: destination, submitter: content.submitter,
+            kind: content.kind, recordId: content.recordId, updatedAt: content.updatedAt, payloadDigest: content.payloadDigest,
+            envelope: content.envelope, deliveryCount: delivery.deliveryCount, leaseToken: token, leaseExpiresAt: expiresAt)
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+
+/// The queue operations that change delivery states, written once for every driver: each selects
+/// through the storage, lets `QueueDecision` decide and has the storage write the result in the
+/// same transaction.
+extension QueueStorage {
+    /// The queue's time, in the storage's resolution.
+    private var now: Date { stored(configuration.clock.now()) }
+
+    public func lease(participant: String, max: Int, visibility: TimeInterval) async throws -> [LeasedMessage] {
+        try QueueValidation.check(max: max, visibility: visibility)
+        let now = now
+        let configuration = configuration
+        let stored: @Sendable (Date) -> Date = { [self] in self.stored($0) }
+        // The participant's expired leases go back to the queue first: they may be leasable again,
+        // and while leased they hold their FIFO group.
+        return try await update(
+            at: now,
+            first: QueueStep(.expiredLeases(participant: participant)) { QueueDecision.expire($0, now: now, configuration: configuration) },
+            QueueStep(.leasable(participant: participant, max: max)) {
+                try QueueDecision.lease($0, now: now, visibility: visibility, stored: stored)
+            })
+    }
+
+    public func leased(participant: String, leaseToken: LeaseToken) async throws -> LeasedMessage? {
+        let now = now
+        let rows = try await select(.leaseHolders(participant: participant, tokens: [leaseToken]), at: now)
+        return QueueDecision.currentLease(rows, token: leaseToken, now: now)
+    }
+
+    public func ack(participant: String, _ acknowledgements: [Acknowledgement]) async throws -> [QueueError?] {
+        guard !acknowledgements.isEmpty else { return [] }
+        let now = now
+        var tokens: [LeaseToken] = []
+        var seen = Set<LeaseToken>()
+        for ack in acknowledgements where seen.insert(ack.leaseToken).inserted { tokens.append(ack.leaseToken) }
+        return try await update(at: now, first: nil, QueueStep(.leaseHolders(participant: participant, tokens: tokens)) {
+            QueueDecision.ack($0, acknowledgements, now: now)
+        })
+    }
+
+    public func nack(participant: String, leaseToken: LeaseToken, error: String) async throws {
+        let now = now
+        let configuration = configuration
+        try await update(at: now, first: nil, QueueStep(.leaseHolders(participant: participant, tokens: [leaseToken])) {
+            try QueueDecision.nack($0, token: leaseToken, error: error, now: now, configuration: configuration)
+        })
+    }
+
+    @discardableResult
+    public func reclaimExpired() async throws -> Int {
+        let now = now
+        let configuration = configuration
+        return try await update(at: now, first: nil, QueueStep(.expiredLeases(participant: nil)) {
+            QueueDecision.expire($0, now: now, configuration: configuration)
+        })
+    }
+
+    public func replay(messageId: MessageID) async throws {
+        let now = now
+        try await update(at: now, first: nil, QueueStep(.message(messageId)) {
+            try QueueDecision.replay($0, id: messageId, now: now)
+        })
+    }
+
+    /// Reads only: expired leases are counted where reclaiming them will put them.
+    public func depths() async throws -> [String: QueueDepth] {
+        let now = now
+        return QueueDecision.depths(try await counts(at: now), now: now, configuration: configuration)
+    }
+}
