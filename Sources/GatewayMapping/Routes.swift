@@ -61,7 +61,7 @@ public struct Routes: Sendable {
             rule.to.forEach(add)
             if let member = rule.toMember, let pointer = JSONPointer(member), let v = record.value(at: pointer) {
                 let ids = v.arrayValue?.compactMap(\.stringValue) ?? v.stringValue.map { [$0] } ?? []
-                let issuer = record["issuedBy"]?["org"]?.stringValue
+                let issuer = record.canonicalRecord.issuer
                 for id in ids {
                     if id == "all" {
                         allianceMembers.filter { $0 != issuer }.forEach(add)
@@ -76,21 +76,19 @@ public struct Routes: Sendable {
             throw RecordError(
                 "no-route",
                 message: matched.isEmpty
-                    ? "no route matches this \(record["kind"]?.stringValue ?? "record") from \(submitter)"
+                    ? "no route matches this \(record.canonicalRecord.kindName ?? "record") from \(submitter)"
                     : "the matching routes (\(matched.joined(separator: ", "))) name no destination other than the submitter")
         }
         return Decision(destinations: destinations, matchedRules: matched)
     }
 
     func matches(_ rule: Rule, _ record: JSONValue, submitter: String) -> Bool {
-        if let kinds = rule.kinds, !kinds.contains(record["kind"]?.stringValue ?? "") { return false }
-        let source = record["source"]
-        if let regions = rule.regions, !regions.contains(source?["region"]?.stringValue ?? "") { return false }
-        if let systems = rule.systems, !systems.contains(source?["system"]?.stringValue ?? "") { return false }
-        if let formats = rule.formats {
-            let format = source?["format"]?.stringValue ?? ""
-            let id = String(format.split(separator: "/").first ?? "")
-            if !formats.contains(format) && !formats.contains(id) { return false }
+        let view = record.canonicalRecord
+        if let kinds = rule.kinds, !kinds.contains(view.kindName ?? "") { return false }
+        if let regions = rule.regions, !regions.contains(view.region ?? "") { return false }
+        if let systems = rule.systems, !systems.contains(view.system ?? "") { return false }
+        if let formats = rule.formats, !formats.contains(view.format ?? ""), !formats.contains(view.mappingID ?? "") {
+            return false
         }
         if let submitters = rule.submitters, !submitters.contains(submitter) { return false }
         return rule.predicates.allSatisfy { $0.holds(record) }
@@ -99,8 +97,9 @@ public struct Routes: Sendable {
     /// The participant that submits a record when none is named (`xgw routes test` without
     /// `--from`): a bulletin's issuer, else the joint office of the record's source region.
     public static func defaultSubmitter(for record: JSONValue, seeds: Seeds) -> String? {
-        if let issuer = record["issuedBy"]?["org"]?.stringValue { return issuer }
-        let region = record["source"]?["region"]?.stringValue
+        let view = record.canonicalRecord
+        if let issuer = view.issuer { return issuer }
+        let region = view.region
         return seeds.offices.first { $0.region == region }?.id
     }
 }

@@ -155,9 +155,12 @@ public enum CanonicalValidator {
 
     static let enforcementCase = SchemaObject(head(kind: .enforcementCase) + [
         .required("caseNumber", .text(min: 4, max: 60)),
-        .required("domain", .oneOf(EnforcementCase.Domain.allCases.map(\.rawValue))),
+        .required("domain", .oneOf([
+            "natural-resources", "housing-construction", "transport", "agriculture", "water", "ecology-environment",
+            "market-regulation", "culture-tourism", "health", "emergency-management", "forestry", "public-security", "other",
+        ])),
         .required("party", .object(SchemaObject([
-            .required("type", .oneOf(EnforcementCase.PartyType.allCases.map(\.rawValue))),
+            .required("type", .oneOf(["person", "organization"])),
             .required("name", .text(min: 1, max: 100)),
             .optional("idNumber", idNumber),
             .optional("creditCode", creditCode),
@@ -168,7 +171,7 @@ public enum CanonicalValidator {
             .optional("article", .text(max: 50)),
         ])), minItems: 1, uniqueItems: false)),
         .required("penalties", .array(item: .object(SchemaObject([
-            .required("type", .oneOf(EnforcementCase.PenaltyType.allCases.map(\.rawValue))),
+            .required("type", .oneOf(["warning", "fine", "confiscation", "suspension", "revocation", "detention", "other"])),
             .optional("amountFen", fen),
             .optional("note", .text(max: 200)),
         ])), minItems: 1, uniqueItems: false)),
@@ -179,7 +182,7 @@ public enum CanonicalValidator {
             .required("certificateNumber", pattern(TextPattern.upperAlphanumeric(6...20), "6 to 20 digits or upper-case letters")),
         ])), minItems: 0, uniqueItems: false)),
         .required("jurisdiction", divisionCode),
-        .required("status", .oneOf(EnforcementCase.Status.allCases.map(\.rawValue))),
+        .required("status", .oneOf(["filed", "decided", "executed", "closed"])),
     ])
 
     static let memberId = pattern(TextPattern.slug(rest: 1...47), "an alliance member id (lower-case letters, digits, '-')")
@@ -193,7 +196,7 @@ public enum CanonicalValidator {
         ]))),
         .required("issuedAt", instant),
         .required("audience", .array(item: memberId, minItems: 1, uniqueItems: true)),
-        .required("priority", .oneOf(Bulletin.Priority.allCases.map(\.rawValue))),
+        .required("priority", .oneOf(["normal", "urgent"])),
         .optional("attachments", .array(item: .object(SchemaObject([
             .required("name", .text(min: 1, max: 200)),
             .required("mediaType", pattern(TextPattern.mediaType, "a media type such as application/pdf")),

@@ -82,6 +82,21 @@ import Testing
         #expect(LocalDateTime(iso8601: "2023-07-11T09:30:00Z", requireOffset: true) != nil)
     }
 
+    /// The instant itself, with the fraction to the nanosecond (what a `since` cursor needs).
+    @Test func epochTimeKeepsTheFraction() throws {
+        let time = try #require(LocalDateTime.epochTime(iso8601: "2023-07-11T01:30:00.1234567891Z"))
+        #expect(time.seconds == 1_689_039_000 && time.nanoseconds == 123_456_789)
+        for (text, seconds, nanoseconds) in [
+            ("2023-07-11T09:30:00.5+08:00", 1_689_039_000, 500_000_000), ("2023-07-11T09:30:00", 1_689_039_000, 0),
+            ("1970-01-01T00:00:00Z", 0, 0), ("1969-12-31T23:59:59.75Z", -1, 750_000_000),
+        ] {
+            let time = try #require(LocalDateTime.epochTime(iso8601: text))
+            #expect(time.seconds == seconds && time.nanoseconds == nanoseconds, "\(text)")
+        }
+        #expect(LocalDateTime.epochTime(iso8601: "2023-07-11T09:30:00", requireOffset: true) == nil)
+        #expect(LocalDateTime.epochTime(iso8601: "2023-02-29T09:30:00Z") == nil)
+    }
+
     @Test func oracleStylePattern() throws {
         let pattern = try DateTimePattern("yyyy-MM-dd HH:mm:ss[.S]")
         #expect(pattern.hasTime)
