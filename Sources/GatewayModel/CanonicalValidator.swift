@@ -24,7 +24,7 @@ public enum CanonicalValidator {
     /// `decidedOn` and at least two officers; a fine needs an amount above zero; a person party
     /// carries no credit code and an organisation no ID number.
     public static func domainErrors(_ record: JSONValue) -> [RecordError] {
-        guard record["kind"]?.stringValue == RecordKind.enforcementCase.rawValue else { return [] }
+        guard record.canonicalRecord.kind == .enforcementCase else { return [] }
         var errors: [RecordError] = []
         if let status = record["status"]?.stringValue, ["decided", "executed", "closed"].contains(status) {
             if record["decidedOn"] == nil {

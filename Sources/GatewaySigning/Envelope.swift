@@ -96,7 +96,8 @@ public struct Envelope: Sendable, Hashable {
     public static func seal(
         record: JSONValue, from: String, to: [String], createdAt: Date = Date(), signer: Signer
     ) throws -> Envelope {
-        guard let kind = record["kind"]?.stringValue, let recordId = record["recordId"]?.stringValue else {
+        let view = record.canonicalRecord
+        guard let kind = view.kindName, let recordId = view.recordId else {
             throw SigningError(.invalidInput, "the record has no kind or recordId")
         }
         return try seal(payload: record, kind: kind, recordId: recordId, from: from, to: to, createdAt: createdAt, signer: signer)
