@@ -1,12 +1,14 @@
 import Foundation
 import GatewayModel
+import GatewayServer
 import GatewaySigning
 import TestSupport
 import Testing
 
-/// The end-to-end scenarios over real HTTP on loopback, against `xgw serve` run as a child
-/// process: submit, lease, verify independently with the signing library, ack, receipts; the
-/// reverse direction; bulletin fan-out; rejections; inbox isolation; no personal data in logs.
+/// The end-to-end scenarios through the HTTP API of the gateway `xgw serve` builds (run in
+/// process, `APIGateway`): submit, lease, verify independently with the signing library, ack,
+/// receipts; the reverse direction; bulletin fan-out; rejections; inbox isolation; no personal data
+/// in logs. Stopping `xgw serve` on SIGTERM is `RecoveryTests.serveStopsCleanlyOnSIGTERM`.
 @Suite(.serialized)
 struct EndToEndTests {
     static func records(_ answer: HTTPAnswer) -> [JSONValue] { answer.json?["records"]?.arrayValue ?? [] }
@@ -14,7 +16,7 @@ struct EndToEndTests {
     /// Leases everything in `token`'s inbox, verifies each envelope against the alliance root,
     /// acks it (accepted, or rejected when `reject` says so) and checks the signed receipt.
     static func drain(
-        _ client: HTTPClient, token: String, as participant: String, trust: TrustStore, expectFrom: String,
+        _ client: APIClient, token: String, as participant: String, trust: TrustStore, expectFrom: String,
         reject: (Envelope) -> Bool = { _ in false }
     ) async throws -> [Envelope] {
         let answer = try await client.call("POST", "/v1/inbox/lease", token: token, json: ["max": 100, "visibilitySeconds": 60])
@@ -45,11 +47,21 @@ struct EndToEndTests {
     }
 
     @Test func officesExchangeSignedRecordsAndReceipts() async throws {
-        let data = try ServerProcess.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: data) }
-        let server = try ServerProcess(data: data)
-        let client = HTTPClient(port: server.port)
-        let tokens = server.printedTokens
+        let gateway = try APIGateway.temporary()
+        defer { gateway.remove() }
+        try await gateway.run { client, server in
+            try await Self.exchange(client, tokens: server.tokensByName, data: gateway.data)
+        }
+        // No ID number or person's name in the log.
+        let log = gateway.log.text
+        #expect(log.contains("requestId"))
+        for secret in ["500228199001011235", "李四", "张三", "511723199001011233"] {
+            #expect(!log.contains(secret), "the log must not carry personal data")
+        }
+    }
+
+    /// The scenario, on a first start's data folder with the tokens it created.
+    static func exchange(_ client: APIClient, tokens: [String: String], data: URL) async throws {
         let renshi = try #require(tokens["renshi"]), xinsheng = try #require(tokens["xinsheng"])
         #expect(tokens["ops"] != nil && tokens.count == 8, "one token per participant and the ops token: \(tokens.keys.sorted())")
         // Tokens are stored hashed, in a 0600 file.
@@ -190,14 +202,5 @@ struct EndToEndTests {
         #expect(metrics.text.contains("xgw_records_total"))
         #expect(metrics.text.contains("xgw_http_request_duration_seconds"))
         #expect(metrics.text.contains("xgw_lease_duration_seconds"))
-
-        // Graceful stop on SIGTERM, and no ID number or person's name in the log.
-        #expect(server.stop(signal: SIGTERM) == 0)
-        #expect(server.stdout.contains("stopped"))
-        let log = server.log
-        #expect(log.contains("requestId"))
-        for secret in ["500228199001011235", "李四", "张三", "511723199001011233"] {
-            #expect(!log.contains(secret), "the log must not carry personal data")
-        }
     }
 }

@@ -1,11 +1,13 @@
 import Foundation
 import GatewayModel
+import GatewayServer
 import TestSupport
 import Testing
 import Yams
 
-/// The server against `docs/openapi.yaml`: every documented operation answers (not 404/405), with
-/// a documented status, an `X-Request-Id`, and a body holding the members its schema requires.
+/// The server (the application `xgw serve` builds, run in process) against `docs/openapi.yaml`:
+/// every documented operation answers (not 404/405), with a documented status, an `X-Request-Id`,
+/// and a body holding the members its schema requires.
 @Suite(.serialized)
 struct OpenAPITests {
     /// A small checker for the subset of JSON Schema the document uses: $ref, type, required,
@@ -60,17 +62,19 @@ struct OpenAPITests {
     }
 
     @Test func everyDocumentedOperationAnswersAsDocumented() async throws {
+        let gateway = try APIGateway.temporary(environment: ["XGW_ALGORITHM": "ES256"])
+        defer { gateway.remove() }
+        try await gateway.run { client, server in try await Self.checkEveryOperation(client, tokens: server.tokensByName) }
+    }
+
+    /// Calls every operation of the document once with a token and once without.
+    static func checkEveryOperation(_ client: APIClient, tokens: [String: String]) async throws {
         let specText = try String(contentsOf: ServerProcess.repositoryRoot.appendingPathComponent("docs/openapi.yaml"), encoding: .utf8)
         let spec = try #require(try Yams.load(yaml: specText) as? [String: Any])
         #expect(spec["openapi"] as? String == "3.1.0")
         let checker = Checker(document: spec)
         let paths = try #require(spec["paths"] as? [String: Any])
 
-        let data = try ServerProcess.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: data) }
-        let server = try ServerProcess(data: data, environment: ["XGW_ALGORITHM": "ES256"])
-        let client = HTTPClient(port: server.port)
-        let tokens = server.printedTokens
         // An envelope in xinsheng's inbox, leased once, so that every path parameter is real.
         let submitted = try await client.call("POST", "/v1/documents", token: tokens["renshi"], body: try fixture("sc-case-json/001-spec-example.json"))
         let envelopeId = try #require(submitted.json?["records"]?.arrayValue?.first?["envelopeId"]?.stringValue, "\(submitted.text)")
@@ -128,6 +132,5 @@ struct OpenAPITests {
         let badJSON = try await client.call("POST", "/v1/inbox/lease", token: tokens["renshi"], body: Array("{not json".utf8))
         #expect(badJSON.status == 400)
         #expect(checker.problems(badJSON.json ?? .null, ["$ref": "#/components/schemas/Error"]).isEmpty)
-        server.stop()
     }
 }

@@ -5,6 +5,9 @@ import Synchronization
 import TestSupport
 import Testing
 
+/// What needs a real `xgw serve` process (SIGKILL mid-load, SIGTERM and SIGINT) runs one; the rest
+/// runs the same application in process (`APIGateway`), restarts included: a restart is a new
+/// gateway on the same data folder.
 @Suite(.serialized)
 struct RecoveryTests {
     static let environment = ["XGW_ALGORITHM": "ES256"]
@@ -51,9 +54,16 @@ struct RecoveryTests {
         #expect(answered.count > 5, "load before the kill: \(answered.count) answered of \(attempts.withLock { $0 }) attempts")
         #expect(answered.values.allSatisfy { $0.count == 5 })
 
-        let restarted = try ServerProcess(data: data, environment: Self.environment)
-        #expect(restarted.printedTokens.isEmpty, "tokens are created once")
-        let client2 = HTTPClient(port: restarted.port)
+        // The restart: a new gateway on the killed server's data folder.
+        try await APIGateway(data: data, environment: Self.environment).run { client2, restarted in
+            #expect(restarted.createdTokens.isEmpty, "tokens are created once")
+            try await Self.deliverOnce(answered, client2, xinsheng: xinsheng, renshi: renshi)
+        }
+    }
+
+    /// After the restart: every `answered` envelope is delivered to renshi once, and resubmitting
+    /// an answered document gives its envelope ids again.
+    static func deliverOnce(_ answered: [String: [String]], _ client2: APIClient, xinsheng: String, renshi: String) async throws {
         var delivered: [String: Int] = [:]
         while true {
             let lease = try await client2.call("POST", "/v1/inbox/lease", token: renshi, json: ["max": 1000, "visibilitySeconds": 600])
@@ -70,28 +80,55 @@ struct RecoveryTests {
         let again = try await client2.call("POST", "/v1/documents", token: xinsheng, body: chongqingTraffic(tag: tag, count: 5))
         #expect((again.json?["records"]?.arrayValue ?? []).compactMap { $0["envelopeId"]?.stringValue } == ids)
         #expect(again.json?["duplicates"] == 5)
-        #expect(restarted.stop() == 0)
+    }
+
+    /// `xgw serve` prints the tokens it creates on first start, serves, and stops cleanly (status 0,
+    /// "stopped") on SIGTERM; a restart creates no tokens and stops cleanly on SIGINT. Its log on
+    /// standard error names requests by id and carries no personal data.
+    @Test func serveStopsCleanlyOnSIGTERMAndSIGINT() async throws {
+        let data = try ServerProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: data) }
+        let (server, xinsheng, _) = try Self.firstStart(data)
+        #expect(server.printedTokens["ops"] != nil && server.printedTokens.count == 8, "\(server.printedTokens.keys.sorted())")
+        let submitted = try await HTTPClient(port: server.port).call(
+            "POST", "/v1/documents", token: xinsheng, body: chongqingTraffic(tag: "SIG", count: 1))
+        #expect(submitted.status == 200, "\(submitted.text)")
+        #expect(server.stop(signal: SIGTERM) == 0)
+        #expect(server.stdout.contains("stopped"))
+        let log = server.log
+        #expect(log.contains("requestId"))
+        for secret in ["500228199001011235", "李四"] {
+            #expect(!log.contains(secret), "the log must not carry personal data")
+        }
+
+        let restarted = try ServerProcess(data: data, environment: Self.environment)
+        #expect(restarted.printedTokens.isEmpty, "tokens are created once")
+        #expect(restarted.stop(signal: SIGINT) == 0)
+        #expect(restarted.stdout.contains("stopped"))
     }
 
     /// 413 before the body is read whole; the configuration file and environment overrides.
+    /// Over a real loopback socket (`.live`): the refusal is sent while the body is still arriving.
     @Test func oversizedBodiesAreRefusedWith413() async throws {
-        let data = try ServerProcess.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: data) }
-        let config = data.appendingPathComponent("xgw.yaml")
-        try "maxBodyBytes: 4096\nalgorithm: Ed25519\nretry: { maxDeliveries: 3 }\n".write(to: config, atomically: true, encoding: .utf8)
-        let server = try ServerProcess(data: data, arguments: ["--config", config.path])
-        let client = HTTPClient(port: server.port)
-        let token = try #require(server.printedTokens["xinsheng"])
-        let big = chongqingTraffic(tag: "BIG", count: 20)
-        #expect(big.count > 4096)
-        let refused = try await client.call("POST", "/v1/documents", token: token, body: big)
-        #expect(refused.status == 413)
-        #expect(refused.json?["error"]?["code"] == "body-too-large")
-        let small = try await client.call("POST", "/v1/documents", token: token, body: chongqingTraffic(tag: "SMALL", count: 1))
-        #expect(small.status == 200, "\(small.text)")
-        let participants = try await client.call("GET", "/v1/ops/participants", token: server.printedTokens["ops"])
-        #expect(participants.json?["participants"]?.arrayValue?.first?["certificate"]?["algorithm"] == "Ed25519")
-        server.stop()
+        let gateway = try APIGateway.temporary { data in
+            let config = data.appendingPathComponent("xgw.yaml")
+            try "maxBodyBytes: 4096\nalgorithm: Ed25519\nretry: { maxDeliveries: 3 }\n".write(to: config, atomically: true, encoding: .utf8)
+            return config.path
+        }
+        defer { gateway.remove() }
+        try await gateway.run(.live) { client, server in
+            let tokens = server.tokensByName
+            let token = try #require(tokens["xinsheng"])
+            let big = chongqingTraffic(tag: "BIG", count: 20)
+            #expect(big.count > 4096)
+            let refused = try await client.call("POST", "/v1/documents", token: token, body: big)
+            #expect(refused.status == 413)
+            #expect(refused.json?["error"]?["code"] == "body-too-large")
+            let small = try await client.call("POST", "/v1/documents", token: token, body: chongqingTraffic(tag: "SMALL", count: 1))
+            #expect(small.status == 200, "\(small.text)")
+            let participants = try await client.call("GET", "/v1/ops/participants", token: tokens["ops"])
+            #expect(participants.json?["participants"]?.arrayValue?.first?["certificate"]?["algorithm"] == "Ed25519")
+        }
     }
 
     @Test func configurationFileAndEnvironment() throws {
@@ -149,19 +186,25 @@ struct RecoveryTests {
     /// database) the ack still settles it and answers the receipt, since the queue finds the lease
     /// by its token; an unknown token and a token of another inbox stay 409.
     @Test func leaseGrantedBeforeARestartIsAcknowledgedAfterIt() async throws {
-        let data = try ServerProcess.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: data) }
-        let (server, xinsheng, renshi) = try Self.firstStart(data)
-        let client = HTTPClient(port: server.port)
-        let submitted = try await client.call("POST", "/v1/documents", token: xinsheng, body: chongqingTraffic(tag: "R", count: 2))
-        #expect(submitted.status == 200)
-        let lease = try await client.call("POST", "/v1/inbox/lease", token: renshi, json: ["max": 10, "visibilitySeconds": 600])
-        let messages = lease.json?["messages"]?.arrayValue ?? []
+        let gateway = try APIGateway.temporary(environment: Self.environment)
+        defer { gateway.remove() }
+        let (xinsheng, renshi, messages) = try await gateway.run { client, server in
+            let tokens = server.tokensByName
+            let xinsheng = try #require(tokens["xinsheng"]), renshi = try #require(tokens["renshi"])
+            let submitted = try await client.call("POST", "/v1/documents", token: xinsheng, body: chongqingTraffic(tag: "R", count: 2))
+            #expect(submitted.status == 200)
+            let lease = try await client.call("POST", "/v1/inbox/lease", token: renshi, json: ["max": 10, "visibilitySeconds": 600])
+            return (xinsheng, renshi, lease.json?["messages"]?.arrayValue ?? [])
+        }
         try #require(messages.count == 2)
-        #expect(server.stop(signal: SIGTERM) == 0)
+        // The restart: a new gateway on the same data folder.
+        try await APIGateway(data: gateway.data, environment: Self.environment).run { client2, _ in
+            try await Self.settle(messages, client2, xinsheng: xinsheng, renshi: renshi)
+        }
+    }
 
-        let restarted = try ServerProcess(data: data, environment: Self.environment)
-        let client2 = HTTPClient(port: restarted.port)
+    /// Acks the first of two leased `messages` after the restart: only renshi's token of that lease settles it, once.
+    static func settle(_ messages: [JSONValue], _ client2: APIClient, xinsheng: String, renshi: String) async throws {
         let first = messages[0], second = messages[1]
         let envelopeId = try #require(first["envelopeId"]?.stringValue), token = try #require(first["leaseToken"]?.stringValue)
         let foreign = try await client2.call(
@@ -182,6 +225,5 @@ struct RecoveryTests {
         let again = try await client2.call(
             "POST", "/v1/inbox/\(envelopeId)/ack", token: renshi, json: ["leaseToken": .string(token), "outcome": "accepted"])
         #expect(again.status == 409, "settled once")
-        #expect(restarted.stop(signal: SIGTERM) == 0)
     }
 }
