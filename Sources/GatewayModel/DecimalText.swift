@@ -112,9 +112,6 @@ public struct DecimalText: Sendable, Hashable, CustomStringConvertible {
         return isNegative ? -value : value
     }
 
-    /// The value as an `Int` when it is a whole number in range.
-    public var intValue: Int? { scaled(byPowerOfTen: 0) }
-
     /// Plain decimal notation without exponent or superfluous zeros: `200`, `0.3`, `-1.25`.
     public var description: String {
         if digits.isEmpty { return "0" }

@@ -54,7 +54,7 @@ import Testing
         #expect(DecimalText("1234.5")?.description == "1234.5")
         #expect(DecimalText("1.5")?.isInteger == false)
         #expect(DecimalText("150e-2")?.isInteger == false)
-        #expect(DecimalText("150e-1")?.intValue == 15)
+        #expect(DecimalText("150e-1")?.scaled(byPowerOfTen: 0) == 15)
     }
 
     @Test func readsJSONNumbersExactly() throws {
