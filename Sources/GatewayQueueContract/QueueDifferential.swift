@@ -126,7 +126,8 @@ public enum QueueOperation: Sendable, Hashable, CustomStringConvertible {
     case purge(age: Int)
 
     static let visibilities = [5, 30, 60]
-    static let advances = [1, 4, 10, 29, 31, 61, 600, 86_400]
+    // 5, 30 and 60 are the visibilities: a clock moved exactly onto a lease's expiry is common.
+    static let advances = [1, 5, 10, 30, 31, 60, 600, 86_400]
     static let ages = [0, 60, 3_600]
 
     /// Decodes one random number: the last two digits choose the kind, the others its arguments.

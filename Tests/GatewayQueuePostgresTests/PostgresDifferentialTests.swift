@@ -9,7 +9,7 @@ extension PostgresQueueTests {
     /// in-memory oracle (`QueueDifferential`): every answer, depth, dead letter, receipt and
     /// history entry must agree. In the serialized suite: the multi-node test restarts the server.
     @Test func agreesWithTheOracle() async {
-        await QueueDifferential.check(count: 50) { configuration in
+        await QueueDifferential.check(count: 30) { configuration in
             let scratch = try await ScratchQueue.make(configuration)
             return (scratch.queue, { await scratch.stop() })
         }
