@@ -17,11 +17,25 @@ public final class XMLDocument: @unchecked Sendable {
         /// Drops white-space-only text between elements (`XML_PARSE_NOBLANKS`): fewer nodes,
         /// faster navigation. White space inside leaf elements is always kept.
         public var ignoreBlankText: Bool
+        /// Start tags with more attributes (namespace declarations included) are rejected
+        /// (`XMLError.Kind.tooManyAttributes`) before libxml2 reads them: it handles the attributes
+        /// of one element in O(n²).
+        public var maxAttributesPerElement: Int
+        /// Documents with more elements are rejected (`XMLError.Kind.tooManyElements`) before
+        /// libxml2 builds the tree: each element costs a node of about 120 bytes, so a body of empty
+        /// elements would otherwise take many times its size in memory. `XMLRecordStream` releases
+        /// each record as it completes and bounds the bytes outside records, so it does not apply it.
+        public var maxElements: Int
 
-        public init(maxDocumentBytes: Int = 16 << 20, maxDepth: Int = 256, ignoreBlankText: Bool = true) {
+        public init(
+            maxDocumentBytes: Int = 16 << 20, maxDepth: Int = 256, ignoreBlankText: Bool = true,
+            maxAttributesPerElement: Int = 256, maxElements: Int = 1_000_000
+        ) {
             self.maxDocumentBytes = maxDocumentBytes
             self.maxDepth = maxDepth
             self.ignoreBlankText = ignoreBlankText
+            self.maxAttributesPerElement = maxAttributesPerElement
+            self.maxElements = maxElements
         }
     }
 
@@ -108,6 +122,9 @@ public final class XMLDocument: @unchecked Sendable {
             throw XMLError(.malformed, message: "cannot create an XML parser")
         }
         defer { xmlFreeParserCtxt(ctxt) }
+        var scanner = MarkupScanner(
+            limits: .init(maxAttributesPerElement: options.maxAttributesPerElement, maxElements: options.maxElements))
+        if let error = scanner.scan(bytes) { throw error }
         let state = ParseGuard(maxDepth: options.maxDepth)
         xmlCtxtUseOptions(ctxt, ParseGuard.parserOptions(ignoreBlankText: options.ignoreBlankText))
         state.install(on: ctxt)

@@ -13,6 +13,10 @@ public struct XMLError: Error, Sendable, Hashable, CustomStringConvertible {
         case tooLarge
         /// Elements nest deeper than the configured limit.
         case tooDeep
+        /// An element has more attributes than the configured limit.
+        case tooManyAttributes
+        /// The document has more elements than the configured limit.
+        case tooManyElements
         /// An XPath expression does not compile or uses an unbound prefix.
         case invalidPath
         /// The input could not be opened or read.

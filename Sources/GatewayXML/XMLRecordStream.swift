@@ -241,8 +241,10 @@ public final class XMLRecordStream {
 private final class PushParser {
     let ctxt: xmlParserCtxtPtr
     let guardState: ParseGuard
+    private var scanner: MarkupScanner
 
     init(options: XMLDocument.Options, observer: (any ElementObserver)?) throws(XMLError) {
+        scanner = MarkupScanner(limits: .init(maxAttributesPerElement: options.maxAttributesPerElement, maxElements: nil))
         guard let ctxt = xmlCreatePushParserCtxt(nil, nil, nil, 0, nil) else {
             throw XMLError(.malformed, message: "cannot create an XML parser")
         }
@@ -261,6 +263,10 @@ private final class PushParser {
 
     /// Parses `bytes`; false when the document turned out malformed or broke a limit.
     func push(_ bytes: UnsafeRawBufferPointer, terminate: Bool) -> Bool {
+        if let failure = scanner.scan(bytes) {
+            guardState.failure = guardState.failure ?? failure
+            return false
+        }
         let rc = xmlParseChunk(
             ctxt, bytes.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(bytes.count), terminate ? 1 : 0)
         return guardState.failure == nil && ctxt.pointee.wellFormed != 0 && ctxt.pointee.nsWellFormed != 0
