@@ -30,8 +30,12 @@ struct RecoveryTests {
 
         let accepted = Locked<[String: [String]]>([:])  // tag → envelope ids answered 200
         let attempts = Locked(0)
+        // The kill lands mid-load: once 100 submissions are answered (the 8 workers still sending), or after 60 s.
         let killer = Task.detached {
-            try await Task.sleep(for: .milliseconds(1500))
+            let deadline = ContinuousClock.now + .seconds(60)
+            while accepted.withLock({ $0.count }) < 100, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(10))
+            }
             server.stop(signal: SIGKILL)
         }
         await withTaskGroup(of: Void.self) { group in
