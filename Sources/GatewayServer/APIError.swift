@@ -5,7 +5,7 @@ import Hummingbird
 
 /// An error the API answers with `{"error":{"code":…,"message":…,"requestId":…}}`. Messages name
 /// participants, ids and limits only: never a person's name or ID number, SQL text or a stack.
-public struct APIError: Error, Sendable {
+public struct APIError: HTTPResponseError, Sendable {
     public var status: HTTPResponse.Status
     public var code: String
     public var message: String
@@ -30,6 +30,15 @@ public struct APIError: Error, Sendable {
         APIError(.contentTooLarge, "body-too-large", "the request body is larger than the limit of \(limit) bytes")
     }
 
+    /// A participant whose certificate may not sign: 409 with the reason as the code (403 when
+    /// it has no key on this node at all).
+    static func signing(_ error: SigningKeys.Unavailable) -> APIError {
+        if error.reason == .noKey { return forbidden(error.description) }
+        return APIError(
+            .conflict, error.reason.rawValue,
+            "\(error): nothing was signed or stored; the alliance PKI must issue \(error.participant) a new key (docs/security.md, re-keying)")
+    }
+
     /// The queue's refusals, as HTTP; storage failures say nothing of the database's own text.
     static func queue(_ error: QueueError) -> APIError {
         switch error.code {
@@ -46,6 +55,8 @@ public struct APIError: Error, Sendable {
         switch error {
         case let e as APIError: return e
         case let e as QueueError: return queue(e)
+        case let e as SubmitPipeline.Refusal: return forbidden(e.description)
+        case let e as SigningKeys.Unavailable: return signing(e)
         case let e as any HTTPResponseError:
             switch e.status {
             case .notFound: return APIError(.notFound, "not-found", "no such resource")
@@ -56,6 +67,12 @@ public struct APIError: Error, Sendable {
         default:
             return APIError(.internalServerError, "internal", "internal error")
         }
+    }
+
+    /// Hummingbird's way to answer an error (`RequestMiddleware` answers every error the same way
+    /// through `from(_:)`, with the request id it gave the request).
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        response(requestId: (context as? GatewayContext)?.requestId ?? request.headers[.xRequestID] ?? "")
     }
 
     func response(requestId: String) -> Response {

@@ -1,9 +1,14 @@
 import Foundation
 import GatewayModel
 import GatewayQueue
+import GatewaySigning
 import Hummingbird
 import Logging
+import NIOCore
 import ServiceLifecycle
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Builds the gateway application (shared by `xgw serve` and tests, Hummingbird style): opens the
 /// gateway (creating the PKI, tokens and database on first start), the `/v1` API, `/healthz`,
@@ -16,13 +21,53 @@ public func buildApplication(
     let router = Router(context: GatewayContext.self)
     router.add(middleware: RequestMiddleware(tokens: gateway.tokens, metrics: metrics))
     addRoutes(to: router, gateway: gateway)
+    raiseDescriptorLimit(logger: logger)
+    let requestTimeout = TimeAmount.nanoseconds(Int64(configuration.requestTimeoutSeconds * 1e9))
     let application = Application(
         router: router,
+        server: .http1(
+            configuration: .init(
+                additionalChannelHandlers: [RequestTimeoutHandler(timeout: requestTimeout)],
+                idleTimeout: .nanoseconds(Int64(configuration.idleTimeoutSeconds * 1e9)))),
         configuration: ApplicationConfiguration(address: .hostname(configuration.listen, port: configuration.port), serverName: "xgw"),
-        services: (gateway.queueService.map { [$0] } ?? []) + [RetentionService(gateway: gateway)],
+        services: (gateway.queueService.map { [$0] } ?? []) + [RetentionService(gateway: gateway), CertificateWatch(gateway: gateway)],
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger)
     return (application, gateway)
+}
+
+/// Raises the soft limit of open descriptors to the hard limit (as Go's runtime does), so that
+/// the connection count a server can hold is the system's, not the shell's default of 1024.
+func raiseDescriptorLimit(logger: Logger) {
+    var limit = rlimit()
+    guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+    let before = limit.rlim_cur
+    limit.rlim_cur = limit.rlim_max
+    if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 {
+        logger.debug("raised the open-descriptor limit", metadata: ["from": "\(before)", "to": "\(limit.rlim_max)"])
+    }
+}
+
+/// Logs a warning for every hosted participant whose certificate may not sign or expires within
+/// `certificateWarningDays`: at start, then daily.
+struct CertificateWatch: Service {
+    let gateway: Gateway
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                for warning in gateway.certificateWarnings() {
+                    gateway.logger.warning(
+                        "a signing certificate needs attention",
+                        metadata: [
+                            "participant": .string(warning["participant"]?.stringValue ?? ""),
+                            "problem": .string(warning["problem"]?.stringValue ?? ""),
+                            "notAfter": .string(warning["notAfter"]?.stringValue ?? ""),
+                        ])
+                }
+                try? await Task.sleep(for: .seconds(86_400))
+            }
+        }
+    }
 }
 
 /// Purges acked messages past the retention, hourly, until shutdown; starts once the queue is
@@ -44,7 +89,11 @@ struct RetentionService: Service {
 func addRoutes(to router: Router<GatewayContext>, gateway: Gateway) {
     let maxBody = gateway.configuration.maxBodyBytes
 
-    router.get("/healthz") { _, _ in Response.json(["status": "ok"]) }
+    router.get("/healthz") { _, _ in
+        // Alive whatever the certificates say; what needs attention is listed (`warnings`).
+        let warnings = gateway.certificateWarnings()
+        return Response.json(warnings.isEmpty ? ["status": "ok"] : ["status": "ok", "warnings": .array(warnings)])
+    }
     router.get("/readyz") { _, _ in
         do {
             try await gateway.queue.ping()
@@ -55,6 +104,7 @@ func addRoutes(to router: Router<GatewayContext>, gateway: Gateway) {
     }
     router.get("/metrics") { _, _ in
         _ = try? await gateway.queueDepths()
+        _ = gateway.certificateWarnings()
         return Response(
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: gateway.metrics.exposition())))
@@ -65,8 +115,8 @@ func addRoutes(to router: Router<GatewayContext>, gateway: Gateway) {
         let submitter = try context.participant()
         let body = try await readBody(request, limit: maxBody)
         let mapping = request.uri.queryParameters.get("mapping")
-        let result = try await gateway.submit(body, mappingID: mapping, submitter: submitter)
-        return Response.json(result.body, status: HTTPResponse.Status(code: result.status))
+        let outcome = try await gateway.submit(body, mappingID: mapping, submitter: submitter)
+        return Response.json(outcome.json(), status: outcome.refusedAsWhole ? .unprocessableContent : .ok)
     }
     v1.post("inbox/lease") { request, context in
         let participant = try context.participant()
@@ -161,12 +211,9 @@ func integer(_ value: JSONValue?, name: String, default fallback: Int, range: Cl
     return n
 }
 
+/// An RFC 3339 date-time of a real calendar day (2023-02-30 is refused, not rolled over).
 func date(_ text: String?, name: String) throws -> Date? {
     guard let text, !text.isEmpty else { return nil }
-    let formatter = ISO8601DateFormatter()
-    formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-    if let d = formatter.date(from: text) { return d }
-    formatter.formatOptions = [.withInternetDateTime]
-    if let d = formatter.date(from: text) { return d }
-    throw APIError.badRequest("\(name) must be an RFC 3339 date-time")
+    guard let date = Timestamp.date(text) else { throw APIError.badRequest("\(name) must be an RFC 3339 date-time of a real day") }
+    return date
 }

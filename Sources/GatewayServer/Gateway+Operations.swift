@@ -5,25 +5,19 @@ import GatewayQueue
 import GatewaySigning
 
 extension Gateway {
-    /// What a submission came to: the HTTP status and the JSON answer.
-    public struct SubmitResult: Sendable {
-        public var status: Int
-        public var body: JSONValue
-    }
-
     /// Translates, validates, signs (with `submitter`'s key), routes and enqueues one document in
-    /// one queue transaction (`SubmitPipeline`, which `xgw bench pipeline` measures). Per record:
-    /// `index`, `recordId`, `envelopeId`, `destinations`, `duplicate`; or `index`, `recordId`,
-    /// `errors` (cli.md's rejection). A document refused as a whole answers 422; records of
-    /// another participant answer 403 and nothing is stored.
-    public func submit(_ bytes: [UInt8], mappingID: String?, submitter: String) async throws -> SubmitResult {
-        guard let signer = signers[submitter] else { throw APIError.forbidden("\(submitter) has no signing key") }
+    /// one queue transaction (`SubmitPipeline`, which `xgw bench pipeline` measures). Throws
+    /// `SigningKeys.Unavailable` before any work when the submitter's certificate may not sign, and
+    /// `SubmitPipeline.Refusal` when records of another participant are in the document (nothing
+    /// is signed or stored either way).
+    public func submit(_ bytes: [UInt8], mappingID: String?, submitter: String) async throws -> SubmitPipeline.Outcome {
+        let signer = try keys.signer(for: submitter)
         let outcome = try await pipeline.run(bytes, mappingID: mappingID, submitter: submitter, signer: signer)
         let format = outcome.summary.mapping?.id ?? "unknown"
         metrics.record(format: format, outcome: "accepted", count: outcome.accepted)
         metrics.record(format: format, outcome: "duplicate", count: outcome.duplicates)
         for (code, n) in outcome.rejectedCodes { metrics.record(format: format, outcome: "rejected", code: code, count: n) }
-        return SubmitResult(status: outcome.status, body: outcome.json())
+        return outcome
     }
 
     var pipeline: SubmitPipeline { SubmitPipeline(translator: translator, routes: routes, queue: queue) }
@@ -69,7 +63,7 @@ extension Gateway {
         guard lease.envelopeId == envelopeId else {
             throw APIError(.conflict, "lease-mismatch", "the lease token belongs to another envelope")
         }
-        guard let signer = signers[participant] else { throw APIError.forbidden("\(participant) has no signing key") }
+        let signer = try keys.signer(for: participant)
         let envelope: Envelope
         do {
             envelope = try Envelope(json: try JSONParser.parse(lease.envelope))
@@ -163,17 +157,44 @@ extension Gateway {
         return ["replayed": .number(JSONNumber(Int(messageId)))]
     }
 
+    /// Hosted participants whose certificate may not sign, or expires within
+    /// `certificateWarningDays`; refreshes the certificate gauges on the way.
+    func certificateWarnings(at time: Date = Date()) -> [JSONValue] {
+        var warnings: [JSONValue] = []
+        for status in keys.statuses(at: time) {
+            let left = status.notAfter.timeIntervalSince(time)
+            metrics.certificate(participant: status.participant, secondsToExpiry: left, usable: status.unavailable == nil)
+            let problem: String
+            if let reason = status.unavailable {
+                problem = reason.rawValue
+            } else if left < configuration.certificateWarningDays * 86_400 {
+                problem = "expires-soon"
+            } else {
+                continue
+            }
+            warnings.append([
+                "participant": .string(status.participant), "serial": .string(status.serial), "problem": .string(problem),
+                "notAfter": .string(Timestamp.string(status.notAfter)),
+                "daysLeft": .number(JSONNumber(Int((left / 86_400).rounded(.down)))),
+            ])
+        }
+        return warnings
+    }
+
     /// Participants with their certificates (no keys).
     public func participantsJSON() -> JSONValue {
-        .object(JSONObject([
+        let statuses = keys.statuses()
+        return .object(JSONObject([
             "participants": .array(translator.seeds.participants.map { p in
                 var o = JSONObject([
                     "id": .string(p.id), "kind": .string(p.kind.rawValue), "region": .string(p.region), "name": .string(p.name),
                 ])
-                if let c = certificates[p.id] {
+                if let status = statuses.first(where: { $0.participant == p.id }) {
+                    let signer = status.signer, c = signer.certificate
                     o["certificate"] = [
-                        "serial": .string(c.serial), "keyId": .string(c.keyId), "algorithm": .string(signers[p.id]?.algorithm.rawValue ?? ""),
+                        "serial": .string(c.serial), "keyId": .string(c.keyId), "algorithm": .string(signer.algorithm.rawValue),
                         "notBefore": .string(Timestamp.string(c.notBefore)), "notAfter": .string(Timestamp.string(c.notAfter)),
+                        "status": .string(status.unavailable?.rawValue ?? "valid"),
                         "pem": .string((try? c.pem()).map { String(decoding: $0, as: UTF8.self) } ?? ""),
                     ]
                 }

@@ -17,11 +17,11 @@ public final class Gateway: Sendable {
     public let queue: any MessageQueue
     /// What keeps the queue running (PostgreSQL's pool), run in the server's service group; nil for SQLite.
     let queueService: (any Service)?
-    public let trust: TrustStore
     public let tokens: TokenStore
-    let signers: [String: Signer]
-    let certificates: [String: Certificate]
+    /// The hosted participants' signers, checked against the CRL and their validity before each use.
+    let keys: SigningKeys
     let metrics: GatewayMetrics
+    let logger: Logger
     let leases = LeaseCache()
 
     /// The tokens created by this start (name, token): shown once, never stored in clear.
@@ -29,9 +29,13 @@ public final class Gateway: Sendable {
 
     public var seeds: Seeds { translator.seeds }
 
+    /// The alliance root with the current CRL.
+    public var trust: TrustStore { keys.trust }
+
     public init(configuration: ServerConfiguration, metrics: GatewayMetrics, logger: Logger) throws {
         self.configuration = configuration
         self.metrics = metrics
+        self.logger = logger
         let fm = FileManager.default
         try fm.createDirectory(
             atPath: configuration.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -54,20 +58,11 @@ public final class Gateway: Sendable {
                 days: configuration.certificateDays)
             logger.notice("created the alliance root", metadata: ["pki": .string(pki.path)])
         }
-        var signers: [String: Signer] = [:]
-        var certificates: [String: Certificate] = [:]
-        for id in participants {
-            if !fm.fileExists(atPath: pki.officeKeyPath(id)) {
-                try pki.issue(officeID: id, commonName: id, algorithm: configuration.algorithm, days: configuration.certificateDays)
-                logger.notice("issued a participant key", metadata: ["participant": .string(id)])
-            }
-            let signer = try Signer(keyFile: pki.officeKeyPath(id), certificateFile: pki.officeCertificatePath(id))
-            signers[id] = signer
-            certificates[id] = signer.certificate
+        for id in participants where !fm.fileExists(atPath: pki.officeKeyPath(id)) {
+            try pki.issue(officeID: id, commonName: id, algorithm: configuration.algorithm, days: configuration.certificateDays)
+            logger.notice("issued a participant key", metadata: ["participant": .string(id)])
         }
-        self.signers = signers
-        self.certificates = certificates
-        trust = try pki.trustStore()
+        keys = try SigningKeys(pki: pki, participants: participants)
 
         let bootstrap = try TokenStore.bootstrap(path: configuration.tokensPath, participants: participants)
         tokens = bootstrap.store

@@ -45,6 +45,15 @@ public final class GatewayMetrics: Sendable {
             .record(value)
     }
 
+    /// A hosted participant's signing certificate: seconds until it expires (negative once it
+    /// has), and whether it may sign now (0 when revoked, expired or untrusted).
+    func certificate(participant: String, secondsToExpiry: Double, usable: Bool) {
+        CoreMetrics.Gauge(label: "xgw_certificate_expiry_seconds", dimensions: [("participant", participant)], factory: factory)
+            .record(secondsToExpiry)
+        CoreMetrics.Gauge(label: "xgw_certificate_usable", dimensions: [("participant", participant)], factory: factory)
+            .record(usable ? 1 : 0)
+    }
+
     /// The Prometheus text exposition.
     public func exposition() -> [UInt8] {
         var buffer: [UInt8] = []

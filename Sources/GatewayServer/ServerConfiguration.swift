@@ -32,6 +32,16 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var retentionDays = 30.0
     /// Largest `max` of one lease call.
     public var maxLease = 1000
+    /// A connection is closed when it sends nothing for this long: no complete request head
+    /// since it opened or since the last answer (slow or stalled headers, idle keep-alive), or a
+    /// pause between body parts.
+    public var idleTimeoutSeconds = 30.0
+    /// A request's head and whole body must arrive within this long, or the connection is closed
+    /// (a body trickled a byte at a time; 16 MiB in 120 s needs about 1.1 Mbit/s).
+    public var requestTimeoutSeconds = 120.0
+    /// Warn (log, metric, `/healthz`) when a participant's signing certificate expires within this
+    /// many days.
+    public var certificateWarningDays = 30.0
 
     public init() {}
 
@@ -104,7 +114,8 @@ public struct ServerConfiguration: Sendable, Equatable {
         }
         let known: Set<String> = [
             "listen", "port", "data", "database", "pki", "mappings", "seeds", "algorithm", "certificateDays",
-            "maxBodyBytes", "retry", "retentionDays", "maxLease",
+            "maxBodyBytes", "retry", "retentionDays", "maxLease", "idleTimeoutSeconds", "requestTimeoutSeconds",
+            "certificateWarningDays",
         ]
         for key in map.keys where !known.contains(key) {
             throw ServerConfigurationError("\(file): unknown key '\(key)' (known: \(known.sorted().joined(separator: ", ")))")
@@ -138,6 +149,9 @@ public struct ServerConfiguration: Sendable, Equatable {
         if let v = try int("maxBodyBytes") { maxBodyBytes = v }
         if let v = try double("retentionDays") { retentionDays = v }
         if let v = try int("maxLease") { maxLease = v }
+        if let v = try double("idleTimeoutSeconds") { idleTimeoutSeconds = v }
+        if let v = try double("requestTimeoutSeconds") { requestTimeoutSeconds = v }
+        if let v = try double("certificateWarningDays") { certificateWarningDays = v }
         if let r = map["retry"] {
             guard let r = r as? [String: Any] else { throw ServerConfigurationError("\(file): 'retry' must be a mapping") }
             if let v = try double("baseDelaySeconds", in: r) { retry.baseDelay = v }
@@ -172,6 +186,13 @@ public struct ServerConfiguration: Sendable, Equatable {
         guard (0...65535).contains(port) else { throw ServerConfigurationError("port \(port) is not in 0...65535") }
         guard maxBodyBytes > 0 else { throw ServerConfigurationError("maxBodyBytes must be positive") }
         guard maxLease > 0 else { throw ServerConfigurationError("maxLease must be positive") }
+        guard idleTimeoutSeconds > 0, idleTimeoutSeconds <= 86_400 else {
+            throw ServerConfigurationError("idleTimeoutSeconds must be in (0, 86400]")
+        }
+        guard requestTimeoutSeconds > 0, requestTimeoutSeconds <= 86_400 else {
+            throw ServerConfigurationError("requestTimeoutSeconds must be in (0, 86400]")
+        }
+        guard certificateWarningDays >= 0 else { throw ServerConfigurationError("certificateWarningDays must not be negative") }
         guard retry.maxDeliveries > 0 else { throw ServerConfigurationError("retry.maxDeliveries must be positive") }
         _ = try queueDatabase()
     }

@@ -6,7 +6,25 @@ import GatewaySigning
 /// One submitted document through translate → ownership check → route → sign → serialize →
 /// enqueue (one queue transaction), and the JSON answer: what `POST /v1/documents` does
 /// (`Gateway.submit`) and exactly what `xgw bench pipeline` measures.
+///
+/// A domain service: it knows nothing of HTTP. It returns what became of each record, or throws
+/// `Refusal` when the submitter may not submit the document at all (the server layer turns both
+/// into statuses). Every record's ownership is checked before the first signature, so a refused
+/// document costs a translation and no signing.
 public struct SubmitPipeline: Sendable {
+    /// Why a document was refused as a whole before anything was signed or stored.
+    public enum Refusal: Error, Sendable, CustomStringConvertible {
+        /// `count` records belong to another participant: a participant submits only its own records.
+        case foreignRecords(count: Int)
+
+        public var description: String {
+            switch self {
+            case .foreignRecords(let count):
+                "\(count) record(s) of this document belong to another participant: a participant submits only its own records"
+            }
+        }
+    }
+
     public let translator: Translator
     public let routes: Routes
     public let queue: any MessageQueue
@@ -31,8 +49,8 @@ public struct SubmitPipeline: Sendable {
         /// Rejected records per first error code (for the metrics).
         public var rejectedCodes: [String: Int] = [:]
 
-        /// 200, or 422 when the document was refused as a whole.
-        public var status: Int { summary.documentRejection == nil ? 200 : 422 }
+        /// The document was refused as a whole (not recognised, malformed, over a limit).
+        public var refusedAsWhole: Bool { summary.documentRejection != nil }
 
         /// The answer: `mapping`, counts, and per record `index`, `recordId`, `envelopeId`,
         /// `destinations`, `duplicate`; or `index`, `recordId`, `errors` (cli.md's rejection).
@@ -60,7 +78,8 @@ public struct SubmitPipeline: Sendable {
     }
 
     /// Runs the document through, signing with `signer` as `submitter`. Records of another
-    /// participant refuse the whole document (403, nothing stored); a queue failure throws.
+    /// participant refuse the whole document (`Refusal.foreignRecords`, nothing signed or stored);
+    /// a queue failure throws.
     public func run(
         _ bytes: [UInt8], mappingID: String?, submitter: String, signer: Signer, timer: StageTimer? = nil
     ) async throws -> Outcome {
@@ -68,6 +87,16 @@ public struct SubmitPipeline: Sendable {
         let summary = timed(timer, .translate) {
             translator.translate(bytes, mappingID: mappingID) { outcomes.append($0) }
         }
+
+        // Ownership first, for every record: a document with a record of another participant is
+        // refused before any routing or signing work.
+        let foreign = timed(timer, .route) {
+            outcomes.reduce(0) { count, outcome in
+                guard case .translated(_, let record, _) = outcome else { return count }
+                return Routes.defaultSubmitter(for: record, seeds: translator.seeds) == submitter ? count : count + 1
+            }
+        }
+        if foreign > 0 { throw Refusal.foreignRecords(count: foreign) }
 
         enum Pending {
             case rejected(Rejection)
@@ -77,26 +106,21 @@ public struct SubmitPipeline: Sendable {
         var items: [EnqueueItem] = []
         pending.reserveCapacity(outcomes.count)
         items.reserveCapacity(outcomes.count)
-        var foreign = 0
         for outcome in outcomes {
             switch outcome {
             case .rejected(let rejection, _):
                 pending.append(.rejected(rejection))
             case .translated(let index, let record, _):
                 let recordId = record["recordId"]?.stringValue ?? ""
-                let route = timed(timer, .route) { () -> Result<Routes.Decision, RecordError>? in
-                    guard Routes.defaultSubmitter(for: record, seeds: translator.seeds) == submitter else { return nil }
-                    return Result { () throws(RecordError) in try routes.route(record, submitter: submitter) }
+                let route = timed(timer, .route) {
+                    Result { () throws(RecordError) in try routes.route(record, submitter: submitter) }
                 }
                 let decision: Routes.Decision
                 switch route {
-                case nil:
-                    foreign += 1
-                    continue
-                case .failure(let error)?:
+                case .failure(let error):
                     pending.append(.rejected(Rejection(index: index, recordId: recordId, errors: [error])))
                     continue
-                case .success(let found)?:
+                case .success(let found):
                     decision = found
                 }
                 let envelope = try timed(timer, .sign) {
@@ -111,10 +135,6 @@ public struct SubmitPipeline: Sendable {
                 pending.append(.item(index: index, item))
                 items.append(item)
             }
-        }
-        if foreign > 0 {
-            throw APIError.forbidden(
-                "\(foreign) record(s) of this document belong to another participant: a participant submits only its own records")
         }
         var stored: [EnqueuedItem] = []
         if !items.isEmpty {

@@ -1,0 +1,218 @@
+import Foundation
+import GatewayModel
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Issue 17 rows 1 and 2, from outside over real TCP on loopback against `xgw serve`: stalled and
+/// trickling clients are disconnected at the configured timeouts (so they cannot exhaust the
+/// server's descriptors), and an element with tens of thousands of attributes is refused at once.
+@Suite(.serialized)
+struct HostileClientTests {
+    /// A configuration with short timeouts, so that the tests wait seconds, not minutes.
+    static func configuration(in data: URL, idle: Double = 1, request: Double = 2) throws -> String {
+        let path = data.appendingPathComponent("xgw.yaml").path
+        try "idleTimeoutSeconds: \(idle)\nrequestTimeoutSeconds: \(request)\n".write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func aStalledRequestHeadIsDisconnectedAtTheIdleTimeout() async throws {
+        let data = try ServerProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: data) }
+        let server = try ServerProcess(data: data, arguments: ["--config", try Self.configuration(in: data)])
+        defer { server.stop() }
+        let socket = try RawConnection(port: server.port)
+        try socket.send("GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        // Without the idle timeout the server waits for the rest of the head forever.
+        let closedAfter = try socket.secondsUntilClosed(within: 15)
+        #expect(closedAfter != nil, "the server kept a stalled connection open for 15 s")
+    }
+
+    @Test func aTrickledBodyIsDisconnectedAtTheRequestTimeout() async throws {
+        let data = try ServerProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: data) }
+        let server = try ServerProcess(data: data, arguments: ["--config", try Self.configuration(in: data, idle: 1, request: 2)])
+        defer { server.stop() }
+        let token = try #require(server.printedTokens["xinsheng"])
+        let socket = try RawConnection(port: server.port)
+        try socket.send(
+            "POST /v1/documents HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(token)\r\nContent-Length: 1000\r\n\r\n{")
+        // One byte every 0.4 s: never idle for a second, but the request never completes.
+        var open = true
+        let start = Date()
+        while open, Date().timeIntervalSince(start) < 15 {
+            try await Task.sleep(for: .milliseconds(400))
+            open = (try? socket.send(" ")) != nil && socket.isOpen()
+        }
+        #expect(!open, "the server kept a trickling request open for 15 s")
+        #expect(Date().timeIntervalSince(start) >= 1.5, "closed before the request timeout")
+    }
+
+    /// The reproduction of the issue, scaled down: under a 128-descriptor limit, 150 stalled
+    /// connections; once the idle timeout passes, the server answers again.
+    @Test func stalledConnectionsCannotKeepTheServerUnreachable() async throws {
+        let data = try ServerProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: data) }
+        let config = try Self.configuration(in: data, idle: 2, request: 4)
+        let server = try LimitedServer(data: data, descriptors: 128, arguments: ["--config", config])
+        defer { server.stop() }
+        var sockets: [RawConnection] = []
+        for _ in 0..<150 {
+            guard let socket = try? RawConnection(port: server.port) else { break }
+            _ = try? socket.send("GET /healthz HTTP/1.1\r\n")
+            sockets.append(socket)
+        }
+        #expect(sockets.count >= 130, "the kernel accepts connections beyond the server's descriptors into its backlog")
+        // Within the idle timeout and a margin, a fresh client gets its answer.
+        var healthy = false
+        let start = Date()
+        while !healthy, Date().timeIntervalSince(start) < 20 {
+            healthy = (try? await HTTPClient(port: server.port).call("GET", "/healthz", timeout: 3).status) == 200
+            if !healthy { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        #expect(healthy, "the server stayed unreachable for 20 s")
+        let closed = sockets.filter { !$0.isOpen() }.count
+        #expect(closed >= 100, "stalled connections were closed by the server: \(closed) of \(sockets.count)")
+    }
+
+    /// Row 6: `since` is a real date or a 400, never rolled over to the next month.
+    @Test func sinceRefusesImpossibleDates() async throws {
+        let data = try ServerProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: data) }
+        let server = try ServerProcess(data: data)
+        defer { server.stop() }
+        let token = try #require(server.printedTokens["renshi"])
+        let client = HTTPClient(port: server.port)
+        for impossible in ["2023-02-30T00:00:00Z", "2023-02-29T00:00:00Z", "2023-13-01T00:00:00Z", "2023-01-01T24:00:00Z"] {
+            let answer = try await client.call("GET", "/v1/receipts?since=\(impossible)", token: token)
+            #expect(answer.status == 400, "\(impossible): \(answer.text)")
+            #expect(answer.json?["error"]?["code"]?.stringValue == "bad-request")
+        }
+        for real in ["2024-02-29T00:00:00Z", "2023-07-11T08:30:00.250%2B08:00"] {
+            let answer = try await client.call("GET", "/v1/receipts?since=\(real)", token: token)
+            #expect(answer.status == 200, "\(real): \(answer.text)")
+        }
+    }
+
+    @Test func anElementWithFortyThousandAttributesIsRefusedAtOnce() async throws {
+        let data = try ServerProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: data) }
+        let server = try ServerProcess(data: data)
+        defer { server.stop() }
+        let token = try #require(server.printedTokens["renshi"])
+        let body = "<root><a " + (0..<40_000).map { "a\($0)=\"\"" }.joined(separator: " ") + "/></root>"
+        let client = HTTPClient(port: server.port)
+        // Two in flight, as in the issue; /healthz answers meanwhile.
+        async let first = client.call("POST", "/v1/documents", token: token, body: Array(body.utf8), timeout: 30)
+        async let second = client.call("POST", "/v1/documents", token: token, body: Array(body.utf8), timeout: 30)
+        let health = try await client.call("GET", "/healthz", timeout: 10)
+        #expect(health.status == 200)
+        for answer in try await [first, second] {
+            #expect(answer.status == 422, "\(answer.text)")
+            let error = answer.json?["records"]?.arrayValue?.first?["errors"]?.arrayValue?.first
+            #expect(error?["code"]?.stringValue == "malformed-document", "\(answer.text)")
+            #expect(error?["message"]?.stringValue?.contains("more than 256 attributes") == true, "\(answer.text)")
+        }
+    }
+}
+
+/// A raw TCP connection to 127.0.0.1 (what a stalled or trickling client is).
+final class RawConnection: Sendable {
+    let fd: Int32
+
+    init(port: Int) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw TestFailure("socket: \(errno)") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard rc == 0 else {
+            close(fd)
+            throw TestFailure("connect: \(errno)")
+        }
+    }
+
+    deinit { close(fd) }
+
+    func send(_ text: String) throws {
+        let bytes = Array(text.utf8)
+        let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        guard n == bytes.count else { throw TestFailure("send: \(errno)") }
+    }
+
+    /// True until the server closed its side (a read returns end of file or an error).
+    func isOpen() -> Bool {
+        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&p, 1, 0) > 0 else { return true }
+        var byte: UInt8 = 0
+        return recv(fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT)) > 0
+    }
+
+    /// Seconds until the server closes the connection, or nil if it is still open after `limit`.
+    func secondsUntilClosed(within limit: TimeInterval) throws -> TimeInterval? {
+        let start = Date()
+        while Date().timeIntervalSince(start) < limit {
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            if poll(&p, 1, 100) > 0 {
+                var buffer = [UInt8](repeating: 0, count: 4096)
+                let n = recv(fd, &buffer, buffer.count, 0)
+                if n <= 0 { return Date().timeIntervalSince(start) }
+            }
+        }
+        return nil
+    }
+}
+
+/// `xgw serve` started under `prlimit --nofile=N:N`, so that raising the soft limit cannot help.
+final class LimitedServer: Sendable {
+    let process: Process
+    let port: Int
+
+    init(data: URL, descriptors: Int, arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
+        process.arguments = ["--nofile=\(descriptors):\(descriptors)", "--", try ServerProcess.executable().path, "serve"] + arguments
+        process.currentDirectoryURL = ServerProcess.repositoryRoot
+        var environment = ProcessInfo.processInfo.environment
+        environment["XGW_PORT"] = "0"
+        environment["XGW_DATA"] = data.path
+        process.environment = environment
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        self.process = process
+        var text = ""
+        var port: Int?
+        let reader = output.fileHandleForReading
+        while port == nil {
+            let chunk = reader.availableData
+            if chunk.isEmpty { break }
+            text += String(decoding: chunk, as: UTF8.self)
+            if let range = text.range(of: "listening on http://"), let colon = text[range.upperBound...].firstIndex(of: ":"),
+                let end = text[colon...].firstIndex(of: "\n")
+            {
+                port = Int(text[text.index(after: colon)..<end])
+            }
+        }
+        guard let port else {
+            process.terminate()
+            throw TestFailure("the server did not start: \(text)")
+        }
+        self.port = port
+    }
+
+    func stop() {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+    }
+}
