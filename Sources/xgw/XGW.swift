@@ -20,6 +20,7 @@ struct XGW: AsyncParsableCommand {
             VerifyCommand.self,
             ReceiptCommand.self,
             ServeCommand.self,
+            DirectoryCommand.self,
         ]
     )
 }
