@@ -112,7 +112,7 @@ struct RecoveryTests {
     }
 
     /// 413 before the body is read whole; the configuration file and environment overrides.
-    /// Over a real loopback socket (`.live`): the refusal is sent while the body is still arriving.
+    /// Over a real loopback socket (`.live`): the HTTP server's request head and body, then the refusal.
     @Test func oversizedBodiesAreRefusedWith413() async throws {
         let gateway = try APIGateway.temporary { data in
             let config = data.appendingPathComponent("xgw.yaml")
