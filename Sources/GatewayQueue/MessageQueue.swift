@@ -2,8 +2,10 @@ import Foundation
 
 /// The durable delivery queue of the gateway: one message per (envelope, destination participant).
 ///
-/// Every driver (in-memory, SQLite, later PostgreSQL) keeps these semantics, and its tests run the
-/// contract suite (`GatewayQueueContract`) unchanged:
+/// Every driver (in-memory, SQLite, PostgreSQL) keeps these semantics, and its tests run the
+/// contract suite and the differential test (`GatewayQueueContract`) unchanged. A driver is a
+/// `QueueStorage`: the operations that change delivery states are written once on top of it
+/// (`QueueStorage+Operations`, decided by `QueueDecision`).
 ///
 /// - `enqueue` is atomic for a whole submitted document and idempotent per (submitter, recordId,
 ///   payloadDigest); a duplicate returns the first envelope's id and destinations.
@@ -53,7 +55,8 @@ public protocol MessageQueue: Sendable {
     /// Every state change of the envelope's messages, in order (per destination by message id).
     func history(envelopeId: String) async throws -> [HistoryEntry]
 
-    /// Message counts per destination participant.
+    /// Message counts per destination participant. Reads only: a lease past its expiry that no
+    /// one has reclaimed yet is counted where its expiry puts it (queued, or dead).
     func depths() async throws -> [String: QueueDepth]
 
     /// Deletes acked messages acked before `cutoff` (with their history, and envelopes left with
