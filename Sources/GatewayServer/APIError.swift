@@ -30,6 +30,16 @@ public struct APIError: HTTPResponseError, Sendable {
         APIError(.contentTooLarge, "body-too-large", "the request body is larger than the limit of \(limit) bytes")
     }
 
+    /// The gateway's refusals, as HTTP.
+    static func gateway(_ error: GatewayError) -> APIError {
+        switch error {
+        case .unknownLease: APIError(.conflict, "unknown-lease", error.description)
+        case .leaseMismatch: APIError(.conflict, "lease-mismatch", error.description)
+        case .storedEnvelopeUnreadable: APIError(.internalServerError, "internal", error.description)
+        case .notFound: APIError(.notFound, "not-found", error.description)
+        }
+    }
+
     /// A participant whose certificate may not sign: 409 with the reason as the code (403 when
     /// it has no key on this node at all).
     static func signing(_ error: SigningKeys.Unavailable) -> APIError {
@@ -55,6 +65,7 @@ public struct APIError: HTTPResponseError, Sendable {
         switch error {
         case let e as APIError: return e
         case let e as QueueError: return queue(e)
+        case let e as GatewayError: return gateway(e)
         case let e as SubmitPipeline.Refusal: return forbidden(e.description)
         case let e as SigningKeys.Unavailable: return signing(e)
         case let e as any HTTPResponseError:

@@ -58,17 +58,17 @@ extension Gateway {
                 participant: participant, envelopeId: held.envelopeId, envelope: held.envelope, expiresAt: held.leaseExpiresAt)
         }
         guard let lease else {
-            throw APIError(.conflict, "unknown-lease", "no current lease with this token in your inbox (lease again)")
+            throw GatewayError.unknownLease
         }
         guard lease.envelopeId == envelopeId else {
-            throw APIError(.conflict, "lease-mismatch", "the lease token belongs to another envelope")
+            throw GatewayError.leaseMismatch
         }
         let signer = try keys.signer(for: participant)
         let envelope: Envelope
         do {
             envelope = try Envelope(json: try JSONParser.parse(lease.envelope))
         } catch {
-            throw APIError(.internalServerError, "internal", "the stored envelope cannot be read")
+            throw GatewayError.storedEnvelopeUnreadable
         }
         let receipt = try Receipt.issue(
             for: envelope, by: participant, outcome: outcome.name == "accepted" ? .accepted : .rejected,
@@ -100,9 +100,9 @@ extension Gateway {
     public func history(envelopeId: String, principal: Principal) async throws -> JSONValue {
         let entries = try await queue.history(envelopeId: envelopeId)
         if case .participant(let id) = principal, !entries.contains(where: { $0.destination == id }) {
-            throw APIError(.notFound, "not-found", "no message \(envelopeId) in your inbox")
+            throw GatewayError.notFound("no message \(envelopeId) in your inbox")
         }
-        guard !entries.isEmpty else { throw APIError(.notFound, "not-found", "no message \(envelopeId)") }
+        guard !entries.isEmpty else { throw GatewayError.notFound("no message \(envelopeId)") }
         return [
             "envelopeId": .string(envelopeId),
             "history": .array(entries.map { e in

@@ -1,6 +1,7 @@
 import CoreMetrics
 import Foundation
 import Prometheus
+import Synchronization
 
 /// The gateway's metrics (swift-metrics over a swift-prometheus registry, served at `/metrics`):
 /// records by format/outcome/code, queue depth per participant and state, lease and request
@@ -8,6 +9,38 @@ import Prometheus
 public final class GatewayMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     let factory: PrometheusMetricsFactory
+    /// Every handle made so far, by label and dimensions: each is made once, then reused.
+    private let handles = Mutex<[HandleKey: any Sendable]>([:])
+
+    private struct HandleKey: Hashable {
+        var label: String
+        var dimensions: [String]
+    }
+
+    /// The handle for `label` and `dimensions`, made by `make` the first time.
+    private func handle<Handle: Sendable>(
+        _ label: String, _ dimensions: [(String, String)], make: (String, [(String, String)]) -> Handle
+    ) -> Handle {
+        let key = HandleKey(label: label, dimensions: dimensions.flatMap { [$0.0, $0.1] })
+        return handles.withLock { handles in
+            if let found = handles[key] as? Handle { return found }
+            let made = make(label, dimensions)
+            handles[key] = made
+            return made
+        }
+    }
+
+    private func counter(_ label: String, _ dimensions: [(String, String)] = []) -> CoreMetrics.Counter {
+        handle(label, dimensions) { CoreMetrics.Counter(label: $0, dimensions: $1, factory: factory) }
+    }
+
+    private func gauge(_ label: String, _ dimensions: [(String, String)] = []) -> CoreMetrics.Gauge {
+        handle(label, dimensions) { CoreMetrics.Gauge(label: $0, dimensions: $1, factory: factory) }
+    }
+
+    private func timer(_ label: String, _ dimensions: [(String, String)] = []) -> CoreMetrics.Timer {
+        handle(label, dimensions) { CoreMetrics.Timer(label: $0, dimensions: $1, factory: factory) }
+    }
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -23,35 +56,28 @@ public final class GatewayMetrics: Sendable {
     /// A record accepted (`outcome` accepted or duplicate) or rejected (`code` its first error).
     func record(format: String, outcome: String, code: String = "", count: Int = 1) {
         guard count > 0 else { return }
-        CoreMetrics.Counter(
-            label: "xgw_records_total", dimensions: [("format", format), ("outcome", outcome), ("code", code)], factory: factory
-        ).increment(by: count)
+        counter("xgw_records_total", [("format", format), ("outcome", outcome), ("code", code)]).increment(by: count)
     }
 
     func request(method: String, route: String, status: Int, nanoseconds: Int64) {
-        CoreMetrics.Timer(
-            label: "xgw_http_request_duration_seconds",
-            dimensions: [("method", method), ("route", route), ("status", String(status))], factory: factory
-        ).recordNanoseconds(nanoseconds)
+        timer("xgw_http_request_duration_seconds", [("method", method), ("route", route), ("status", String(status))])
+            .recordNanoseconds(nanoseconds)
     }
 
     func lease(nanoseconds: Int64, messages: Int) {
-        CoreMetrics.Timer(label: "xgw_lease_duration_seconds", factory: factory).recordNanoseconds(nanoseconds)
-        CoreMetrics.Counter(label: "xgw_leased_messages_total", factory: factory).increment(by: messages)
+        timer("xgw_lease_duration_seconds").recordNanoseconds(nanoseconds)
+        counter("xgw_leased_messages_total").increment(by: messages)
     }
 
     func queueDepth(participant: String, state: String, value: Int) {
-        CoreMetrics.Gauge(label: "xgw_queue_depth", dimensions: [("participant", participant), ("state", state)], factory: factory)
-            .record(value)
+        gauge("xgw_queue_depth", [("participant", participant), ("state", state)]).record(value)
     }
 
     /// A hosted participant's signing certificate: seconds until it expires (negative once it
     /// has), and whether it may sign now (0 when revoked, expired or untrusted).
     func certificate(participant: String, secondsToExpiry: Double, usable: Bool) {
-        CoreMetrics.Gauge(label: "xgw_certificate_expiry_seconds", dimensions: [("participant", participant)], factory: factory)
-            .record(secondsToExpiry)
-        CoreMetrics.Gauge(label: "xgw_certificate_usable", dimensions: [("participant", participant)], factory: factory)
-            .record(usable ? 1 : 0)
+        gauge("xgw_certificate_expiry_seconds", [("participant", participant)]).record(secondsToExpiry)
+        gauge("xgw_certificate_usable", [("participant", participant)]).record(usable ? 1 : 0)
     }
 
     /// The Prometheus text exposition.

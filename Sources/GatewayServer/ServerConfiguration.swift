@@ -106,59 +106,19 @@ public struct ServerConfiguration: Sendable, Equatable {
     }
 
     mutating func apply(yaml text: String, file: String) throws(ServerConfigurationError) {
-        let node: Any?
-        do { node = try Yams.load(yaml: text) } catch { throw ServerConfigurationError("\(file): not YAML: \(error)") }
-        guard let map = node as? [String: Any] else {
-            if node == nil { return }
-            throw ServerConfigurationError("\(file): the top level must be a mapping")
+        let values: ServerConfigurationFile
+        do {
+            guard try Yams.compose(yaml: text) != nil else { return }  // an empty file: the defaults
+            values = try YAMLDecoder().decode(ServerConfigurationFile.self, from: text)
+        } catch let error as ServerConfigurationError {
+            throw ServerConfigurationError("\(file): \(error.message)")
+        } catch let error as DecodingError {
+            throw ServerConfigurationError("\(file): \(ServerConfigurationFile.describe(error))")
+        } catch {
+            throw ServerConfigurationError("\(file): not YAML: \(error)")
         }
-        let known: Set<String> = [
-            "listen", "port", "data", "database", "pki", "mappings", "seeds", "algorithm", "certificateDays",
-            "maxBodyBytes", "retry", "retentionDays", "maxLease", "idleTimeoutSeconds", "requestTimeoutSeconds",
-            "certificateWarningDays",
-        ]
-        for key in map.keys where !known.contains(key) {
-            throw ServerConfigurationError("\(file): unknown key '\(key)' (known: \(known.sorted().joined(separator: ", ")))")
-        }
-        func string(_ key: String) throws(ServerConfigurationError) -> String? {
-            guard let v = map[key] else { return nil }
-            if let s = v as? String { return s }
-            if let i = v as? Int { return String(i) }
-            throw ServerConfigurationError("\(file): '\(key)' must be text")
-        }
-        func int(_ key: String, in dict: [String: Any]? = nil) throws(ServerConfigurationError) -> Int? {
-            guard let v = (dict ?? map)[key] else { return nil }
-            if let i = v as? Int { return i }
-            throw ServerConfigurationError("\(file): '\(key)' must be an integer")
-        }
-        func double(_ key: String, in dict: [String: Any]? = nil) throws(ServerConfigurationError) -> Double? {
-            guard let v = (dict ?? map)[key] else { return nil }
-            if let d = v as? Double { return d }
-            if let i = v as? Int { return Double(i) }
-            throw ServerConfigurationError("\(file): '\(key)' must be a number")
-        }
-        if let v = try string("listen") { listen = v }
-        if let v = try int("port") { port = v }
-        if let v = try string("data") { dataDirectory = v }
-        if let v = try string("database") { database = v }
-        if let v = try string("pki") { pkiDirectory = v }
-        if let v = try string("mappings") { mappingsDirectory = v }
-        if let v = try string("seeds") { seedsDirectory = v }
-        if let v = try string("algorithm") { try setAlgorithm(v) }
-        if let v = try int("certificateDays") { certificateDays = v }
-        if let v = try int("maxBodyBytes") { maxBodyBytes = v }
-        if let v = try double("retentionDays") { retentionDays = v }
-        if let v = try int("maxLease") { maxLease = v }
-        if let v = try double("idleTimeoutSeconds") { idleTimeoutSeconds = v }
-        if let v = try double("requestTimeoutSeconds") { requestTimeoutSeconds = v }
-        if let v = try double("certificateWarningDays") { certificateWarningDays = v }
-        if let r = map["retry"] {
-            guard let r = r as? [String: Any] else { throw ServerConfigurationError("\(file): 'retry' must be a mapping") }
-            if let v = try double("baseDelaySeconds", in: r) { retry.baseDelay = v }
-            if let v = try double("maxDelaySeconds", in: r) { retry.maxDelay = v }
-            if let v = try double("jitter", in: r) { retry.jitter = v }
-            if let v = try int("maxDeliveries", in: r) { retry.maxDeliveries = v }
-        }
+        values.apply(to: &self)
+        if let name = values.algorithm { try setAlgorithm(name) }
         try check()
     }
 
