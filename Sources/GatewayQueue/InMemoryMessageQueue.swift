@@ -133,7 +133,9 @@ public actor InMemoryMessageQueue: QueueStorage {
     }
 
     /// Walks the queued messages in lease order (availableAt, sequence), each checked against
-    /// its group by `LeaseSelection.mayLease`.
+    /// its group by `LeaseSelection.mayLease`. Debug builds (every test) also check the walk
+    /// against `LeaseSelection.select` over all pending messages of the participant, so the oracle
+    /// of the differential test is the pure rule itself; release builds skip the check.
     private func leasable(participant: String, max: Int, now: Date) -> [StoredMessage] {
         var chosen: [StoredMessage] = []
         for key in ready[participant] ?? [] {
@@ -145,7 +147,17 @@ public actor InMemoryMessageQueue: QueueStorage {
                 chosen.append(row(message))
             }
         }
+        assert(chosen.map(\.id) == LeaseSelection.select(pendingCandidates(participant), max: max, now: now),
+            "the in-memory lease walk differs from LeaseSelection.select")
         return chosen
+    }
+
+    /// Every pending (queued or leased) message of `participant` as a `LeaseSelection` candidate.
+    private func pendingCandidates(_ participant: String) -> [LeaseSelection.Candidate] {
+        (pending[participant] ?? [:]).values.joined().compactMap { id in
+            guard let message = messages[id], let envelope = envelopes[message.envelopeId] else { return nil }
+            return candidate(message, envelope)
+        }
     }
 
     private func row(_ message: Message) -> StoredMessage {
