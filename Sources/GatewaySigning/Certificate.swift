@@ -11,7 +11,8 @@ public final class Certificate: @unchecked Sendable, CustomStringConvertible {
     public let der: [UInt8]
     /// The subject public key.
     public let publicKey: PublicKey
-    /// envelope.md's `signature.keyId`: lower-case hex SHA-256 of `der`.
+    /// envelope.md's `signature.keyId`: lower-case hex SHA-256 of `der`. For a node certificate this
+    /// is also the directory's pin (`tlsCertificateSha256`, federation.md).
     public let keyId: String
     /// The serial number, lower-case hex without leading zeros.
     public let serial: String
@@ -21,15 +22,33 @@ public final class Certificate: @unchecked Sendable, CustomStringConvertible {
     public let issuerCommonName: String?
     /// Every URI of the subjectAltName extension.
     public let uris: [String]
+    /// Every entry of the subjectAltName extension, by kind (URIs as in `uris`, DNS names, IP addresses).
+    public let alternativeNames: SubjectAltNames
     public let notBefore: Date
     public let notAfter: Date
 
     /// The URI prefix of an office identity in subjectAltName.
     public static let officeURIPrefix = "urn:xgw:office:"
 
+    /// The URI prefix of a node identity in subjectAltName (node certificates, federation.md).
+    public static let nodeURIPrefix = "urn:xgw:node:"
+
     /// The office ids named by `urn:xgw:office:<id>` URIs in subjectAltName.
-    public var officeIDs: [String] {
-        uris.compactMap { $0.hasPrefix(Self.officeURIPrefix) ? String($0.dropFirst(Self.officeURIPrefix.count)) : nil }
+    public var officeIDs: [String] { Self.ids(in: uris, prefix: Self.officeURIPrefix) }
+
+    /// The node ids named by `urn:xgw:node:<id>` URIs in subjectAltName. A node certificate has
+    /// exactly one; a peer presenting another count is refused (`unknown-node`).
+    public var nodeIDs: [String] { Self.ids(in: uris, prefix: Self.nodeURIPrefix) }
+
+    /// The DNS names of subjectAltName (where a node is reached).
+    public var dnsNames: [String] { alternativeNames.dnsNames }
+
+    /// The IP addresses of subjectAltName, as text (`192.0.2.1`, `2001:db8::1`).
+    public var ipAddresses: [String] { alternativeNames.ipAddresses }
+
+    /// The ids after `prefix` among `uris`.
+    static func ids(in uris: [String], prefix: String) -> [String] {
+        uris.compactMap { $0.hasPrefix(prefix) ? String($0.dropFirst(prefix.count)) : nil }
     }
 
     /// Reads one DER certificate; trailing bytes are rejected.
@@ -98,7 +117,8 @@ public final class Certificate: @unchecked Sendable, CustomStringConvertible {
         serial = Self.hexSerial(X509_get0_serialNumber(x509)) ?? ""
         commonName = Self.commonName(X509_get_subject_name(x509))
         issuerCommonName = Self.commonName(X509_get_issuer_name(x509))
-        uris = Self.subjectAltNameURIs(x509)
+        alternativeNames = SubjectAltNames(certificate: x509)
+        uris = alternativeNames.uris
         notBefore = Self.date(X509_get0_notBefore(x509)) ?? .distantFuture
         notAfter = Self.date(X509_get0_notAfter(x509)) ?? .distantPast
     }
@@ -119,6 +139,20 @@ public final class Certificate: @unchecked Sendable, CustomStringConvertible {
 
     /// Whether the key usage extension allows digitalSignature (absent extension: any usage).
     public var allowsDigitalSignature: Bool { X509_get_key_usage(x509) & UInt32(KU_DIGITAL_SIGNATURE) != 0 }
+
+    /// Whether extendedKeyUsage allows TLS server and client authentication (absent extension: any
+    /// usage). Node certificates have both: each node is server and client to its peers.
+    public var allowsTLSServerAndClient: Bool {
+        let usage = X509_get_extended_key_usage(x509)
+        return usage & UInt32(XKU_SSL_SERVER) != 0 && usage & UInt32(XKU_SSL_CLIENT) != 0
+    }
+
+    /// Whether `issuer`'s key signed this certificate (for SM2, with the distinguishing ID).
+    public func isSigned(by issuer: Certificate) -> Bool {
+        let result = X509_verify(x509, issuer.publicKey.pkey)
+        if result != 1 { _ = OpenSSL.drainErrors() }
+        return result == 1
+    }
 
     /// Whether the basicConstraints extension says CA:TRUE.
     public var isCA: Bool { X509_check_ca(x509) != 0 }
@@ -150,21 +184,6 @@ public final class Certificate: @unchecked Sendable, CustomStringConvertible {
         guard length >= 0, let out else { return nil }
         defer { xgw_OPENSSL_free(out) }
         return String(decoding: UnsafeBufferPointer(start: out, count: Int(length)), as: UTF8.self)
-    }
-
-    static func subjectAltNameURIs(_ x509: OpaquePointer) -> [String] {
-        guard let raw = X509_get_ext_d2i(x509, NID_subject_alt_name, nil, nil) else { return [] }
-        let names = OpaquePointer(raw)
-        defer { GENERAL_NAMES_free(names) }
-        var uris: [String] = []
-        for index in 0..<OPENSSL_sk_num(names) {
-            guard let element = OPENSSL_sk_value(names, index) else { continue }
-            let name = element.assumingMemoryBound(to: GENERAL_NAME.self)
-            if name.pointee.type == GEN_URI, let uri = utf8(UnsafePointer(name.pointee.d.uniformResourceIdentifier)) {
-                uris.append(uri)
-            }
-        }
-        return uris
     }
 
     static func date(_ time: UnsafePointer<ASN1_TIME>?) -> Date? {

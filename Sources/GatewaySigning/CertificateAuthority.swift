@@ -43,17 +43,51 @@ public struct CertificateAuthority: Sendable {
         guard Self.isValidOfficeID(officeID) else {
             throw SigningError(.pki, "office id must be 1-64 characters of a-z, 0-9, '-', '_' or '.'")
         }
+        return try issueEndEntity(
+            commonName: commonName, subjectKey: subjectKey, notBefore: notBefore, notAfter: notAfter,
+            subjectAltName: "URI:\(Certificate.officeURIPrefix)\(officeID)")
+    }
+
+    /// Issues a node certificate (federation.md, "Certificates"): a P-256 `subjectKey`,
+    /// `urn:xgw:node:<nodeID>` plus the DNS names and IP addresses of `names` in subjectAltName, the
+    /// node id as subject CN, keyUsage digitalSignature (critical), extendedKeyUsage serverAuth and
+    /// clientAuth, basicConstraints CA:FALSE, a random 128-bit serial. Issue it from the TLS root.
+    /// - Throws: `SigningError.pki` for an invalid node id, a key that is not P-256, or a URI or
+    ///   other entry in `names` (the identity URI is added here).
+    public func issueNode(
+        nodeID: String, names: SubjectAltNames, subjectKey: PublicKey, notBefore: Date = Date(), notAfter: Date
+    ) throws -> Certificate {
+        guard Self.isValidNodeID(nodeID) else {
+            throw SigningError(.pki, "node id must be 1-64 characters of a-z, 0-9, '-', '_' or '.'")
+        }
+        guard subjectKey.algorithm == .es256 else {
+            throw SigningError(.pki, "a node key must be ECDSA P-256, not \(subjectKey.algorithm)")
+        }
+        guard names.uris.isEmpty, names.others.isEmpty,
+              names.dnsNames.allSatisfy({ SubjectAltNames.normalizedDNSName($0) == $0 }),
+              names.ipAddresses.allSatisfy({ SubjectAltNames.normalizedIPAddress($0) == $0 })
+        else { throw SigningError(.pki, "a node certificate's extra subjectAltNames must be DNS names and IP addresses") }
+        var altNames = names
+        altNames.uris = [Certificate.nodeURIPrefix + nodeID]
+        return try issueEndEntity(
+            commonName: nodeID, subjectKey: subjectKey, notBefore: notBefore, notAfter: notAfter,
+            extendedKeyUsage: "serverAuth,clientAuth", subjectAltName: altNames.opensslValue)
+    }
+
+    /// A certificate for a subject key from this CA: basicConstraints CA:FALSE, keyUsage
+    /// digitalSignature (both critical), `extendedKeyUsage` when given, key identifiers, `subjectAltName`.
+    private func issueEndEntity(
+        commonName: String, subjectKey: PublicKey, notBefore: Date, notAfter: Date, extendedKeyUsage: String? = nil,
+        subjectAltName: String
+    ) throws -> Certificate {
+        var extensions: [(Int32, String)] = [(NID_basic_constraints, "critical,CA:FALSE"), (NID_key_usage, "critical,digitalSignature")]
+        if let extendedKeyUsage { extensions.append((NID_ext_key_usage, extendedKeyUsage)) }
+        extensions += [
+            (NID_subject_key_identifier, "hash"), (NID_authority_key_identifier, "keyid:always"), (NID_subject_alt_name, subjectAltName),
+        ]
         return try CertificateBuilder.build(
             subjectKey: subjectKey, commonName: commonName, issuer: certificate, issuerKey: key,
-            notBefore: notBefore, notAfter: notAfter,
-            extensions: [
-                (NID_basic_constraints, "critical,CA:FALSE"),
-                (NID_key_usage, "critical,digitalSignature"),
-                (NID_subject_key_identifier, "hash"),
-                (NID_authority_key_identifier, "keyid:always"),
-                (NID_subject_alt_name, "URI:\(Certificate.officeURIPrefix)\(officeID)"),
-            ]
-        )
+            notBefore: notBefore, notAfter: notAfter, extensions: extensions)
     }
 
     /// A CRL signed by this CA listing `revoked` (serial in hex → revocation date).
@@ -99,6 +133,9 @@ public struct CertificateAuthority: Sendable {
         return try CertificateRevocationList(der: der)
     }
 
+    /// Node ids follow the syntax of office ids (federation.md).
+    public static func isValidNodeID(_ id: String) -> Bool { isValidOfficeID(id) }
+
     /// Office ids go into an OpenSSL extension string, so only a safe alphabet is allowed.
     public static func isValidOfficeID(_ id: String) -> Bool {
         !id.isEmpty && id.utf8.count <= 64 && id.utf8.allSatisfy { c in
@@ -120,16 +157,12 @@ enum CertificateBuilder {
         try withInteger(hex: randomSerial()) { serial in
             guard X509_set_serialNumber(x509, serial) == 1 else { throw OpenSSL.error(.cryptoFailure, "X509_set_serialNumber") }
         }
-        guard let name = X509_NAME_new() else { throw OpenSSL.error(.cryptoFailure, "X509_NAME_new") }
-        defer { X509_NAME_free(name) }
-        let cn = Array(commonName.utf8)
-        guard !cn.isEmpty, X509_NAME_add_entry_by_NID(name, NID_commonName, xgw_MBSTRING_UTF8(), cn, Int32(cn.count), -1, 0) == 1 else {
-            throw OpenSSL.error(.pki, "invalid common name")
+        try withName(commonName) { name in
+            guard X509_set_subject_name(x509, name) == 1,
+                  X509_set_issuer_name(x509, issuer.map { X509_get_subject_name($0.x509) } ?? name) == 1,
+                  X509_set_pubkey(x509, subjectKey.pkey) == 1
+            else { throw OpenSSL.error(.cryptoFailure, "X509 names/key") }
         }
-        guard X509_set_subject_name(x509, name) == 1,
-              X509_set_issuer_name(x509, issuer.map { X509_get_subject_name($0.x509) } ?? name) == 1,
-              X509_set_pubkey(x509, subjectKey.pkey) == 1
-        else { throw OpenSSL.error(.cryptoFailure, "X509 names/key") }
         try withTime(notBefore) { guard X509_set1_notBefore(x509, $0) == 1 else { throw OpenSSL.error(.cryptoFailure, "notBefore") } }
         try withTime(notAfter) { guard X509_set1_notAfter(x509, $0) == 1 else { throw OpenSSL.error(.cryptoFailure, "notAfter") } }
 
@@ -147,6 +180,17 @@ enum CertificateBuilder {
         guard signed > 0 else { throw OpenSSL.error(.cryptoFailure, "X509_sign_ctx") }
         let der = try OpenSSL.der("i2d_X509") { i2d_X509(x509, $0) }
         return try Certificate(der: der)
+    }
+
+    /// Runs `body` with a name holding one UTF-8 CN (certificates and requests).
+    static func withName<T>(_ commonName: String, _ body: (OpaquePointer) throws -> T) throws -> T {
+        guard let name = X509_NAME_new() else { throw OpenSSL.error(.cryptoFailure, "X509_NAME_new") }
+        defer { X509_NAME_free(name) }
+        let cn = Array(commonName.utf8)
+        guard !cn.isEmpty, X509_NAME_add_entry_by_NID(name, NID_commonName, xgw_MBSTRING_UTF8(), cn, Int32(cn.count), -1, 0) == 1 else {
+            throw OpenSSL.error(.pki, "invalid common name")
+        }
+        return try body(name)
     }
 
     /// A random positive 128-bit serial number, hex.

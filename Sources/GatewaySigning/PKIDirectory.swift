@@ -9,7 +9,17 @@ import Foundation
 /// <dir>/issued/<serial>.cert.pem   every certificate ever issued (list, revoke)
 /// <dir>/offices/<id>.key.pem       office private key (mode 0600)
 /// <dir>/offices/<id>.cert.pem      office certificate (urn:xgw:office:<id>)
+/// <dir>/offices/<id>.csr.pem       office PKCS#10 request (made on a node: PKIDirectory+Requests)
+/// <dir>/tls-ca.key.pem             TLS root private key, ECDSA P-256 (mode 0600)  (PKIDirectory+TLS)
+/// <dir>/tls-ca.cert.pem            TLS root certificate: the trust anchor of node-to-node TLS
+/// <dir>/tls-crl.pem                current TLS CRL, signed by the TLS root
+/// <dir>/nodes/<id>.key.pem         node TLS key, P-256 (mode 0600)
+/// <dir>/nodes/<id>.cert.pem        node certificate (urn:xgw:node:<id>, DNS/IP, serverAuth+clientAuth)
+/// <dir>/nodes/<id>.csr.pem         node PKCS#10 request
 /// ```
+///
+/// The alliance's folder holds both roots; a node's folder (`--dir NODE_PKI` of `request`) holds
+/// only its own keys, requests, the certificates that came back and the public roots and CRLs.
 public struct PKIDirectory: Sendable {
     public let path: String
 
@@ -28,36 +38,57 @@ public struct PKIDirectory: Sendable {
     /// Certificates start a little in the past so that offices with a slow clock accept them.
     public static let backdating: TimeInterval = 300
 
-    /// Creates the root CA and an empty CRL. Refuses to overwrite an existing root unless `force`.
+    /// Creates the signing root CA and an empty CRL, and with `tlsCommonName` also the TLS root
+    /// (`initializeTLS`), as `xgw pki init` does. Refuses to overwrite an existing root unless
+    /// `force`; both are checked before anything is written.
     @discardableResult
     public static func initialize(
-        at path: String, algorithm: SignatureAlgorithm, commonName: String, days: Int, force: Bool = false, now: Date = Date()
+        at path: String, algorithm: SignatureAlgorithm, commonName: String, days: Int, force: Bool = false, now: Date = Date(),
+        tlsCommonName: String? = nil
     ) throws -> CertificateAuthority {
         let directory = PKIDirectory(path: path)
-        if !force && FileManager.default.fileExists(atPath: directory.caKeyPath) {
-            throw SigningError(.pki, "\(directory.caKeyPath) exists (use --force to replace the alliance root)")
+        for root in PKIRoot.allCases where root == .signing || tlsCommonName != nil {
+            try directory.refuseExistingRoot(root, force: force)
         }
-        try directory.makeDirectories()
-        let ca = try CertificateAuthority.create(
-            algorithm: algorithm, commonName: commonName, notBefore: now.addingTimeInterval(-backdating), days: days)
-        try FileBytes.writeSecret(try ca.key.pem(), to: directory.caKeyPath)
-        try FileBytes.write(try ca.certificate.pem(), to: directory.caCertificatePath)
-        try FileBytes.write(try ca.certificate.pem(), to: directory.issuedPath(ca.certificate.serial))
-        let crl = try ca.makeCRL(revoked: [:], number: 1, thisUpdate: now, nextUpdate: now.addingTimeInterval(crlLifetime))
-        try FileBytes.write(try crl.pem(), to: directory.crlPath)
+        let ca = try directory.writeRoot(
+            .signing,
+            CertificateAuthority.create(
+                algorithm: algorithm, commonName: commonName, notBefore: now.addingTimeInterval(-backdating), days: days),
+            now: now)
+        if let tlsCommonName { try directory.initializeTLS(commonName: tlsCommonName, days: days, force: true, now: now) }
         return ca
     }
 
-    /// The root key and certificate.
-    public func authority() throws -> CertificateAuthority {
-        guard FileManager.default.fileExists(atPath: caKeyPath) else {
-            throw SigningError(.pki, "no alliance root in \(path) (run xgw pki init first)")
+    /// Refuses to go on when `root` exists and `force` is not given.
+    func refuseExistingRoot(_ root: PKIRoot, force: Bool) throws {
+        if !force && FileManager.default.fileExists(atPath: keyPath(root)) {
+            throw SigningError(.pki, "\(keyPath(root)) exists (use --force to replace the \(root.displayName))")
         }
-        return try CertificateAuthority(key: PrivateKey(file: caKeyPath), certificate: Certificate(file: caCertificatePath))
     }
 
-    /// The current CRL.
-    public func revocationList() throws -> CertificateRevocationList { try CertificateRevocationList(file: crlPath) }
+    /// Writes a new root's key, certificate (also under `issued/`) and an empty CRL number 1.
+    func writeRoot(_ root: PKIRoot, _ ca: CertificateAuthority, now: Date) throws -> CertificateAuthority {
+        try makeDirectories([path, issuedDirectory])
+        try FileBytes.writeSecret(try ca.key.pem(), to: keyPath(root))
+        try FileBytes.write(try ca.certificate.pem(), to: certificatePath(root))
+        try FileBytes.write(try ca.certificate.pem(), to: issuedPath(ca.certificate.serial))
+        let crl = try ca.makeCRL(revoked: [:], number: 1, thisUpdate: now, nextUpdate: now.addingTimeInterval(Self.crlLifetime))
+        try FileBytes.write(try crl.pem(), to: crlPath(root))
+        return ca
+    }
+
+    /// The key and certificate of a root (by default the signing root).
+    public func authority(_ root: PKIRoot = .signing) throws -> CertificateAuthority {
+        guard FileManager.default.fileExists(atPath: keyPath(root)) else {
+            throw SigningError(.pki, "no \(root.displayName) in \(path) (run xgw pki \(root == .signing ? "init" : "init-tls") first)")
+        }
+        return try CertificateAuthority(key: PrivateKey(file: keyPath(root)), certificate: Certificate(file: certificatePath(root)))
+    }
+
+    /// The current CRL of a root (by default the signing root's `crl.pem`).
+    public func revocationList(_ root: PKIRoot = .signing) throws -> CertificateRevocationList {
+        try CertificateRevocationList(file: crlPath(root))
+    }
 
     /// The root as a trust store with the current CRL.
     public func trustStore() throws -> TrustStore {
@@ -77,7 +108,7 @@ public struct PKIDirectory: Sendable {
         if !force && FileManager.default.fileExists(atPath: officeKeyPath(officeID)) {
             throw SigningError(.pki, "\(officeKeyPath(officeID)) exists (use --force to issue a new key)")
         }
-        try makeDirectories()
+        try makeDirectories([path, issuedDirectory, officesDirectory])
         let key = try PrivateKey.generate(algorithm)
         let certificate = try ca.issue(
             officeID: officeID, commonName: commonName, subjectKey: key.publicKey,
@@ -88,36 +119,48 @@ public struct PKIDirectory: Sendable {
         return certificate
     }
 
-    /// Adds `serial` (hex, any case, leading zeros allowed) to the CRL and rewrites `crl.pem`.
+    /// Adds `serial` (hex, any case, leading zeros allowed) to the CRL of the root that issued it
+    /// and rewrites that CRL (`crl.pem`, or `tls-crl.pem` for a node certificate).
     /// - Returns: the new CRL.
     @discardableResult
     public func revoke(serial: String, now: Date = Date()) throws -> CertificateRevocationList {
+        try revokeCertificate(serial: serial, now: now).crl
+    }
+
+    /// `revoke(serial:now:)`, also saying which root's CRL now lists it.
+    @discardableResult
+    public func revokeCertificate(serial: String, now: Date = Date()) throws -> (root: PKIRoot, crl: CertificateRevocationList) {
         let normalized = Self.normalize(serial)
         guard let issued = try issued().first(where: { $0.serial == normalized }) else {
             throw SigningError(.pki, "no certificate with serial \(serial) was issued from \(path)")
         }
-        let ca = try authority()
-        guard issued.serial != ca.certificate.serial else { throw SigningError(.pki, "the root cannot revoke itself") }
-        let current = try? revocationList()
-        var revoked = current?.revocationDates ?? [:]
-        if revoked[normalized] == nil { revoked[normalized] = now }
-        let crl = try ca.makeCRL(
-            revoked: revoked, number: (current?.number ?? 0) + 1, thisUpdate: now, nextUpdate: now.addingTimeInterval(Self.crlLifetime))
-        try FileBytes.write(try crl.pem(), to: crlPath)
-        return crl
+        let root = try issuingRoot(of: issued)
+        let ca = try authority(root)
+        guard issued.serial != ca.certificate.serial else { throw SigningError(.pki, "the \(root.displayName) cannot revoke itself") }
+        let crl = try writeCRL(root, ca: ca, now: now) { revoked in
+            if revoked[normalized] == nil { revoked[normalized] = now }
+        }
+        return (root, crl)
     }
 
-    /// Re-signs `crl.pem` with the same revocations, the next crlNumber and a new `nextUpdate`
-    /// (`crlLifetime` from `now`): what to run before the current CRL goes stale.
+    /// Re-signs a root's CRL (by default `crl.pem`) with the same revocations, the next crlNumber and
+    /// a new `nextUpdate` (`crlLifetime` from `now`): what to run before the current CRL goes stale.
     /// - Returns: the new CRL.
     @discardableResult
-    public func refreshCRL(now: Date = Date()) throws -> CertificateRevocationList {
-        let ca = try authority()
-        let current = try? revocationList()
+    public func refreshCRL(_ root: PKIRoot = .signing, now: Date = Date()) throws -> CertificateRevocationList {
+        try writeCRL(root, ca: try authority(root), now: now) { _ in }
+    }
+
+    /// Writes the next CRL of `root`: the current revocations changed by `change`, the next number.
+    private func writeCRL(
+        _ root: PKIRoot, ca: CertificateAuthority, now: Date, _ change: (inout [String: Date]) -> Void
+    ) throws -> CertificateRevocationList {
+        let current = try? revocationList(root)
+        var revoked = current?.revocationDates ?? [:]
+        change(&revoked)
         let crl = try ca.makeCRL(
-            revoked: current?.revocationDates ?? [:], number: (current?.number ?? 0) + 1, thisUpdate: now,
-            nextUpdate: now.addingTimeInterval(Self.crlLifetime))
-        try FileBytes.write(try crl.pem(), to: crlPath)
+            revoked: revoked, number: (current?.number ?? 0) + 1, thisUpdate: now, nextUpdate: now.addingTimeInterval(Self.crlLifetime))
+        try FileBytes.write(try crl.pem(), to: crlPath(root))
         return crl
     }
 
@@ -134,10 +177,10 @@ public struct PKIDirectory: Sendable {
         return trimmed.isEmpty ? "0" : String(trimmed)
     }
 
-    private func issuedPath(_ serial: String) -> String { issuedDirectory + "/\(serial).cert.pem" }
+    func issuedPath(_ serial: String) -> String { issuedDirectory + "/\(serial).cert.pem" }
 
-    private func makeDirectories() throws {
-        for directory in [path, issuedDirectory, officesDirectory] {
+    func makeDirectories(_ directories: [String]) throws {
+        for directory in directories {
             do {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             } catch {

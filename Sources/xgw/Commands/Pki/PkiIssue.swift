@@ -1,5 +1,4 @@
 import ArgumentParser
-import GatewayMapping
 import GatewaySigning
 
 /// `xgw pki issue`: a key and certificate for an office.
@@ -14,7 +13,7 @@ struct PkiIssue: AsyncParsableCommand {
     @Option(help: "Office key algorithm.") var alg: SignatureAlgorithm = .sm2sm3
     @Option(help: "Certificate lifetime in days.") var days = 365
     @Option(help: "Subject CN; default: the participant's name in seeds/participants.yaml.") var name: String?
-    @Option(help: ArgumentHelp("Folder of seed data.", valueName: "DIR")) var seeds: String?
+    @OptionGroup var seeds: PkiSeeds
     @Flag(help: "Replace the office's existing key and certificate (the old certificate stays revocable).") var force = false
 
     func run() async throws {
@@ -30,15 +29,8 @@ struct PkiIssue: AsyncParsableCommand {
     }
 
     private func participantName() throws -> String {
-        let folder = seeds ?? Installation.folder("seeds")
-        let loaded: Seeds
-        do {
-            loaded = try Seeds.load(directory: folder)
-        } catch {
-            throw ValidationError("cannot read the participants of \(folder) (\(error)); give --name")
-        }
-        guard let entry = loaded.participant(participant) else {
-            throw ValidationError("\(participant) is not in \(folder)/participants.yaml; give --name")
+        guard let entry = try seeds.load(hint: "; give --name").participant(participant) else {
+            throw ValidationError("\(participant) is not in \(seeds.folder)/participants.yaml; give --name")
         }
         return entry.name
     }

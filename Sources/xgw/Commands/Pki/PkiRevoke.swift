@@ -1,9 +1,11 @@
 import ArgumentParser
+import GatewaySigning
 
-/// `xgw pki revoke`: a certificate revoked by serial, crl.pem written again.
+/// `xgw pki revoke`: a certificate revoked by serial, its root's CRL written again.
 struct PkiRevoke: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "revoke", abstract: "Revoke a certificate by serial and regenerate crl.pem.")
+        commandName: "revoke",
+        abstract: "Revoke a certificate by serial and regenerate its root's CRL (crl.pem, or tls-crl.pem for a node certificate).")
 
     @OptionGroup var pki: PkiOptions
     @Argument(help: ArgumentHelp("Serial number in hex (as xgw pki list shows it).", valueName: "SERIAL"))
@@ -11,8 +13,8 @@ struct PkiRevoke: AsyncParsableCommand {
 
     func run() async throws {
         try SigningFailure.exit {
-            let crl = try pki.directory.revoke(serial: serial)
-            Console.out.line("revoked \(serial.lowercased()); crl.pem number \(crl.number ?? 0) lists \(crl.revokedSerials.count)")
+            let (root, crl) = try pki.directory.revokeCertificate(serial: serial)
+            Console.out.line("revoked \(serial.lowercased()); \(root.crlFile) number \(crl.number ?? 0) lists \(crl.revokedSerials.count)")
             Console.out.flush()
         }
     }
