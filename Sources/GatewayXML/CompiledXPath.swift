@@ -1,4 +1,5 @@
 import CLibXML2
+import Synchronization
 
 /// A full XPath 1.0 expression evaluated by libxml2.
 ///
@@ -9,7 +10,9 @@ import CLibXML2
 /// evaluation allocates no context (a fresh `xmlXPathNewContext` per evaluation costs more than
 /// evaluating a short expression: see the benchmark test).
 final class CompiledXPath: @unchecked Sendable {
-    private struct Slot {
+    /// One evaluation's libxml2 objects; `@unchecked Sendable` because they are C pointers, and a
+    /// slot is used by one evaluation at a time: it passes between threads only through `idle`.
+    private struct Slot: @unchecked Sendable {
         let context: xmlXPathContextPtr
         let compiled: xmlXPathCompExprPtr
     }
@@ -19,8 +22,8 @@ final class CompiledXPath: @unchecked Sendable {
     /// `xmlXPathContext.namespaces` (no hash table to fill per evaluation).
     private let namespaces: UnsafeMutablePointer<xmlNsPtr?>
     private let namespaceCount: Int
-    private let lock = Lock()
-    private var idle: [Slot] = []
+    /// Evaluation slots not in use.
+    private let idle = Mutex<[Slot]>([])
 
     init(_ expression: String, namespaces bindings: [String: String]) throws(XMLError) {
         self.expression = xmlCharStrdup(expression)
@@ -45,11 +48,13 @@ final class CompiledXPath: @unchecked Sendable {
                 throw error
             }
         }
-        idle.append(slot)
+        idle.withLock { $0.append(slot) }
     }
 
     deinit {
-        for slot in idle { free(slot) }
+        idle.withLock { slots in
+            for slot in slots { free(slot) }
+        }
         for i in 0..<namespaceCount { xmlFreeNs(namespaces[i]) }
         namespaces.deallocate()
         xgw_xmlFree(expression)
@@ -105,7 +110,7 @@ final class CompiledXPath: @unchecked Sendable {
     /// to `body` before freeing it.
     func evaluate<R>(_ node: XMLNode, _ body: (xmlXPathObjectPtr?) -> R) -> R {
         let slot: Slot
-        if let reused = lock.withLock({ idle.popLast() }) {
+        if let reused = idle.withLock({ $0.popLast() }) {
             slot = reused
         } else {
             LibXML.prepareThread()
@@ -118,7 +123,7 @@ final class CompiledXPath: @unchecked Sendable {
         defer {
             xmlXPathFreeObject(object)
             reset(slot.context)
-            lock.withLock { idle.append(slot) }
+            idle.withLock { $0.append(slot) }
         }
         return body(object)
     }

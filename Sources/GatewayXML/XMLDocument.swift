@@ -1,4 +1,5 @@
 import CLibXML2
+import Synchronization
 
 /// A parsed XML document (libxml2 tree), immutable once parsed and safe to read from several
 /// threads at once. Nodes (`XMLNode`) keep their document alive.
@@ -46,31 +47,40 @@ public final class XMLDocument: @unchecked Sendable {
 
     /// Positions of the children of parents with many child elements, built on first use so that
     /// `locationPath` of every record of a large batch does not cost O(n²).
-    private let siblingLock = Lock()
-    private var siblingIndexes: [xmlNodePtr: SiblingIndex] = [:]
+    private let siblingIndexes = Mutex<[UInt: SiblingIndex]>([:])
 
-    final class SiblingIndex {
+    /// `@unchecked Sendable` because its keys are C pointers; it is immutable once built and only
+    /// read afterwards.
+    final class SiblingIndex: @unchecked Sendable {
         /// 1-based position of each child element among the children of its local name.
-        var position: [xmlNodePtr: Int] = [:]
+        let position: [xmlNodePtr: Int]
         /// How many child elements have each local name.
-        var count: [String: Int] = [:]
-    }
+        let count: [String: Int]
 
-    func siblingIndex(of parent: xmlNodePtr) -> SiblingIndex {
-        siblingLock.withLock {
-            if let index = siblingIndexes[parent] { return index }
-            let index = SiblingIndex()
+        init(children parent: xmlNodePtr) {
+            var position: [xmlNodePtr: Int] = [:]
+            var count: [String: Int] = [:]
             var child = parent.pointee.children
             while let c = child {
                 if c.pointee.type == XML_ELEMENT_NODE {
                     let name = c.pointee.name.map { String(cString: $0) } ?? ""
-                    let n = (index.count[name] ?? 0) + 1
-                    index.count[name] = n
-                    index.position[c] = n
+                    let n = (count[name] ?? 0) + 1
+                    count[name] = n
+                    position[c] = n
                 }
                 child = c.pointee.next
             }
-            siblingIndexes[parent] = index
+            self.position = position
+            self.count = count
+        }
+    }
+
+    func siblingIndex(of parent: xmlNodePtr) -> SiblingIndex {
+        let key = UInt(bitPattern: parent)
+        return siblingIndexes.withLock { indexes in
+            if let index = indexes[key] { return index }
+            let index = SiblingIndex(children: parent)
+            indexes[key] = index
             return index
         }
     }
