@@ -140,9 +140,11 @@ public final class Certificate: @unchecked Sendable, CustomStringConvertible {
     /// Whether the key usage extension allows digitalSignature (absent extension: any usage).
     public var allowsDigitalSignature: Bool { X509_get_key_usage(x509) & UInt32(KU_DIGITAL_SIGNATURE) != 0 }
 
-    /// Whether extendedKeyUsage allows TLS server and client authentication (absent extension: any
-    /// usage). Node certificates have both: each node is server and client to its peers.
+    /// Whether the certificate has an extendedKeyUsage extension naming both TLS server and client
+    /// authentication, as node certificates do (each node is server and client to its peers). Office
+    /// certificates have no extendedKeyUsage: false.
     public var allowsTLSServerAndClient: Bool {
+        guard X509_get_extension_flags(x509) & UInt32(EXFLAG_XKUSAGE) != 0 else { return false }
         let usage = X509_get_extended_key_usage(x509)
         return usage & UInt32(XKU_SSL_SERVER) != 0 && usage & UInt32(XKU_SSL_CLIENT) != 0
     }
