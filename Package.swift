@@ -89,6 +89,7 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
                 // The request-timeout channel handler (issue 17).
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             ],
             swiftSettings: strict

@@ -2,6 +2,7 @@ import GatewayModel
 import GatewayQueue
 import HTTPTypes
 import Hummingbird
+import NIOHTTP1
 
 /// An error the API answers with `{"error":{"code":…,"message":…,"requestId":…}}`. Messages name
 /// participants, ids and limits only: never a person's name or ID number, SQL text or a stack.
@@ -66,6 +67,7 @@ public struct APIError: HTTPResponseError, Sendable {
         case let e as APIError: return e
         case let e as QueueError: return queue(e)
         case let e as GatewayError: return gateway(e)
+        case is HTTPParserError: return badRequest("the request could not be parsed as HTTP/1.1")
         case let e as SubmitPipeline.Refusal: return forbidden(e.description)
         case let e as SigningKeys.Unavailable: return signing(e)
         case let e as any HTTPResponseError:

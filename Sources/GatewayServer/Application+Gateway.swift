@@ -136,7 +136,17 @@ func addRoutes(to router: Router<GatewayContext>, gateway: Gateway) {
         guard let outcome = AckOutcome(name: name, reason: reason) else {
             throw APIError.badRequest("outcome must be accepted or rejected")
         }
-        if name == "rejected" && (reason ?? "").isEmpty { throw APIError.badRequest("a rejected outcome needs a reason") }
+        if name == "rejected" {
+            // A reason code of envelope.md, checked before anything is signed: free text (markup,
+            // U+0000) never reaches a receipt or the database.
+            let codes = VerificationFailure.Code.documented.map(\.rawValue)
+            guard let reason, !reason.isEmpty else {
+                throw APIError.badRequest("a rejected outcome needs a reason: one of \(codes.joined(separator: ", "))")
+            }
+            guard codes.contains(reason) else {
+                throw APIError.badRequest("reason must be one of \(codes.joined(separator: ", "))")
+            }
+        }
         return Response.json(try await gateway.ack(participant: participant, envelopeId: envelopeId, leaseToken: token, outcome: outcome))
     }
     v1.get("receipts") { request, context in

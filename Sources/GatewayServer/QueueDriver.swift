@@ -1,4 +1,9 @@
 import GatewayQueue
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import GatewayQueuePostgres
 import GatewayQueueSQLite
 import Logging
@@ -12,11 +17,33 @@ enum QueueDriver {
         let queueConfiguration = QueueConfiguration(retry: configuration.retry, retention: configuration.retentionDays * 86_400)
         switch try configuration.queueDatabase() {
         case .sqlite(let path):
+            try restrictToOwner(path, logger: logger)
             return (try SQLiteMessageQueue(path: path, configuration: queueConfiguration), nil)
         case .postgres(let settings):
             let queue = PostgresMessageQueue(
                 settings: settings, configuration: queueConfiguration, logger: Logger(label: "xgw.queue.postgres"))
             return (queue, PostgresQueueService(queue: queue, logger: logger))
+        }
+    }
+}
+
+/// The SQLite file holds names and ID numbers in clear: it is made 0600 before SQLite opens it
+/// (SQLite gives its -wal and -shm files the database file's mode), whatever the folder's mode,
+/// and an existing file readable by others is narrowed to 0600 (with a notice).
+func restrictToOwner(_ path: String, logger: Logger) throws {
+    for file in [path, path + "-wal", path + "-shm"] {
+        var status = stat()
+        if stat(file, &status) == 0 {
+            guard status.st_mode & 0o077 != 0 else { continue }
+            if chmod(file, 0o600) == 0 {
+                logger.notice("narrowed the database file's mode to 0600", metadata: ["file": .string(file)])
+            }
+        } else if file == path {
+            let fd = open(file, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
+            guard fd >= 0 || errno == EEXIST else {
+                throw ServerConfigurationError("database: cannot create \(file) (errno \(errno))")
+            }
+            if fd >= 0 { close(fd) }
         }
     }
 }

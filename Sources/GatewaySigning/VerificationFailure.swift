@@ -31,6 +31,12 @@ public struct VerificationFailure: Error, Sendable, Hashable, CustomStringConver
         public static let senderMismatch: Code = "sender-mismatch"
         /// `payloadDigest.value` is not the digest of the JCS payload.
         public static let digestMismatch: Code = "digest-mismatch"
+
+        /// Every code above: what a rejected receipt's `reason` may be.
+        public static let documented: [Code] = [
+            .malformedEnvelope, .unsupportedAlgorithm, .algorithmMismatch, .untrustedCertificate, .expiredCertificate,
+            .notYetValidCertificate, .revokedCertificate, .badSignature, .senderMismatch, .digestMismatch,
+        ]
     }
 
     public var code: Code

@@ -97,6 +97,64 @@ struct HostileClientTests {
         }
     }
 
+    /// Row 4: a malformed chunked body with a valid token is a 400 in the JSON error shape, not 500.
+    @Test func aMalformedChunkedBodyIsABadRequest() async throws {
+        let data = try ServerProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: data) }
+        let server = try ServerProcess(data: data)
+        defer { server.stop() }
+        let token = try #require(server.printedTokens["renshi"])
+        let socket = try RawConnection(port: server.port)
+        try socket.send(
+            "POST /v1/inbox/lease HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(token)\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n")
+        let answer = try socket.readAnswer(within: 10)
+        #expect(answer.hasPrefix("HTTP/1.1 400"), "\(answer)")
+        #expect(answer.contains(#""code":"bad-request""#), "\(answer)")
+        #expect(answer.lowercased().contains("x-request-id:"), "\(answer)")
+    }
+
+    /// Rows 7 and 8: a rejected ack's reason is an envelope.md code, checked before anything is
+    /// signed or stored; markup or U+0000 is a 400 and the lease stays as it was.
+    @Test func aRejectedAcksReasonMustBeADocumentedCode() async throws {
+        let data = try ServerProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: data) }
+        let server = try ServerProcess(data: data)
+        defer { server.stop() }
+        let xinsheng = try #require(server.printedTokens["xinsheng"]), renshi = try #require(server.printedTokens["renshi"])
+        let client = HTTPClient(port: server.port)
+        _ = try await client.call("POST", "/v1/documents", token: xinsheng, body: chongqingTraffic(tag: "rs", count: 1))
+        let lease = try await client.call("POST", "/v1/inbox/lease", token: renshi, json: ["max": 1])
+        let message = try #require(lease.json?["messages"]?.arrayValue?.first)
+        let path = "/v1/inbox/\(message["envelopeId"]?.stringValue ?? "")/ack"
+        let leaseToken = try #require(message["leaseToken"])
+        for reason: JSONValue in ["<b>anything</b>", .string("bad\u{0}signature"), .string(String(repeating: "x", count: 30_000)), ""] {
+            let answer = try await client.call("POST", path, token: renshi, json: ["leaseToken": leaseToken, "outcome": "rejected", "reason": reason])
+            #expect(answer.status == 400, "\(answer.text)")
+            #expect(answer.json?["error"]?["message"]?.stringValue?.contains("digest-mismatch") == true)
+        }
+        let good = try await client.call("POST", path, token: renshi, json: ["leaseToken": leaseToken, "outcome": "rejected", "reason": "bad-signature"])
+        #expect(good.status == 200, "\(good.text)")
+        #expect(good.json?["receipt"]?["receipt"]?["reason"]?.stringValue == "bad-signature")
+    }
+
+    /// Row 9: the database, WAL and SHM files are 0600 even in a folder that others may read.
+    @Test func theDatabaseFilesAreOwnerOnlyInAnOpenFolder() async throws {
+        let data = try ServerProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: data) }
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: data.path)
+        let server = try ServerProcess(data: data)
+        defer { server.stop() }
+        let xinsheng = try #require(server.printedTokens["xinsheng"])
+        let submitted = try await HTTPClient(port: server.port).call(
+            "POST", "/v1/documents", token: xinsheng, body: chongqingTraffic(tag: "md", count: 2))
+        #expect(submitted.status == 200)
+        for name in ["xgw.sqlite", "xgw.sqlite-wal", "xgw.sqlite-shm"] {
+            let path = data.appendingPathComponent(name).path
+            let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
+            #expect(mode == 0o600, "\(name): \(String(mode ?? 0, radix: 8))")
+        }
+    }
+
     @Test func anElementWithFortyThousandAttributesIsRefusedAtOnce() async throws {
         let data = try ServerProcess.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: data) }
@@ -153,6 +211,24 @@ final class RawConnection: Sendable {
         guard poll(&p, 1, 0) > 0 else { return true }
         var byte: UInt8 = 0
         return recv(fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT)) > 0
+    }
+
+    /// What the server sent until it paused for half a second (or closed), as text.
+    func readAnswer(within limit: TimeInterval) throws -> String {
+        var received: [UInt8] = []
+        let start = Date()
+        while Date().timeIntervalSince(start) < limit {
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            if poll(&p, 1, received.isEmpty ? 100 : 500) > 0 {
+                var buffer = [UInt8](repeating: 0, count: 4096)
+                let n = recv(fd, &buffer, buffer.count, 0)
+                if n <= 0 { break }
+                received += buffer[0..<n]
+            } else if !received.isEmpty {
+                break
+            }
+        }
+        return String(decoding: received, as: UTF8.self)
     }
 
     /// Seconds until the server closes the connection, or nil if it is still open after `limit`.
