@@ -94,6 +94,8 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Federation (issue 13): the pure logic of nodes — the signed directory and its acceptance.
+        .target(name: "GatewayFederation", dependencies: ["GatewayModel", "GatewaySigning"], swiftSettings: strict),
         // What `xgw bench …` measures; COpenSSL for the raw EVP baseline next to envelope sealing.
         .target(
             name: "GatewayBenchmarks",
@@ -107,6 +109,8 @@ let package = Package(
             name: "xgw",
             dependencies: [
                 "GatewayModel", "GatewayMapping", "GatewaySigning", "GatewayQueueSQLite", "GatewayServer", "GatewayBenchmarks",
+                // xgw directory: the signed directory (GatewayFederation) from its SOURCE.yaml (Yams).
+                "GatewayFederation", .product(name: "Yams", package: "Yams"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -129,6 +133,12 @@ let package = Package(
             name: "GatewayQueuePostgresTests",
             // xgw: the multi-node test runs two `xgw serve` processes on one database.
             dependencies: ["GatewayModel", "GatewayQueue", "GatewayQueuePostgres", "GatewayQueueContract", "TestSupport", "xgw"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "GatewayFederationTests",
+            // xgw: `xgw directory sign | verify | show` run as a child process.
+            dependencies: ["GatewayFederation", "GatewaySigning", "GatewayModel", "TestSupport", "xgw"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -5,5 +5,5 @@ struct DirectoryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "directory",
         abstract: "Sign, verify and show the alliance's signed directory of nodes (federation.md).",
-        subcommands: [])
+        subcommands: [DirectorySign.self, DirectoryVerify.self, DirectoryShow.self])
 }
