@@ -116,7 +116,9 @@ func addRoutes(to router: Router<GatewayContext>, gateway: Gateway) {
         let body = try await readBody(request, limit: maxBody)
         let mapping = request.uri.queryParameters.get("mapping")
         let outcome = try await gateway.submit(body, mappingID: mapping, submitter: submitter)
-        return Response.json(outcome.json(), status: outcome.refusedAsWhole ? .unprocessableContent : .ok)
+        // 422 when nothing will be delivered, so that a client that checks only the status
+        // does not take a fully rejected document for a delivered one (same body either way).
+        return Response.json(outcome.json(), status: outcome.nothingAccepted ? .unprocessableContent : .ok)
     }
     v1.post("inbox/lease") { request, context in
         let participant = try context.participant()

@@ -52,6 +52,10 @@ public struct SubmitPipeline: Sendable {
         /// The document was refused as a whole (not recognised, malformed, over a limit).
         public var refusedAsWhole: Bool { summary.documentRejection != nil }
 
+        /// Nothing of the document will be delivered: refused as a whole, or every record rejected
+        /// (a duplicate counts as delivered: its first envelope was).
+        public var nothingAccepted: Bool { refusedAsWhole || (rejected > 0 && accepted + duplicates == 0) }
+
         /// The answer: `mapping`, counts, and per record `index`, `recordId`, `envelopeId`,
         /// `destinations`, `duplicate`; or `index`, `recordId`, `errors` (cli.md's rejection).
         public func json() -> JSONValue {

@@ -174,7 +174,9 @@ struct EndToEndTests {
 
         // A rejected record comes back with its errors as cli.md shapes them.
         let bad = try await client.call("POST", "/v1/documents", token: tokens["liangping-xinsheng"], body: try fixture("cq-bulletin-json/023-unknown-recipient.json"))
-        #expect(bad.status == 200)
+        // Issue 16 item 7: every record rejected is a 422 (a client checking only the status must
+        // not take it for delivered), with the same body.
+        #expect(bad.status == 422)
         let expected = try JSONParser.parse(try fixture("cq-bulletin-json/023-unknown-recipient.rejections.ndjson"))
         // The fixture's expected rejection leaves out the human-readable `message` of each error.
         func withoutMessages(_ v: JSONValue) -> JSONValue {
