@@ -19,6 +19,7 @@ public struct JSONParseError: Error, Sendable, Hashable, CustomStringConvertible
         case invalidUTF8
         case duplicateMemberName
         case tooDeep(maxDepth: Int)
+        case tooManyValues(maxValues: Int)
         case trailingContent
     }
 
@@ -54,6 +55,7 @@ public struct JSONParseError: Error, Sendable, Hashable, CustomStringConvertible
         case .invalidUTF8: "invalid UTF-8"
         case .duplicateMemberName: "duplicate member name in object"
         case .tooDeep(let maxDepth): "nesting deeper than \(maxDepth)"
+        case .tooManyValues(let maxValues): "more than \(maxValues) values in the document"
         case .trailingContent: "unexpected content after the JSON value"
         }
     }

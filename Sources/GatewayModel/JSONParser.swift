@@ -10,10 +10,15 @@ public enum JSONParser {
         public var maxDepth: Int
         /// A leading UTF-8 byte-order mark (EF BB BF) is skipped when true, rejected when false.
         public var allowByteOrderMark: Bool
+        /// Most values (scalars, arrays and objects, members' values included) in one document:
+        /// each costs a `JSONValue` in memory, so a body of one-byte values (`[0,0,0,…]`) would
+        /// otherwise take many times its size.
+        public var maxValues: Int
 
-        public init(maxDepth: Int = 256, allowByteOrderMark: Bool = true) {
+        public init(maxDepth: Int = 256, allowByteOrderMark: Bool = true, maxValues: Int = 1_000_000) {
             self.maxDepth = maxDepth
             self.allowByteOrderMark = allowByteOrderMark
+            self.maxValues = maxValues
         }
     }
 
@@ -76,6 +81,8 @@ private struct Reader {
     let options: Options
     var position = 0
     var depth = 0
+    /// Values started so far (`Options.maxValues`).
+    var values = 0
     /// Where the document starts (after a BOM), for column counting.
     var start = 0
     /// Scratch buffer for strings with escapes, reused across strings.
@@ -142,6 +149,8 @@ private struct Reader {
 
     mutating func parseValue() throws(JSONParseError) -> JSONValue {
         guard position < bytes.count else { throw error(.unexpectedEndOfInput, at: position) }
+        values += 1
+        if values > options.maxValues { throw error(.tooManyValues(maxValues: options.maxValues), at: position) }
         switch bytes[position] {
         case quote: return .string(try parseString())
         case UInt8(ascii: "{"): return try parseObject()
