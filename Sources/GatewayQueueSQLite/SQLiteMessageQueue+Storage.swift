@@ -71,23 +71,36 @@ extension SQLiteMessageQueue {
 
     /// The rows of a selection (`QueueSelection`), with their content when `content` is true
     /// (always for `.leasable`).
+    /// `SELECT` of the rows matching `condition`, with the envelope when `content`.
+    private static func selectSQL(_ condition: String, content: Bool, indexedBy index: String? = nil) -> String {
+        let message = index.map { "message m INDEXED BY \($0)" } ?? "message m"
+        return content
+            ? "SELECT \(contentColumns) FROM \(message) JOIN envelope e ON e.id = m.envelope_id WHERE \(condition)"
+            : "SELECT \(messageColumns) FROM \(message) WHERE \(condition)"
+    }
+
+    // The SQL of each selection but `.leasable` (`leaseSQL`), without and with the envelope
+    // (indexes 0 and 1), built once rather than per call.
+    private static let expiredSQL = [false, true].map {
+        selectSQL("m.destination = ?1 AND m.state = 'leased' AND m.lease_expires_at <= ?2", content: $0, indexedBy: "message_leased")
+    }
+    private static let allExpiredSQL = [false, true].map {
+        selectSQL("m.state = 'leased' AND m.lease_expires_at <= ?2 ORDER BY m.id", content: $0)
+    }
+    private static let holderSQL = [false, true].map { selectSQL("m.lease_token = ?1 AND m.destination = ?2", content: $0) }
+    private static let messageSQL = [false, true].map { selectSQL("m.id = ?1", content: $0) }
+
     private static func rows(_ db: Database, _ selection: QueueSelection, now: Date, content: Bool) throws -> [StoredMessage] {
-        let columns = content ? contentColumns : messageColumns
-        let from = content ? "message m JOIN envelope e ON e.id = m.envelope_id" : "message m"
+        let variant = content ? 1 : 0
         let select: RawStatement
         var withContent = content
         switch selection {
         case .expiredLeases(let participant?):
-            select = try RawStatement(db, """
-                SELECT \(columns) FROM \(from.replacingOccurrences(of: "message m", with: "message m INDEXED BY message_leased"))
-                WHERE m.destination = ?1 AND m.state = 'leased' AND m.lease_expires_at <= ?2
-                """)
+            select = try RawStatement(db, expiredSQL[variant])
             select.bind(1, participant)
             select.bind(2, millis(now))
         case .expiredLeases(nil):
-            select = try RawStatement(db, """
-                SELECT \(columns) FROM \(from) WHERE m.state = 'leased' AND m.lease_expires_at <= ?2 ORDER BY m.id
-                """)
+            select = try RawStatement(db, allExpiredSQL[variant])
             select.bind(2, millis(now))
         case .leasable(let participant, let max):
             select = try RawStatement(db, leaseSQL)
@@ -96,7 +109,7 @@ extension SQLiteMessageQueue {
             select.bind(3, Int64(max))
             withContent = true
         case .leaseHolders(let participant, let tokens):
-            select = try RawStatement(db, "SELECT \(columns) FROM \(from) WHERE m.lease_token = ?1 AND m.destination = ?2")
+            select = try RawStatement(db, holderSQL[variant])
             select.bind(2, participant)
             var rows: [StoredMessage] = []
             for token in tokens {
@@ -106,7 +119,7 @@ extension SQLiteMessageQueue {
             }
             return rows
         case .message(let id):
-            select = try RawStatement(db, "SELECT \(columns) FROM \(from) WHERE m.id = ?1")
+            select = try RawStatement(db, messageSQL[variant])
             select.bind(1, id.rawValue)
         }
         defer { select.reset() }
