@@ -172,5 +172,11 @@ import Testing
         let directory = try SignedDirectory(bytes: Array(dated.output.utf8)).content()
         #expect(directory.issuedAtText == "2026-12-02T16:00:00+08:00")
         #expect(directory.nextUpdateText == "2026-12-04T16:00:00+08:00")
+
+        // The same source once renshi-node's certificate is revoked by the TLS CRL: refused.
+        try pki.pki.revoke(serial: try Certificate(file: pki.pki.nodeCertificatePath("renshi-node")).serial)
+        let revoked = try Self.xgw(["directory", "sign", "ok.yaml", "--pki", "pki"], in: folder)
+        #expect(revoked.status == 65 && revoked.error.contains("revoked-certificate"), "\(revoked.error)")
+        #expect(revoked.output.isEmpty)
     }
 }
