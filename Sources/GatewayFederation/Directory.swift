@@ -51,6 +51,11 @@ public struct Directory: Sendable, Hashable {
     /// The RFC 8785 bytes of the member: what the signature covers and what "identical content" compares.
     public func canonicalBytes() -> [UInt8] { JSONValue.object(member).canonicalBytes() }
 
+    /// Identical content: equal RFC 8785 bytes (the order of members as received does not count).
+    public static func == (a: Directory, b: Directory) -> Bool { a.canonicalBytes() == b.canonicalBytes() }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(canonicalBytes()) }
+
     /// `issuedAt` exactly as the member has it.
     public var issuedAtText: String { member["issuedAt"]?.stringValue ?? "" }
     /// `nextUpdate` exactly as the member has it.

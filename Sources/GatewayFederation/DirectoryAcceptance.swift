@@ -71,7 +71,7 @@ public struct DirectoryAcceptance: Sendable, Hashable {
                         .serialNotNewer, at: JSONPointer.directory.appending("serial"),
                         "serial \(directory.serial) is lower than the held directory's \(held.serial)"))
             } else if directory.serial == held.serial {
-                if directory.canonicalBytes() == held.canonicalBytes() {
+                if directory == held {
                     isUnchanged = true
                 } else {
                     refusals.append(

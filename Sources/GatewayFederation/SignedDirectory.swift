@@ -20,6 +20,16 @@ public struct SignedDirectory: Sendable, Hashable {
         self.signature = signature
     }
 
+    /// The same document: equal RFC 8785 bytes of `directory` and the same signature object.
+    public static func == (a: SignedDirectory, b: SignedDirectory) -> Bool {
+        a.signature == b.signature && JSONValue.object(a.member).canonicalBytes() == JSONValue.object(b.member).canonicalBytes()
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(signature)
+        hasher.combine(JSONValue.object(member).canonicalBytes())
+    }
+
     /// Reads a document (strict JSON: `JSONParser`, duplicate member names refused).
     /// - Throws: `malformed-directory` problems: not JSON, no `directory` object, a `signature`
     ///   without its four strings, or with `batch`.

@@ -15,8 +15,10 @@ import Testing
         let bytes = signed.canonicalBytes()
         let read = try SignedDirectory(bytes: bytes)
         #expect(read.canonicalBytes() == bytes)
-        #expect(read.signature == signed.signature)
-        #expect(JSONValue.object(read.member).canonicalBytes() == JSONValue.object(signed.member).canonicalBytes())
+        // Equal although the members were read in RFC 8785 order, not in the order they were built.
+        #expect(read.member.keys != signed.member.keys)
+        #expect(read == signed)
+        #expect(try read.content() == signed.content())
         // The document is JCS: `directory` then `signature`, each member sorted.
         let text = String(decoding: bytes, as: UTF8.self)
         #expect(text.hasPrefix("{\"directory\":{\"issuedAt\":"))
