@@ -9,13 +9,18 @@ extension PostgresMessageQueue {
     public func update<Output: Sendable>(at now: Date, first: QueueStep<Int>?, _ step: QueueStep<Output>) async throws -> Output {
         let logger = logger
         return try await transaction { connection in
-            if case .leasable(let participant, _) = step.selection {
-                // Lessees of one destination take turns (see the type's documentation).
+            // Lessees of one destination take turns (see the type's documentation): the lock is
+            // taken before the leasable messages are selected, by the first step's statement when
+            // there is one (a lease's expired leases: one round trip less), else on its own.
+            var turn: String?
+            if case .leasable(let participant, _) = step.selection { turn = participant }
+            if let participant = turn, first?.selection != .expiredLeases(participant: participant) {
                 try await connection.query(
                     "SELECT pg_advisory_xact_lock(hashtextextended(\("xgw.lease:" + participant), 0))", logger: logger)
+                turn = nil
             }
-            if let first { _ = try await Self.run(first, connection, now: now, logger: logger) }
-            return try await Self.run(step, connection, now: now, logger: logger)
+            if let first { _ = try await Self.run(first, connection, now: now, takingTurn: turn, logger: logger) }
+            return try await Self.run(step, connection, now: now, takingTurn: nil, logger: logger)
         }
     }
 
@@ -52,9 +57,10 @@ extension PostgresMessageQueue {
 
     /// Selects a step's rows (locked until the transaction ends), decides and writes the result.
     private static func run<Output>(
-        _ step: QueueStep<Output>, _ connection: PostgresConnection, now: Date, logger: Logger
+        _ step: QueueStep<Output>, _ connection: PostgresConnection, now: Date, takingTurn turn: String?, logger: Logger
     ) async throws -> Output {
-        let (transitions, output) = try step.decide(try await rows(connection, step.selection, now: now, forUpdate: true, logger: logger))
+        let (transitions, output) = try step.decide(
+            try await rows(connection, step.selection, now: now, forUpdate: true, takingTurn: turn, logger: logger))
         try await store(connection, transitions, logger: logger)
         return output
     }
@@ -70,15 +76,27 @@ extension PostgresMessageQueue {
 
     /// The rows of a selection (`QueueSelection`); in a transaction (`forUpdate`) they stay locked
     /// until it ends, and rows another node is settling are skipped rather than waited for where
-    /// the selection allows it (expired leases, leasable messages).
+    /// the selection allows it (expired leases, leasable messages). `turn`: the selection of a
+    /// participant's expired leases first takes that participant's lease lock (a one-time filter,
+    /// evaluated before the scan even when no row matches). Its snapshot predates the lock, which
+    /// is safe: a row another lessee changed meanwhile is re-checked in its latest version when it
+    /// is locked, and the leasable messages are selected by the next statement, after the lock.
     private static func rows(
-        _ connection: PostgresConnection, _ selection: QueueSelection, now: Date, forUpdate: Bool, logger: Logger
+        _ connection: PostgresConnection, _ selection: QueueSelection, now: Date, forUpdate: Bool, takingTurn turn: String? = nil,
+        logger: Logger
     ) async throws -> [StoredMessage] {
         let nowMillis = millis(now)
         let lock = forUpdate ? "FOR UPDATE OF m" : ""
         let query: PostgresQuery
         var content = false
         switch selection {
+        case .expiredLeases(let participant?) where turn == participant:
+            query = """
+                SELECT \(unescaped: messageColumns) FROM message m
+                WHERE (SELECT count(*) FROM (SELECT pg_advisory_xact_lock(hashtextextended(\("xgw.lease:" + participant), 0))) AS l) = 1
+                  AND m.destination = \(participant) AND m.state = 'leased' AND m.lease_expires_at <= \(nowMillis)
+                ORDER BY m.id \(unescaped: lock) SKIP LOCKED
+                """
         case .expiredLeases(let participant?):
             query = """
                 SELECT \(unescaped: messageColumns) FROM message m
@@ -156,21 +174,51 @@ extension PostgresMessageQueue {
 
     /// Writes decided transitions and their history in one statement.
     private static func store(_ connection: PostgresConnection, _ transitions: [Transition], logger: Logger) async throws {
+        // Acks write only what an ack changes (as the former ack statement did): a narrower row
+        // to encode and to update. Any other transition writes the whole delivery state.
+        let acks = transitions.filter { $0.delivery.state == .acked }
+        try await storeAcks(connection, acks, logger: logger)
+        try await storeStates(connection, acks.count == transitions.count ? [] : transitions.filter { $0.delivery.state != .acked }, logger: logger)
+    }
+
+    /// Acked messages: outcome, receipt and ack time, with their history, in one statement.
+    private static func storeAcks(_ connection: PostgresConnection, _ transitions: [Transition], logger: Logger) async throws {
+        guard !transitions.isEmpty else { return }
+        let acks = try json(transitions.map(AckRow.init))
+        let history = try json(transitions.flatMap(HistoryRow.rows))
+        try await connection.query("""
+            WITH a AS (
+              SELECT * FROM jsonb_to_recordset(\(acks)::jsonb) AS a(id bigint, outcome text, reason text, receipt text, at bigint)
+            ), updated AS (
+              UPDATE message m SET state = 'acked', lease_token = NULL, lease_expires_at = NULL, outcome = a.outcome,
+                reason = a.reason, receipt = decode(a.receipt, 'base64'), acked_at = a.at
+              FROM a WHERE m.id = a.id
+              RETURNING m.id
+            )
+            INSERT INTO history (message_id, at, event, delivery_count, detail)
+            SELECT h.message_id, h.at, h.event, h.delivery_count, h.detail
+            FROM ROWS FROM (jsonb_to_recordset(\(history)::jsonb)
+                   AS (message_id bigint, at bigint, event text, delivery_count int, detail text))
+                 WITH ORDINALITY AS h(message_id, at, event, delivery_count, detail, n)
+            ORDER BY h.n
+            """, logger: logger)
+    }
+
+    /// Any other transition: the whole delivery state, with the history.
+    private static func storeStates(_ connection: PostgresConnection, _ transitions: [Transition], logger: Logger) async throws {
         guard !transitions.isEmpty else { return }
         let rows = transitions.map(DeliveryRow.init)
         let deliveries = try json(rows)
-        let history = try json(rows.flatMap(\.history))
+        let history = try json(transitions.flatMap(HistoryRow.rows))
         try await connection.query("""
             WITH u AS (
               SELECT * FROM jsonb_to_recordset(\(deliveries)::jsonb) AS u(
                 id bigint, state text, delivery_count int, available_at bigint, lease_token text, lease_expires_at bigint,
-                last_error text, outcome text, reason text, died_at bigint, acked boolean, receipt text, at bigint)
+                last_error text, outcome text, reason text, died_at bigint)
             ), updated AS (
               UPDATE message m SET state = u.state, delivery_count = u.delivery_count, available_at = u.available_at,
                 lease_token = u.lease_token, lease_expires_at = u.lease_expires_at, last_error = u.last_error,
-                outcome = u.outcome, reason = u.reason, died_at = u.died_at,
-                receipt = CASE WHEN u.acked THEN decode(u.receipt, 'base64') ELSE m.receipt END,
-                acked_at = CASE WHEN u.acked THEN u.at ELSE m.acked_at END
+                outcome = u.outcome, reason = u.reason, died_at = u.died_at
               FROM u WHERE m.id = u.id
               RETURNING m.id
             )
@@ -192,10 +240,33 @@ private struct HistoryRow: Encodable {
     var event: String
     var delivery_count: Int
     var detail: String?
+
+    static func rows(_ transition: Transition) -> [HistoryRow] {
+        let at = PostgresMessageQueue.millis(transition.at)
+        return transition.changes.map {
+            HistoryRow(message_id: transition.id.rawValue, at: at, event: $0.event.rawValue, delivery_count: $0.deliveryCount, detail: $0.detail)
+        }
+    }
 }
 
-/// A transition as the update in `store` reads it: the new delivery state (for an ack, its
-/// receipt and time) with the history it produced.
+/// An ack as `storeAcks` reads it.
+private struct AckRow: Encodable {
+    var id: Int64
+    var outcome: String?
+    var reason: String?
+    var receipt: String?
+    var at: Int64
+
+    init(_ transition: Transition) {
+        id = transition.id.rawValue
+        outcome = transition.delivery.outcome?.name
+        reason = transition.delivery.outcome?.reason
+        receipt = transition.receipt.map { Data($0).base64EncodedString() }
+        at = PostgresMessageQueue.millis(transition.at)
+    }
+}
+
+/// A transition other than an ack as `storeStates` reads it: the new delivery state.
 private struct DeliveryRow: Encodable {
     var id: Int64
     var state: String
@@ -207,10 +278,6 @@ private struct DeliveryRow: Encodable {
     var outcome: String?
     var reason: String?
     var died_at: Int64?
-    var acked: Bool
-    var receipt: String?
-    var at: Int64
-    var history: [HistoryRow]
 
     init(_ transition: Transition) {
         let delivery = transition.delivery
@@ -224,12 +291,5 @@ private struct DeliveryRow: Encodable {
         outcome = delivery.outcome?.name
         reason = delivery.outcome?.reason
         died_at = transition.diedAt.map(PostgresMessageQueue.millis)
-        acked = delivery.state == .acked
-        receipt = transition.receipt.map { Data($0).base64EncodedString() }
-        let at = PostgresMessageQueue.millis(transition.at)
-        self.at = at
-        history = transition.changes.map {
-            HistoryRow(message_id: transition.id.rawValue, at: at, event: $0.event.rawValue, delivery_count: $0.deliveryCount, detail: $0.detail)
-        }
     }
 }
