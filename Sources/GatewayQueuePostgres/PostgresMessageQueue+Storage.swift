@@ -184,43 +184,43 @@ extension PostgresMessageQueue {
     /// Acked messages: outcome, receipt and ack time, with their history, in one statement.
     private static func storeAcks(_ connection: PostgresConnection, _ transitions: [Transition], logger: Logger) async throws {
         guard !transitions.isEmpty else { return }
-        let acks = try json(transitions.map(AckRow.init))
-        let history = try json(transitions.flatMap(HistoryRow.rows))
-        try await connection.query("""
-            WITH a AS (
-              SELECT * FROM jsonb_to_recordset(\(acks)::jsonb) AS a(id bigint, outcome text, reason text, receipt text, at bigint)
-            ), updated AS (
-              UPDATE message m SET state = 'acked', lease_token = NULL, lease_expires_at = NULL, outcome = a.outcome,
-                reason = a.reason, receipt = decode(a.receipt, 'base64'), acked_at = a.at
-              FROM a WHERE m.id = a.id
-              RETURNING m.id
-            )
-            INSERT INTO history (message_id, at, event, delivery_count, detail)
-            SELECT h.message_id, h.at, h.event, h.delivery_count, h.detail
-            FROM ROWS FROM (jsonb_to_recordset(\(history)::jsonb)
-                   AS (message_id bigint, at bigint, event text, delivery_count int, detail text))
-                 WITH ORDINALITY AS h(message_id, at, event, delivery_count, detail, n)
-            ORDER BY h.n
-            """, logger: logger)
+        try await update(
+            connection, rows: try json(transitions.map(AckRow.init)),
+            columns: "id bigint, outcome text, reason text, receipt text, at bigint",
+            set: """
+                state = 'acked', lease_token = NULL, lease_expires_at = NULL, outcome = u.outcome, reason = u.reason,
+                receipt = decode(u.receipt, 'base64'), acked_at = u.at
+                """,
+            history: try json(transitions.flatMap(HistoryRow.rows)), logger: logger)
     }
 
     /// Any other transition: the whole delivery state, with the history.
     private static func storeStates(_ connection: PostgresConnection, _ transitions: [Transition], logger: Logger) async throws {
         guard !transitions.isEmpty else { return }
-        let rows = transitions.map(DeliveryRow.init)
-        let deliveries = try json(rows)
-        let history = try json(transitions.flatMap(HistoryRow.rows))
+        try await update(
+            connection, rows: try json(transitions.map(DeliveryRow.init)),
+            columns: """
+                id bigint, state text, delivery_count int, available_at bigint, lease_token text, lease_expires_at bigint,
+                last_error text, outcome text, reason text, died_at bigint
+                """,
+            set: """
+                state = u.state, delivery_count = u.delivery_count, available_at = u.available_at, lease_token = u.lease_token,
+                lease_expires_at = u.lease_expires_at, last_error = u.last_error, outcome = u.outcome, reason = u.reason,
+                died_at = u.died_at
+                """,
+            history: try json(transitions.flatMap(HistoryRow.rows)), logger: logger)
+    }
+
+    /// One statement: updates the messages of `rows` (JSON records of `columns`, as `u`) with
+    /// `set` and inserts the `history` rows in their order.
+    private static func update(
+        _ connection: PostgresConnection, rows: String, columns: String, set: String, history: String, logger: Logger
+    ) async throws {
         try await connection.query("""
             WITH u AS (
-              SELECT * FROM jsonb_to_recordset(\(deliveries)::jsonb) AS u(
-                id bigint, state text, delivery_count int, available_at bigint, lease_token text, lease_expires_at bigint,
-                last_error text, outcome text, reason text, died_at bigint)
+              SELECT * FROM jsonb_to_recordset(\(rows)::jsonb) AS u(\(unescaped: columns))
             ), updated AS (
-              UPDATE message m SET state = u.state, delivery_count = u.delivery_count, available_at = u.available_at,
-                lease_token = u.lease_token, lease_expires_at = u.lease_expires_at, last_error = u.last_error,
-                outcome = u.outcome, reason = u.reason, died_at = u.died_at
-              FROM u WHERE m.id = u.id
-              RETURNING m.id
+              UPDATE message m SET \(unescaped: set) FROM u WHERE m.id = u.id RETURNING m.id
             )
             INSERT INTO history (message_id, at, event, delivery_count, detail)
             SELECT h.message_id, h.at, h.event, h.delivery_count, h.detail
