@@ -42,6 +42,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// Warn (log, metric, `/healthz`) when a participant's signing certificate expires within this
     /// many days.
     public var certificateWarningDays = 30.0
+    /// This server as one node of a federation; nil: the one-node federation hosting every participant.
+    public var node: NodeConfiguration?
 
     public init() {}
 
@@ -154,6 +156,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         }
         guard certificateWarningDays >= 0 else { throw ServerConfigurationError("certificateWarningDays must not be negative") }
         guard retry.maxDeliveries > 0 else { throw ServerConfigurationError("retry.maxDeliveries must be positive") }
+        try node?.check()
         _ = try queueDatabase()
     }
 }

@@ -19,6 +19,7 @@ struct ServerConfigurationFile: Decodable {
     var idleTimeoutSeconds: Double?
     var requestTimeoutSeconds: Double?
     var certificateWarningDays: Double?
+    var node: Node?
 
     struct Retry: Decodable {
         var baseDelaySeconds: Double?
@@ -40,9 +41,41 @@ struct ServerConfigurationFile: Decodable {
         }
     }
 
+    /// The `node` section: `id` and `directory` and `federation` required, the rest defaulted.
+    struct Node: Decodable {
+        var configuration: NodeConfiguration
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case id, hosts, directory, directoryPollSeconds, maxEnvelopeAgeDays, federation
+        }
+
+        enum FederationKeys: String, CodingKey, CaseIterable {
+            case listen, port, certificate, key, trust
+        }
+
+        init(from decoder: any Decoder) throws {
+            try ServerConfigurationFile.refuseUnknownKeys(CodingKeys.self, in: decoder, at: "node.")
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            let federationDecoder = try c.superDecoder(forKey: .federation)
+            try ServerConfigurationFile.refuseUnknownKeys(FederationKeys.self, in: federationDecoder, at: "node.federation.")
+            let f = try federationDecoder.container(keyedBy: FederationKeys.self)
+            var federation = NodeConfiguration.Federation(
+                certificate: try f.decode(String.self, forKey: .certificate), key: try f.decode(String.self, forKey: .key))
+            if let v = try f.decodeIfPresent(String.self, forKey: .listen) { federation.listen = v }
+            if let v = try f.decodeIfPresent(Int.self, forKey: .port) { federation.port = v }
+            federation.trust = try f.decodeIfPresent(String.self, forKey: .trust)
+            configuration = NodeConfiguration(
+                id: try c.decode(String.self, forKey: .id), directory: try c.decode(String.self, forKey: .directory),
+                federation: federation)
+            configuration.hosts = try c.decodeIfPresent([String].self, forKey: .hosts)
+            if let v = try c.decodeIfPresent(Double.self, forKey: .directoryPollSeconds) { configuration.directoryPollSeconds = v }
+            if let v = try c.decodeIfPresent(Double.self, forKey: .maxEnvelopeAgeDays) { configuration.maxEnvelopeAgeDays = v }
+        }
+    }
+
     enum CodingKeys: String, CodingKey, CaseIterable {
         case listen, port, data, database, pki, mappings, seeds, algorithm, certificateDays, maxBodyBytes, retry
-        case retentionDays, maxLease, idleTimeoutSeconds, requestTimeoutSeconds, certificateWarningDays
+        case retentionDays, maxLease, idleTimeoutSeconds, requestTimeoutSeconds, certificateWarningDays, node
     }
 
     init(from decoder: any Decoder) throws {
@@ -64,6 +97,7 @@ struct ServerConfigurationFile: Decodable {
         idleTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .idleTimeoutSeconds)
         requestTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .requestTimeoutSeconds)
         certificateWarningDays = try c.decodeIfPresent(Double.self, forKey: .certificateWarningDays)
+        node = try c.decodeIfPresent(Node.self, forKey: .node)
     }
 
     /// Overrides what the file gives (the algorithm is checked by the caller).
@@ -82,6 +116,7 @@ struct ServerConfigurationFile: Decodable {
         if let idleTimeoutSeconds { c.idleTimeoutSeconds = idleTimeoutSeconds }
         if let requestTimeoutSeconds { c.requestTimeoutSeconds = requestTimeoutSeconds }
         if let certificateWarningDays { c.certificateWarningDays = certificateWarningDays }
+        if let node { c.node = node.configuration }
         if let retry {
             if let v = retry.baseDelaySeconds { c.retry.baseDelay = v }
             if let v = retry.maxDelaySeconds { c.retry.maxDelay = v }
