@@ -80,6 +80,7 @@ let package = Package(
             name: "GatewayServer",
             dependencies: [
                 "GatewayModel", "GatewayMapping", "GatewaySigning", "GatewayQueue", "GatewayQueueSQLite", "GatewayQueuePostgres",
+                "GatewayFederation", .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

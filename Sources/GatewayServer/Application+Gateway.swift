@@ -30,7 +30,8 @@ public func buildApplication(
                 additionalChannelHandlers: [RequestTimeoutHandler(timeout: requestTimeout)],
                 idleTimeout: .nanoseconds(Int64(configuration.idleTimeoutSeconds * 1e9)))),
         configuration: ApplicationConfiguration(address: .hostname(configuration.listen, port: configuration.port), serverName: "xgw"),
-        services: (gateway.queueService.map { [$0] } ?? []) + [RetentionService(gateway: gateway), CertificateWatch(gateway: gateway)],
+        services: (gateway.queueService.map { [$0] } ?? []) + [RetentionService(gateway: gateway), CertificateWatch(gateway: gateway)]
+            + (gateway.directory.map { [DirectoryWatch(directory: $0)] } ?? []),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger)
     return (application, gateway)
@@ -92,7 +93,15 @@ func addRoutes(to router: Router<GatewayContext>, gateway: Gateway) {
     router.get("/healthz") { _, _ in
         // Alive whatever the certificates say; what needs attention is listed (`warnings`).
         let warnings = gateway.certificateWarnings()
-        return Response.json(warnings.isEmpty ? ["status": "ok"] : ["status": "ok", "warnings": .array(warnings)])
+        var health = JSONObject(["status": "ok"])
+        if !warnings.isEmpty { health["warnings"] = .array(warnings) }
+        if let directory = gateway.directory {
+            // Node mode: which node this is and the directory it holds (stale: past nextUpdate, still applied).
+            health["node"] = .string(directory.node.id)
+            health["directorySerial"] = .number(JSONNumber(directory.current.serial))
+            health["directoryStale"] = .bool(directory.isStale())
+        }
+        return Response.json(.object(health))
     }
     router.get("/readyz") { _, _ in
         do {

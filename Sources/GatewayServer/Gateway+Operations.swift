@@ -20,7 +20,11 @@ extension Gateway {
         return outcome
     }
 
-    var pipeline: SubmitPipeline { SubmitPipeline(translator: translator, routes: routes, queue: queue) }
+    var pipeline: SubmitPipeline {
+        guard let directory else { return SubmitPipeline(translator: translator, routes: routes, queue: queue) }
+        let current = directory.current
+        return SubmitPipeline(translator: translator, routes: routes, queue: queue) { current.node(hosting: $0) != nil }
+    }
 
     /// Leases up to `max` messages of `participant`'s inbox.
     public func lease(participant: String, max: Int, visibility: TimeInterval) async throws -> JSONValue {

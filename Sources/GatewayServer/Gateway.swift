@@ -23,6 +23,8 @@ public final class Gateway: Sendable {
     let metrics: GatewayMetrics
     let logger: Logger
     let leases = LeaseCache()
+    /// The directory this node holds; nil without a `node` section (the one-node federation).
+    let directory: NodeDirectory?
 
     /// The tokens created by this start (name, token): shown once, never stored in clear.
     public let createdTokens: [(String, String)]
@@ -48,19 +50,32 @@ public final class Gateway: Sendable {
         } catch {
             throw ServerConfigurationError("\(error)")
         }
-        let participants = translator.seeds.participants.map(\.id)
-
-        // The alliance PKI: a root and one key per participant, created once.
         let pki = PKIDirectory(path: configuration.pkiPath)
-        if !fm.fileExists(atPath: pki.caKeyPath) {
-            try PKIDirectory.initialize(
-                at: pki.path, algorithm: configuration.algorithm, commonName: "xgw alliance root",
-                days: configuration.certificateDays)
-            logger.notice("created the alliance root", metadata: ["pki": .string(pki.path)])
-        }
-        for id in participants where !fm.fileExists(atPath: pki.officeKeyPath(id)) {
-            try pki.issue(officeID: id, commonName: id, algorithm: configuration.algorithm, days: configuration.certificateDays)
-            logger.notice("issued a participant key", metadata: ["participant": .string(id)])
+        let participants: [String]
+        if let node = configuration.node {
+            // A node never creates a root or keys: the directory says whom it hosts, and their
+            // keys must already be here (DirectoryAcceptance names a missing or foreign one).
+            let held = try NodeDirectory(
+                node: node, pki: pki, dataDirectory: configuration.dataDirectory, metrics: metrics, logger: logger)
+            directory = held
+            participants = held.hosted
+            for id in participants where translator.seeds.participant(id) == nil {
+                throw ServerConfigurationError("\(node.directory): the directory gives \(id) to this node, but the seeds do not know it")
+            }
+        } else {
+            directory = nil
+            participants = translator.seeds.participants.map(\.id)
+            // The alliance PKI: a root and one key per participant, created once.
+            if !fm.fileExists(atPath: pki.caKeyPath) {
+                try PKIDirectory.initialize(
+                    at: pki.path, algorithm: configuration.algorithm, commonName: "xgw alliance root",
+                    days: configuration.certificateDays)
+                logger.notice("created the alliance root", metadata: ["pki": .string(pki.path)])
+            }
+            for id in participants where !fm.fileExists(atPath: pki.officeKeyPath(id)) {
+                try pki.issue(officeID: id, commonName: id, algorithm: configuration.algorithm, days: configuration.certificateDays)
+                logger.notice("issued a participant key", metadata: ["participant": .string(id)])
+            }
         }
         keys = try SigningKeys(pki: pki, participants: participants)
 

@@ -80,6 +80,12 @@ public final class GatewayMetrics: Sendable {
         gauge("xgw_certificate_usable", [("participant", participant)]).record(usable ? 1 : 0)
     }
 
+    /// The directory a node holds: its serial, and 1 when it is past its nextUpdate.
+    func directory(serial: Int, stale: Bool) {
+        gauge("xgw_federation_directory_serial").record(serial)
+        gauge("xgw_federation_directory_stale").record(stale ? 1 : 0)
+    }
+
     /// The Prometheus text exposition.
     public func exposition() -> [UInt8] {
         var buffer: [UInt8] = []

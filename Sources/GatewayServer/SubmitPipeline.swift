@@ -28,11 +28,17 @@ public struct SubmitPipeline: Sendable {
     public let translator: Translator
     public let routes: Routes
     public let queue: any MessageQueue
+    /// Whether some node can deliver to a participant (node mode: a node of the directory hosts it);
+    /// a record with a destination that none hosts is rejected `no-route`, never queued.
+    public let isRoutable: @Sendable (String) -> Bool
 
-    public init(translator: Translator, routes: Routes, queue: any MessageQueue) {
+    public init(
+        translator: Translator, routes: Routes, queue: any MessageQueue, isRoutable: @escaping @Sendable (String) -> Bool = { _ in true }
+    ) {
         self.translator = translator
         self.routes = routes
         self.queue = queue
+        self.isRoutable = isRoutable
     }
 
     /// What became of one record, in document order.
@@ -126,6 +132,13 @@ public struct SubmitPipeline: Sendable {
                     continue
                 case .success(let found):
                     decision = found
+                }
+                let unroutable = decision.destinations.filter { !isRoutable($0) }
+                if !unroutable.isEmpty {
+                    let error = RecordError(
+                        "no-route", message: "no node of the directory hosts \(unroutable.joined(separator: ", "))")
+                    pending.append(.rejected(Rejection(index: index, recordId: recordId, errors: [error])))
+                    continue
                 }
                 let envelope = try timed(timer, .sign) {
                     try Envelope.seal(record: record, from: submitter, to: decision.destinations, signer: signer)
