@@ -147,7 +147,7 @@ let package = Package(
             // HummingbirdTesting: the API tests run the application buildApplication makes (.router, .live);
             // xgw: the tests that need a real process (SIGKILL, SIGTERM, SIGINT) run `xgw serve`.
             dependencies: [
-                "GatewayServer", "GatewaySigning", "GatewayModel", "TestSupport", "xgw", .product(name: "Yams", package: "Yams"),
+                "GatewayServer", "GatewaySigning", "GatewayModel", "GatewayFederation", "TestSupport", "xgw", .product(name: "Yams", package: "Yams"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: strict

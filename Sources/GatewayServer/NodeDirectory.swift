@@ -71,7 +71,7 @@ final class NodeDirectory: Sendable {
             }
         }
         state = Mutex(State(held: Held(directory: chosen.0, signed: chosen.1), fileStamp: stamp, checked: .now, staleLogged: false))
-        try? writeAdoptedCopy(chosen.1, unless: adoptedBytes.map { [UInt8]($0) })
+        keepAdoptedCopy(chosen.1, unless: adoptedBytes.map { [UInt8]($0) })
         report(now: now)
     }
 
@@ -138,7 +138,7 @@ final class NodeDirectory: Sendable {
             $0.held = Held(directory: directory, signed: signed)
             $0.staleLogged = false
         }
-        try? writeAdoptedCopy(signed, unless: nil)
+        keepAdoptedCopy(signed, unless: nil)
         logger.notice("adopted a directory", metadata: ["source": .string(source), "serial": .string("\(directory.serial)")])
         report(now: time)
         return true
@@ -161,12 +161,23 @@ final class NodeDirectory: Sendable {
         }
     }
 
+    /// Writes the adopted copy; a failure is logged (the directory still applies until the next start).
+    private func keepAdoptedCopy(_ signed: SignedDirectory, unless existing: [UInt8]?) {
+        do {
+            try writeAdoptedCopy(signed, unless: existing)
+        } catch {
+            logger.warning("the adopted directory cannot be kept", metadata: ["file": .string(adoptedPath), "error": .string("\(error)")])
+        }
+    }
+
     private func writeAdoptedCopy(_ signed: SignedDirectory, unless existing: [UInt8]?) throws {
         let bytes = signed.canonicalBytes()
         if let existing, (try? SignedDirectory(bytes: existing)) == signed { return }
         let temporary = adoptedPath + ".tmp"
         try Data(bytes).write(to: URL(fileURLWithPath: temporary))
-        _ = try FileManager.default.replaceItemAt(URL(fileURLWithPath: adoptedPath), withItemAt: URL(fileURLWithPath: temporary))
+        guard rename(temporary, adoptedPath) == 0 else {
+            throw ServerConfigurationError("\(adoptedPath): cannot be written (errno \(errno))")
+        }
     }
 
     /// The signing root: the only trust anchor of a directory.

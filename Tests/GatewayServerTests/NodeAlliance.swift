@@ -1,0 +1,90 @@
+import Foundation
+import GatewayFederation
+import GatewaySigning
+import TestSupport
+
+/// A real alliance in a temporary folder: the alliance's PKI (both roots, made with `PKIDirectory`,
+/// ES256 for speed), a key for every seeded participant, node certificates for renshi-node and
+/// xinsheng-node; and, per node, the `pki` folder a node holds: the public roots and CRLs, its own
+/// node key and the keys of the participants given to it, nothing else.
+struct NodeAlliance {
+    let folder: URL
+    let alliance: PKIDirectory
+    let root: CertificateAuthority
+
+    static let hosts = [
+        "renshi-node": ["renshi", "kaijiang", "kaijiang-renshi", "dachuan"],
+        "xinsheng-node": ["xinsheng", "liangping", "liangping-xinsheng"],
+    ]
+
+    init() throws {
+        folder = try ServerProcess.temporaryDirectory()
+        alliance = PKIDirectory(path: folder.appendingPathComponent("alliance").path)
+        root = try PKIDirectory.initialize(
+            at: alliance.path, algorithm: .es256, commonName: "test alliance root", days: 365, tlsCommonName: "test TLS root")
+        for node in Self.hosts.keys.sorted() {
+            try alliance.issueNode(nodeID: node, names: SubjectAltNames(dnsNames: ["\(node).example"]), days: 30)
+        }
+        for id in Self.hosts.values.flatMap({ $0 }) {
+            try alliance.issue(officeID: id, commonName: id, algorithm: .es256, days: 30)
+        }
+    }
+
+    func remove() { try? FileManager.default.removeItem(at: folder) }
+
+    /// The `pki` folder of `node` holding the keys of `participants` (its hosted ones unless told).
+    @discardableResult
+    func nodePKI(_ node: String, participants: [String]? = nil) throws -> PKIDirectory {
+        let pki = PKIDirectory(path: folder.appendingPathComponent(node).appendingPathComponent("pki").path)
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: pki.officesDirectory, withIntermediateDirectories: true)
+        try fm.createDirectory(atPath: pki.nodesDirectory, withIntermediateDirectories: true)
+        var copies = [
+            (alliance.caCertificatePath, pki.caCertificatePath), (alliance.crlPath, pki.crlPath),
+            (alliance.tlsCACertificatePath, pki.tlsCACertificatePath), (alliance.tlsCRLPath, pki.tlsCRLPath),
+            (alliance.nodeKeyPath(node), pki.nodeKeyPath(node)), (alliance.nodeCertificatePath(node), pki.nodeCertificatePath(node)),
+        ]
+        for id in participants ?? Self.hosts[node]! {
+            copies += [
+                (alliance.officeKeyPath(id), pki.officeKeyPath(id)), (alliance.officeCertificatePath(id), pki.officeCertificatePath(id)),
+            ]
+        }
+        for (from, to) in copies where !fm.fileExists(atPath: to) { try fm.copyItem(atPath: from, toPath: to) }
+        return pki
+    }
+
+    /// A directory of both nodes (or of `hosts`), signed by the alliance root (or `signer`).
+    func directory(
+        serial: Int, hosts: [String: [String]] = NodeAlliance.hosts, days: Double = 7, signer: CertificateAuthority? = nil
+    ) throws -> [UInt8] {
+        let nodes = try hosts.keys.sorted().map { id in
+            DirectoryNode(
+                id: id, url: "https://\(id).example:8443",
+                tlsCertificateSha256: DirectoryNode.pin(of: try Certificate(file: alliance.nodeCertificatePath(id))), hosts: hosts[id]!)
+        }
+        let issuedAt = Date().addingTimeInterval(-60)
+        let directory = try Directory(serial: serial, issuedAt: issuedAt, nextUpdate: issuedAt.addingTimeInterval(days * 86_400), nodes: nodes)
+        return try SignedDirectory.sign(directory, by: signer ?? root).canonicalBytes()
+    }
+
+    /// Writes a directory file next to the node's pki folder and returns its path.
+    @discardableResult
+    func writeDirectory(_ bytes: [UInt8], node: String = "renshi-node", name: String = "directory.json") throws -> String {
+        let path = folder.appendingPathComponent(node).appendingPathComponent(name).path
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    /// The `xgw serve --config` file of `node`, with its `node` section.
+    func configuration(node: String = "renshi-node", directory: String, hosts: [String]? = nil) -> String {
+        let pki = PKIDirectory(path: folder.appendingPathComponent(node).appendingPathComponent("pki").path)
+        var lines = ["pki: \(pki.path)", "node:", "  id: \(node)", "  directory: \(directory)"]
+        if let hosts { lines.append("  hosts: [\(hosts.joined(separator: ", "))]") }
+        lines += [
+            "  federation:", "    port: 8443", "    certificate: \(pki.nodeCertificatePath(node))",
+            "    key: \(pki.nodeKeyPath(node))", "    trust: \(pki.tlsCACertificatePath)",
+        ]
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
