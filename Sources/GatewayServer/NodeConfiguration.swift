@@ -39,6 +39,9 @@ public struct NodeConfiguration: Sendable, Equatable {
         self.federation = federation
     }
 
+    /// The TLS root file: `federation.trust`, or `<pki>/tls-ca.cert.pem`.
+    public func trustPath(pkiPath: String) -> String { federation.trust ?? pkiPath + "/tls-ca.cert.pem" }
+
     /// The adopted copy of the directory in the data folder (used at start when newer than the file).
     static func adoptedDirectoryPath(dataDirectory: String) -> String { dataDirectory + "/directory.json" }
 

@@ -158,8 +158,8 @@ struct ServerConfigurationFile: Decodable {
             return context.debugDescription
         case .dataCorrupted(let context):
             return path(context).isEmpty ? "the top level must be a mapping" : "'\(path(context))': \(context.debugDescription)"
-        case .keyNotFound(let key, _):
-            return "'\(key.stringValue)' is missing"
+        case .keyNotFound(let key, let context):
+            return "'\((context.codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: "."))' is missing"
         @unknown default:
             return "\(error)"
         }

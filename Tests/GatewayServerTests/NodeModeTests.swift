@@ -179,6 +179,38 @@ import Testing
         }
     }
 
+    @Test func sighupReadsTheDirectoryFileAndTheNodeKeepsRunning() async throws {
+        let alliance = try NodeAlliance()
+        defer { alliance.remove() }
+        try alliance.nodePKI("renshi-node")
+        let file = try alliance.writeDirectory(try alliance.directory(serial: 7))
+        // A whole second, which setting the time again gives back exactly.
+        let stamp = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 - 60).rounded(.down))
+        try FileManager.default.setAttributes([.modificationDate: stamp], ofItemAtPath: file)
+        let config = alliance.folder.appendingPathComponent("renshi-node.yaml").path
+        try alliance.configuration(directory: file).write(toFile: config, atomically: true, encoding: .utf8)
+        let data = alliance.folder.appendingPathComponent("renshi-data")
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+        let server = try ServerProcess(data: data, arguments: ["--config", config])
+        defer { server.stop() }
+        let client = HTTPClient(port: server.port)
+        #expect(try await client.call("GET", "/healthz").json?["directorySerial"]?.numberValue?.intValue == 7)
+        // A newer file with the old modification time: only SIGHUP makes the node read it.
+        try alliance.writeDirectory(try alliance.directory(serial: 8))
+        try FileManager.default.setAttributes([.modificationDate: stamp], ofItemAtPath: file)
+        try await Task.sleep(for: .seconds(3))
+        #expect(try await client.call("GET", "/healthz").json?["directorySerial"]?.numberValue?.intValue == 7)
+        kill(server.process.processIdentifier, SIGHUP)
+        let deadline = Date().addingTimeInterval(15)
+        var serial: Int?
+        repeat {
+            try await Task.sleep(for: .milliseconds(200))
+            serial = try await client.call("GET", "/healthz").json?["directorySerial"]?.numberValue?.intValue
+        } while serial != 8 && Date() < deadline && server.process.isRunning
+        #expect(server.process.isRunning, "SIGHUP must not stop a node: \(server.log.suffix(2000))")
+        #expect(serial == 8, "\(server.log.suffix(2000))")
+    }
+
     @Test func xgwServeExitsWithAConfigurationErrorNamingTheFileAndParticipant() throws {
         let alliance = try NodeAlliance()
         defer { alliance.remove() }
