@@ -80,7 +80,7 @@ public final class Gateway: Sendable {
         keys = try SigningKeys(pki: pki, participants: participants)
 
         let bootstrap = try TokenStore.bootstrap(path: configuration.tokensPath, participants: participants)
-        tokens = bootstrap.store
+        tokens = configuration.node == nil ? bootstrap.store : bootstrap.store.restricted(to: Set(participants))
         createdTokens = bootstrap.created
 
         (queue, queueService) = try QueueDriver.open(configuration, logger: logger)

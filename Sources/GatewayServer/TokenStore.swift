@@ -61,6 +61,15 @@ public struct TokenStore: Sendable {
         return (TokenStore(entries: entries), created)
     }
 
+    /// Only the ops token and those of `participants`: a node answers no token of a participant it
+    /// does not host (a tokens file kept from a one-node start holds everyone's).
+    func restricted(to participants: Set<String>) -> TokenStore {
+        TokenStore(entries: entries.filter {
+            if case .participant(let id) = $0.principal { return participants.contains(id) }
+            return true
+        })
+    }
+
     /// The principal of a presented token. Every stored hash is compared in full (constant time
     /// in the token and independent of which entry matches).
     public func principal(token: String) -> Principal? {

@@ -55,14 +55,14 @@ struct NodeAlliance {
 
     /// A directory of both nodes (or of `hosts`), signed by the alliance root (or `signer`).
     func directory(
-        serial: Int, hosts: [String: [String]] = NodeAlliance.hosts, days: Double = 7, signer: CertificateAuthority? = nil
+        serial: Int, hosts: [String: [String]] = NodeAlliance.hosts, days: Double = 7, signer: CertificateAuthority? = nil,
+        issuedAt: Date = Date().addingTimeInterval(-60)
     ) throws -> [UInt8] {
         let nodes = try hosts.keys.sorted().map { id in
             DirectoryNode(
                 id: id, url: "https://\(id).example:8443",
                 tlsCertificateSha256: DirectoryNode.pin(of: try Certificate(file: alliance.nodeCertificatePath(id))), hosts: hosts[id]!)
         }
-        let issuedAt = Date().addingTimeInterval(-60)
         let directory = try Directory(serial: serial, issuedAt: issuedAt, nextUpdate: issuedAt.addingTimeInterval(days * 86_400), nodes: nodes)
         return try SignedDirectory.sign(directory, by: signer ?? root).canonicalBytes()
     }

@@ -59,6 +59,43 @@ import Testing
         #expect(try SignedDirectoryBytes.serial(of: gateway.data.path + "/directory.json") == 7)
     }
 
+    @Test func tokensKeptFromAOneNodeStartOpenNothingForParticipantsTheNodeDoesNotHost() async throws {
+        let alliance = try NodeAlliance()
+        defer { alliance.remove() }
+        try alliance.nodePKI("renshi-node")
+        let file = try alliance.writeDirectory(try alliance.directory(serial: 7))
+        let oneNode = try APIGateway.temporary()
+        defer { oneNode.remove() }
+        let tokens = try await oneNode.run { _, gw in gw.tokensByName }
+        let config = oneNode.data.appendingPathComponent("node.yaml").path
+        try alliance.configuration(directory: file).write(toFile: config, atomically: true, encoding: .utf8)
+        let node = try APIGateway(data: oneNode.data, file: config)
+        try await node.run { client, gw in
+            #expect(gw.createdTokens.isEmpty)
+            let xinsheng = try await client.call("POST", "/v1/inbox/lease", token: try #require(tokens["xinsheng"]), json: ["max": 1])
+            #expect(xinsheng.status == 401, "\(xinsheng.text)")
+            let renshi = try await client.call("POST", "/v1/inbox/lease", token: try #require(tokens["renshi"]), json: ["max": 1])
+            #expect(renshi.status == 200, "\(renshi.text)")
+        }
+    }
+
+    @Test func aDirectoryPastItsNextUpdateStillAppliesAndIsReportedStale() async throws {
+        let alliance = try NodeAlliance()
+        defer { alliance.remove() }
+        try alliance.nodePKI("renshi-node")
+        let file = try alliance.writeDirectory(
+            try alliance.directory(serial: 4, days: 1, issuedAt: Date().addingTimeInterval(-2 * 86_400)))
+        let gateway = try Self.gateway(alliance, directory: file)
+        defer { gateway.remove() }
+        try await gateway.run { client, _ in
+            let health = try await client.call("GET", "/healthz")
+            #expect(health.json?["directorySerial"]?.numberValue?.intValue == 4)
+            #expect(health.json?["directoryStale"] == true, "\(health.text)")
+            #expect(try await client.call("GET", "/metrics").text.contains("xgw_federation_directory_stale 1"))
+        }
+        #expect(gateway.log.text.contains("past its nextUpdate"))
+    }
+
     @Test func aDestinationThatNoNodeHostsIsRejectedNoRouteAndNotQueued() async throws {
         let alliance = try NodeAlliance()
         defer { alliance.remove() }
