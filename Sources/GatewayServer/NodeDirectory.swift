@@ -64,6 +64,10 @@ final class NodeDirectory: Sendable {
             if let fromCopy { lines += fromCopy.refusals.map { "\(adoptedPath): refused: \(Self.describe($0, pki: pki))" } }
             throw ServerConfigurationError(lines.joined(separator: "\n"))
         }
+        if let fileSerial = fromFile?.directory?.serial, fromFile?.isAccepted == true, fileSerial < chosen.0.serial {
+            logger.notice("the adopted directory is newer than the directory file; it applies",
+                metadata: ["file": .string(node.directory), "fileSerial": .string("\(fileSerial)"), "serial": .string("\(chosen.0.serial)")])
+        }
         if let fromFile, !fromFile.isAccepted {
             for problem in fromFile.refusals {
                 logger.warning("the directory file is refused; the adopted copy applies",

@@ -184,6 +184,7 @@ import Testing
             let health = try await client.call("GET", "/healthz")
             #expect(health.json?["directorySerial"]?.numberValue?.intValue == 9, "\(health.text)")
         }
+        #expect(gateway.log.text.contains("the adopted directory is newer than the directory file"))
     }
 
     @Test func aNewerValidDirectoryWrittenWhileRunningIsAdoptedAndARefusedOneIsNot() async throws {
