@@ -10,7 +10,7 @@ import Logging
 import ServiceLifecycle
 
 /// The one place that turns `database` into a queue: SQLite for `sqlite:` (opened here, nothing
-/// to run), PostgreSQL for `postgres://` (its connection pool and LISTEN loop run as a service of
+/// to run), PostgreSQL for `postgres://` (its connection pool runs as a service of
 /// the server's service group, which also migrates the schema at start).
 enum QueueDriver {
     static func open(_ configuration: ServerConfiguration, logger: Logger) throws -> (queue: any MessageQueue, service: (any Service)?) {
