@@ -17,15 +17,15 @@ final class NodeDirectory: Sendable {
 
     private struct State {
         var held: Held
-        var fileStamp: Date?
-        var checked: ContinuousClock.Instant
         var staleLogged: Bool
     }
 
     let node: NodeConfiguration
     let pki: PKIDirectory
     let adoptedPath: String
-    let recheckInterval: Duration
+    /// The directory file's modification time, looked at once per `recheckInterval`.
+    private let file: FileChangeCheck
+    var recheckInterval: Duration { file.interval }
     let logger: Logger
     let metrics: GatewayMetrics
     private let state: Mutex<State>
@@ -39,11 +39,10 @@ final class NodeDirectory: Sendable {
         self.pki = pki
         let adoptedPath = NodeConfiguration.adoptedDirectoryPath(dataDirectory: dataDirectory)
         self.adoptedPath = adoptedPath
-        self.recheckInterval = recheckInterval
         self.logger = logger
         self.metrics = metrics
         let anchors = try Self.anchors(pki)
-        let stamp = Self.stamp(node.directory)
+        file = FileChangeCheck(paths: [node.directory], interval: recheckInterval)
         let fileBytes = FileManager.default.contents(atPath: node.directory)
         let adoptedBytes = FileManager.default.contents(atPath: adoptedPath)
         guard fileBytes != nil || adoptedBytes != nil else {
@@ -74,7 +73,7 @@ final class NodeDirectory: Sendable {
                     metadata: ["file": .string(node.directory), "problem": .string(Self.describe(problem, pki: pki))])
             }
         }
-        state = Mutex(State(held: Held(directory: chosen.0, signed: chosen.1), fileStamp: stamp, checked: .now, staleLogged: false))
+        state = Mutex(State(held: Held(directory: chosen.0, signed: chosen.1), staleLogged: false))
         keepAdoptedCopy(chosen.1, unless: adoptedBytes.map { [UInt8]($0) })
         report(now: now)
     }
@@ -90,25 +89,17 @@ final class NodeDirectory: Sendable {
 
     /// Reads the file again when its modification time changed (at most once per `recheckInterval`).
     func refreshIfDue() {
-        let now = ContinuousClock.now
-        let due = state.withLock { state -> Bool in
-            guard now - state.checked >= recheckInterval else { return false }
-            state.checked = now
-            return true
-        }
-        guard due else { return }
-        let stamp = Self.stamp(node.directory)
-        guard stamp != state.withLock({ $0.fileStamp }) else { return }
-        reload(stamp: stamp)
+        guard let stamps = file.changed() else { return }
+        reload(stamps: stamps)
     }
 
     /// Reads the file now (SIGHUP); adopts it if it passes acceptance. Returns whether it was adopted.
     @discardableResult
-    func reload(at time: Date = Date()) -> Bool { reload(stamp: Self.stamp(node.directory), at: time) }
+    func reload(at time: Date = Date()) -> Bool { reload(stamps: FileChangeCheck.stamps(of: [node.directory]), at: time) }
 
     @discardableResult
-    private func reload(stamp: Date?, at time: Date = Date()) -> Bool {
-        state.withLock { $0.fileStamp = stamp }
+    private func reload(stamps: [String: Date], at time: Date = Date()) -> Bool {
+        file.record(stamps)
         guard let bytes = FileManager.default.contents(atPath: node.directory) else {
             logger.warning("the directory file cannot be read; the held directory stays", metadata: ["file": .string(node.directory)])
             return false
@@ -210,9 +201,5 @@ final class NodeDirectory: Sendable {
             return "\(problem) (expected \(pki.officeKeyPath(participant)))"
         }
         return problem.description
-    }
-
-    private static func stamp(_ path: String) -> Date? {
-        (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date
     }
 }

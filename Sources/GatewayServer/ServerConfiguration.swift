@@ -110,8 +110,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     mutating func apply(yaml text: String, file: String) throws(ServerConfigurationError) {
         let values: ServerConfigurationFile
         do {
-            guard try Yams.compose(yaml: text) != nil else { return }  // an empty file: the defaults
-            values = try YAMLDecoder().decode(ServerConfigurationFile.self, from: text)
+            guard let node = try Yams.compose(yaml: text) else { return }  // an empty file: the defaults
+            values = try YAMLDecoder().decode(ServerConfigurationFile.self, from: node)
         } catch let error as ServerConfigurationError {
             throw ServerConfigurationError("\(file): \(error.message)")
         } catch let error as DecodingError {

@@ -55,21 +55,23 @@ final class SigningKeys: Sendable {
     private struct State {
         var signers: [String: Signer]
         var trust: TrustStore
-        /// Modification times of the files last read: crl.pem, ca.cert.pem and each office certificate.
-        var stamps: [String: Date]
-        var checked: ContinuousClock.Instant
     }
 
     let pki: PKIDirectory
     let participants: [String]
-    let recheckInterval: Duration
+    /// crl.pem, ca.cert.pem and each office's key and certificate.
+    private let files: FileChangeCheck
     private let state: Mutex<State>
 
     init(pki: PKIDirectory, participants: [String], recheckInterval: Duration = .seconds(1)) throws {
         self.pki = pki
         self.participants = participants
-        self.recheckInterval = recheckInterval
-        state = Mutex(try Self.load(pki: pki, participants: participants, previous: nil))
+        var paths = [pki.crlPath, pki.caCertificatePath]
+        for id in participants { paths += [pki.officeCertificatePath(id), pki.officeKeyPath(id)] }
+        let stamps = FileChangeCheck.stamps(of: paths)
+        let (loaded, read) = try Self.load(pki: pki, participants: participants, previous: nil, stamps: stamps)
+        state = Mutex(loaded)
+        files = FileChangeCheck(paths: paths, interval: recheckInterval, recorded: read)
     }
 
     /// The trust store with the current CRL (re-read when `crl.pem` changed).
@@ -102,18 +104,12 @@ final class SigningKeys: Sendable {
     /// Re-reads the PKI files when any changed since the last look (at most once per `recheckInterval`).
     /// A file that cannot be read keeps what was loaded before: a half-written CRL never lifts a revocation.
     func refreshIfDue() {
-        let now = ContinuousClock.now
-        let due = state.withLock { state -> Bool in
-            guard now - state.checked >= recheckInterval else { return false }
-            state.checked = now
-            return true
-        }
-        guard due else { return }
-        let current = Self.stamps(pki: pki, participants: participants)
-        guard current != state.withLock({ $0.stamps }) else { return }
+        guard let current = files.changed() else { return }
         let previous = state.withLock { $0.signers }
-        guard let reloaded = try? Self.load(pki: pki, participants: participants, previous: previous) else { return }
+        guard let (reloaded, read) = try? Self.load(pki: pki, participants: participants, previous: previous, stamps: current)
+        else { return }
         state.withLock { $0 = reloaded }
+        files.record(read)
     }
 
     private static func check(_ signer: Signer, trust: TrustStore, at time: Date) -> Unavailable.Reason? {
@@ -129,8 +125,12 @@ final class SigningKeys: Sendable {
         }
     }
 
-    private static func load(pki: PKIDirectory, participants: [String], previous: [String: Signer]?) throws -> State {
-        var stamps = stamps(pki: pki, participants: participants)
+    /// Reads the files whose times are `stamps` (taken before reading); returns the state and the
+    /// times of what was actually read.
+    private static func load(
+        pki: PKIDirectory, participants: [String], previous: [String: Signer]?, stamps: [String: Date]
+    ) throws -> (State, [String: Date]) {
+        var stamps = stamps
         var signers: [String: Signer] = [:]
         for id in participants {
             do {
@@ -143,18 +143,6 @@ final class SigningKeys: Sendable {
                 stamps[pki.officeKeyPath(id)] = nil
             }
         }
-        return State(signers: signers, trust: try pki.trustStore(), stamps: stamps, checked: .now)
-    }
-
-    private static func stamps(pki: PKIDirectory, participants: [String]) -> [String: Date] {
-        var paths = [pki.crlPath, pki.caCertificatePath]
-        for id in participants { paths += [pki.officeCertificatePath(id), pki.officeKeyPath(id)] }
-        var stamps: [String: Date] = [:]
-        for path in paths {
-            if let date = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date {
-                stamps[path] = date
-            }
-        }
-        return stamps
+        return (State(signers: signers, trust: try pki.trustStore()), stamps)
     }
 }
