@@ -7,35 +7,11 @@ import Testing
 
 /// `xgw directory sign | verify | show` end to end, through the built `xgw` binary.
 @Suite struct DirectoryCommandTests {
-    struct Run {
-        var status: Int32
-        var output: String
-        var error: String
-    }
+    typealias Run = ToolRun
 
-    /// Runs `xgw ARGS…` in `folder`, standard input from `input` when given.
+    /// Runs `xgw ARGS…` in `folder`.
     static func xgw(_ arguments: [String], in folder: URL) throws -> Run {
-        let process = Process()
-        process.executableURL = try TestBinary.url("xgw")
-        process.arguments = arguments
-        process.currentDirectoryURL = folder
-        var environment = ProcessInfo.processInfo.environment
-        environment["NO_COLOR"] = "1"
-        process.environment = environment
-        // Standard error into a file: one pipe read to its end cannot block the child on the other.
-        let errorFile = folder.appendingPathComponent("stderr-\(UUID().uuidString)")
-        guard FileManager.default.createFile(atPath: errorFile.path, contents: nil) else { throw TestFailure("cannot create \(errorFile.path)") }
-        defer { try? FileManager.default.removeItem(at: errorFile) }
-        let errorHandle = try FileHandle(forWritingTo: errorFile)
-        defer { try? errorHandle.close() }
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = errorHandle
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let error = try Data(contentsOf: errorFile)
-        return Run(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self), error: String(decoding: error, as: UTF8.self))
+        try TestBinary.run("xgw", arguments, in: folder, environment: ["NO_COLOR": "1"])
     }
 
     static func source(serial: Int, validDays: Int = 7, xinshengHosts: String = "[xinsheng, liangping, liangping-xinsheng]", certificateOf: (String) -> String) -> String {

@@ -57,7 +57,9 @@ struct HostileClientTests {
         let data = try ServerProcess.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: data) }
         let config = try Self.configuration(in: data, idle: 2, request: 4)
-        let server = try LimitedServer(data: data, descriptors: 128, arguments: ["--config", config])
+        // Soft and hard limits both 128, so that raising the soft limit cannot help.
+        let server = try ServerProcess(
+            data: data, arguments: ["--config", config], launcher: ["/usr/bin/prlimit", "--nofile=128:128", "--"])
         defer { server.stop() }
         var sockets: [RawConnection] = []
         for _ in 0..<150 {
@@ -243,52 +245,5 @@ final class RawConnection: Sendable {
             }
         }
         return nil
-    }
-}
-
-/// `xgw serve` started under `prlimit --nofile=N:N`, so that raising the soft limit cannot help.
-final class LimitedServer: Sendable {
-    let process: Process
-    let port: Int
-
-    init(data: URL, descriptors: Int, arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
-        process.arguments = ["--nofile=\(descriptors):\(descriptors)", "--", try ServerProcess.executable().path, "serve"] + arguments
-        process.currentDirectoryURL = ServerProcess.repositoryRoot
-        var environment = ProcessInfo.processInfo.environment
-        environment["XGW_PORT"] = "0"
-        environment["XGW_DATA"] = data.path
-        process.environment = environment
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        self.process = process
-        var text = ""
-        var port: Int?
-        let reader = output.fileHandleForReading
-        while port == nil {
-            let chunk = reader.availableData
-            if chunk.isEmpty { break }
-            text += String(decoding: chunk, as: UTF8.self)
-            if let range = text.range(of: "listening on http://"), let colon = text[range.upperBound...].firstIndex(of: ":"),
-                let end = text[colon...].firstIndex(of: "\n")
-            {
-                port = Int(text[text.index(after: colon)..<end])
-            }
-        }
-        guard let port else {
-            process.terminate()
-            throw TestFailure("the server did not start: \(text)")
-        }
-        self.port = port
-    }
-
-    func stop() {
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
     }
 }

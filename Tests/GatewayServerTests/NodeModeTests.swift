@@ -256,21 +256,11 @@ import Testing
         let file = try alliance.writeDirectory(try alliance.directory(serial: 7))
         let config = alliance.folder.appendingPathComponent("renshi-node.yaml").path
         try alliance.configuration(directory: file).write(toFile: config, atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = try ServerProcess.executable()
-        process.arguments = ["serve", "--config", config]
-        process.currentDirectoryURL = TestBinary.repositoryRoot
-        var environment = ProcessInfo.processInfo.environment
-        environment["XGW_DATA"] = alliance.folder.appendingPathComponent("renshi-data").path
-        environment["XGW_PORT"] = "0"
-        process.environment = environment
-        let stderr = Pipe()
-        process.standardError = stderr
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let text = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 78, "\(text)")
+        let run = try TestBinary.run(
+            "xgw", ["serve", "--config", config],
+            environment: ["XGW_DATA": alliance.folder.appendingPathComponent("renshi-data").path, "XGW_PORT": "0"])
+        let text = run.error
+        #expect(run.status == 78, "\(text)")
         #expect(text.contains(pki.officeKeyPath("liangping")) && text.contains("liangping"), "\(text)")
         #expect(!text.contains("listening"))
     }

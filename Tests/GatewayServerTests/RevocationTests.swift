@@ -13,17 +13,8 @@ struct RevocationTests {
     /// Runs `xgw ARGS…` in the repository root; returns its exit status and standard output.
     @discardableResult
     static func xgw(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = try ServerProcess.executable()
-        process.arguments = arguments
-        process.currentDirectoryURL = ServerProcess.repositoryRoot
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let run = try TestBinary.run("xgw", arguments)
+        return (run.status, run.output)
     }
 
     static func depth(_ client: HTTPClient, ops: String, of participant: String) async throws -> Int {

@@ -27,11 +27,13 @@ public final class ServerProcess: @unchecked Sendable {
         return url
     }
 
-    public init(data: URL, environment extra: [String: String] = [:], arguments: [String] = []) throws {
+    /// `launcher`: a command that runs `xgw serve …` in turn (e.g. `prlimit --nofile=128:128 --`).
+    public init(data: URL, environment extra: [String: String] = [:], arguments: [String] = [], launcher: [String] = []) throws {
         self.data = data
         let process = Process()
-        process.executableURL = try Self.executable()
-        process.arguments = ["serve"] + arguments
+        let command = launcher + [try Self.executable().path, "serve"] + arguments
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
         process.currentDirectoryURL = Self.repositoryRoot
         var environment = ProcessInfo.processInfo.environment
         environment["XGW_PORT"] = "0"

@@ -34,3 +34,44 @@ public struct TestFailure: Error, CustomStringConvertible {
     public var description: String
     public init(_ description: String) { self.description = description }
 }
+
+/// What a finished child process left: its exit status, standard output and standard error.
+public struct ToolRun: Sendable {
+    public var status: Int32
+    public var output: String
+    public var error: String
+}
+
+extension TestBinary {
+    /// Runs the built executable `name` with `arguments` in `folder` (the repository root by
+    /// default), with `environment` added to this process's, and waits for it.
+    public static func run(
+        _ name: String, _ arguments: [String], in folder: URL = repositoryRoot, environment extra: [String: String] = [:]
+    ) throws -> ToolRun {
+        let process = Process()
+        process.executableURL = try url(name)
+        process.arguments = arguments
+        process.currentDirectoryURL = folder
+        var environment = ProcessInfo.processInfo.environment
+        for (key, value) in extra { environment[key] = value }
+        process.environment = environment
+        // Standard error into a file: one pipe read to its end cannot block the child on the other.
+        let errorFile = FileManager.default.temporaryDirectory.appendingPathComponent("xgw-stderr-\(UUID().uuidString)")
+        guard FileManager.default.createFile(atPath: errorFile.path, contents: nil) else {
+            throw TestFailure("cannot create \(errorFile.path)")
+        }
+        defer { try? FileManager.default.removeItem(at: errorFile) }
+        let errorHandle = try FileHandle(forWritingTo: errorFile)
+        defer { try? errorHandle.close() }
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = errorHandle
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let error = try Data(contentsOf: errorFile)
+        return ToolRun(
+            status: process.terminationStatus, output: String(decoding: data, as: UTF8.self),
+            error: String(decoding: error, as: UTF8.self))
+    }
+}
