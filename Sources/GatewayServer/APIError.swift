@@ -2,6 +2,7 @@ import GatewayModel
 import GatewayQueue
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import NIOHTTP1
 
 /// An error the API answers with `{"error":{"code":…,"message":…,"requestId":…}}`. Messages name
@@ -50,6 +51,31 @@ public struct APIError: HTTPResponseError, Sendable {
             "\(error): nothing was signed or stored; the alliance PKI must issue \(error.participant) a new key (docs/security.md, re-keying)")
     }
 
+    /// A refusal of the HTTP/1.1 parser: 414 when the request line (`requestLineLength` bytes, as
+    /// far as it was received) passed the decoder's field limit, 431 when the header section passed
+    /// its limits, else 400 naming what was wrong (never the bytes).
+    static func parser(_ error: HTTPParserError, requestLineLength: Int = 0) -> APIError {
+        let limits = HTTP1Channel.Configuration.DecoderConfiguration()
+        let what: String
+        switch error {
+        case .headerOverflow where requestLineLength > limits.maxHeaderFieldSize:
+            return APIError(.uriTooLong, "uri-too-long", "the request line is longer than \(limits.maxHeaderFieldSize) bytes")
+        case .headerOverflow:
+            return APIError(
+                .requestHeaderFieldsTooLarge, "headers-too-large",
+                "the request header section is larger than \(limits.maxHeaderListSize) bytes or has more than \(limits.maxHeaderFieldCount) fields")
+        case .invalidContentLength: what = "an invalid Content-Length"
+        case .unexpectedContentLength: what = "a Content-Length beside another Content-Length or a Transfer-Encoding"
+        case .invalidHeaderToken, .invalidCharactersUsed: what = "a character not allowed in a header name or value"
+        case .invalidChunkSize: what = "an invalid chunk size"
+        case .invalidMethod: what = "an invalid method"
+        case .invalidURL: what = "an invalid request target"
+        case .invalidVersion: what = "an invalid HTTP version"
+        default: what = "a malformed message"
+        }
+        return badRequest("the request could not be parsed as HTTP/1.1: \(what)")
+    }
+
     /// The queue's refusals, as HTTP; storage failures say nothing of the database's own text.
     static func queue(_ error: QueueError) -> APIError {
         switch error.code {
@@ -67,7 +93,7 @@ public struct APIError: HTTPResponseError, Sendable {
         case let e as APIError: return e
         case let e as QueueError: return queue(e)
         case let e as GatewayError: return gateway(e)
-        case is HTTPParserError: return badRequest("the request could not be parsed as HTTP/1.1")
+        case let e as HTTPParserError: return parser(e)
         case let e as SubmitPipeline.Refusal: return forbidden(e.description)
         case let e as SigningKeys.Unavailable: return signing(e)
         case let e as any HTTPResponseError:
@@ -89,12 +115,16 @@ public struct APIError: HTTPResponseError, Sendable {
     }
 
     func response(requestId: String) -> Response {
-        let body: JSONValue = [
-            "error": ["code": .string(code), "message": .string(message), "requestId": .string(requestId)]
-        ]
-        var response = Response.json(body, status: status)
+        var response = Response.json(json(requestId: requestId), status: status)
         for field in headers { response.headers.append(field) }
         return response
+    }
+}
+
+extension APIError {
+    /// The body of every error answer.
+    func json(requestId: String) -> JSONValue {
+        ["error": ["code": .string(code), "message": .string(message), "requestId": .string(requestId)]]
     }
 }
 

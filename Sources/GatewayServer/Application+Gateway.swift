@@ -27,7 +27,7 @@ public func buildApplication(
         router: router,
         server: .http1(
             configuration: .init(
-                additionalChannelHandlers: [RequestTimeoutHandler(timeout: requestTimeout)],
+                additionalChannelHandlers: [RequestTimeoutHandler(timeout: requestTimeout), ParserErrorHandler()],
                 idleTimeout: .nanoseconds(Int64(configuration.idleTimeoutSeconds * 1e9)))),
         configuration: ApplicationConfiguration(address: .hostname(configuration.listen, port: configuration.port), serverName: "xgw"),
         services: (gateway.queueService.map { [$0] } ?? []) + [RetentionService(gateway: gateway), CertificateWatch(gateway: gateway)]
