@@ -21,6 +21,7 @@ public func buildApplication(
     let router = Router(context: GatewayContext.self)
     router.add(middleware: RequestMiddleware(tokens: gateway.tokens, metrics: metrics))
     addRoutes(to: router, gateway: gateway)
+    router.add(middleware: MethodNotAllowedMiddleware(routes: router.routes))
     raiseDescriptorLimit(logger: logger)
     let requestTimeout = TimeAmount.nanoseconds(Int64(configuration.requestTimeoutSeconds * 1e9))
     let application = Application(

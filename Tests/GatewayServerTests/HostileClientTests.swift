@@ -1,7 +1,9 @@
 import Foundation
 import GatewayModel
+import GatewayServer
 import TestSupport
 import Testing
+import Yams
 
 #if canImport(Glibc)
 import Glibc
@@ -176,6 +178,90 @@ struct HostileClientTests {
             #expect(error?["code"]?.stringValue == "malformed-document", "\(answer.text)")
             #expect(error?["message"]?.stringValue?.contains("more than 256 attributes") == true, "\(answer.text)")
         }
+    }
+}
+
+/// Issue 17 row 11: what the API documents.
+@Suite(.serialized)
+struct HostileClientAPITests {
+    /// Row 11: a known path with a method it does not answer is 405 with `Allow`, in the JSON
+    /// error shape; an unknown path stays 404.
+    @Test func aWrongMethodIs405WithAllow() async throws {
+        let data = try ServerProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: data) }
+        let server = try ServerProcess(data: data)
+        defer { server.stop() }
+        let token = try #require(server.printedTokens["renshi"])
+        let client = HTTPClient(port: server.port)
+        let cases: [(String, String, String)] = [
+            ("DELETE", "/healthz", "GET"), ("POST", "/metrics", "GET"), ("GET", "/v1/inbox/lease", "POST"),
+            ("PUT", "/v1/inbox/0192f7a4-0000-7000-8000-000000000000/ack", "POST"), ("POST", "/v1/receipts", "GET"),
+            ("GET", "/v1/documents", "POST"), ("DELETE", "/v1/ops/dead-letters/1/replay", "POST"),
+        ]
+        for (method, path, allow) in cases {
+            let answer = try await client.call(method, path, token: token)
+            #expect(answer.status == 405, "\(method) \(path): \(answer.status) \(answer.text)")
+            #expect(answer.header("Allow") == allow, "\(method) \(path): Allow \(answer.header("Allow") ?? "none")")
+            #expect(answer.json?["error"]?["code"]?.stringValue == "method-not-allowed", "\(answer.text)")
+            #expect(answer.json?["error"]?["requestId"]?.stringValue == answer.header("X-Request-Id"))
+        }
+        for path in ["/v1/nothing", "/v1/inbox/lease/more", "/healthz/x"] {
+            let answer = try await client.call("GET", path, token: token)
+            #expect(answer.status == 404, "\(path): \(answer.status)")
+            #expect(answer.header("Allow") == nil)
+        }
+    }
+
+    /// Row 11: openapi.yaml states the limits the server enforces, and the server enforces them:
+    /// lease `max` up to maxLease, integers written as integers, `messageId` an int64, `reason`
+    /// required for `rejected`.
+    @Test func openAPIStatesTheEnforcedLimits() async throws {
+        let text = try String(contentsOf: ServerProcess.repositoryRoot.appendingPathComponent("docs/openapi.yaml"), encoding: .utf8)
+        let spec = try #require(try Yams.load(yaml: text) as? [String: Any])
+        func node(_ path: String...) -> Any? {
+            path.reduce(spec as Any?) { ($0 as? [String: Any])?[$1] }
+        }
+        let leaseSchema = node("paths", "/v1/inbox/lease", "post", "requestBody", "content", "application/json", "schema", "properties", "max")
+        let maxLease = ServerConfiguration().maxLease
+        #expect((leaseSchema as? [String: Any])?["maximum"] as? Int == maxLease, "lease max: \(String(describing: leaseSchema))")
+        #expect(((leaseSchema as? [String: Any])?["description"] as? String)?.contains("maxLease") == true)
+        let ack = node("paths", "/v1/inbox/{envelopeId}/ack", "post", "requestBody", "content", "application/json", "schema") as? [String: Any]
+        let rejectedNeedsReason = ((ack?["then"] as? [String: Any])?["required"] as? [String]) == ["reason"]
+        #expect(rejectedNeedsReason, "ack: no if/then requiring reason for rejected")
+        // Every messageId, as a parameter or a member, is an int64.
+        var messageIds: [[String: Any]] = []
+        func collect(_ value: Any) {
+            if let object = value as? [String: Any] {
+                if let schema = object["messageId"] as? [String: Any] { messageIds.append(schema) }
+                if object["name"] as? String == "messageId", let schema = object["schema"] as? [String: Any] { messageIds.append(schema) }
+                object.values.forEach(collect)
+            } else if let array = value as? [Any] {
+                array.forEach(collect)
+            }
+        }
+        collect(spec)
+        #expect(messageIds.count >= 5)
+        #expect(messageIds.allSatisfy { $0["format"] as? String == "int64" }, "\(messageIds)")
+        let description = try #require(node("info", "description") as? String)
+        for stated in ["405", "Allow", "414", "431", "integral"] {
+            #expect(description.contains(stated), "info.description does not state \(stated)")
+        }
+
+        let data = try ServerProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: data) }
+        let server = try ServerProcess(data: data)
+        defer { server.stop() }
+        let renshi = try #require(server.printedTokens["renshi"]), ops = try #require(server.printedTokens["ops"])
+        let client = HTTPClient(port: server.port)
+        // Raw bodies: a canonical JSON writer would turn 1.0 into 1.
+        for refused in ["\(maxLease + 1)", "1.0", "1e1", "0"] {
+            let answer = try await client.call("POST", "/v1/inbox/lease", token: renshi, body: Array("{\"max\":\(refused)}".utf8))
+            #expect(answer.status == 400, "max \(refused): \(answer.status)")
+        }
+        #expect(try await client.call("POST", "/v1/inbox/lease", token: renshi, json: ["max": .number(JSONNumber(maxLease))]).status == 200)
+        #expect(try await client.call("GET", "/v1/receipts?limit=1.0", token: renshi).status == 400)
+        #expect(try await client.call("POST", "/v1/ops/dead-letters/9223372036854775808/replay", token: ops).status == 400)
+        #expect(try await client.call("POST", "/v1/ops/dead-letters/9223372036854775807/replay", token: ops).status == 404)
     }
 }
 
