@@ -167,7 +167,8 @@ func addRoutes(to router: Router<GatewayContext>, gateway: Gateway) {
         let limit = try integer(
             request.uri.queryParameters.get("limit").map { JSONValue.number(JSONNumber(uncheckedText: $0)) }, name: "limit",
             default: 1000, range: 1...10_000)
-        return Response.json(try await gateway.receipts(submitter: participant, since: since, limit: limit))
+        let after = try ReceiptCursor.query(after: request.uri.queryParameters.get("after"), since: request.uri.queryParameters.get("since"))
+        return Response.json(try await gateway.receipts(submitter: participant, since: since, after: after, limit: limit))
     }
     v1.get("messages/:envelopeId/history") { _, context in
         guard let principal = context.principal else { throw APIError.unauthorized() }

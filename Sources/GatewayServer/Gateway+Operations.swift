@@ -83,17 +83,26 @@ extension Gateway {
         return ["receipt": json]
     }
 
-    /// Receipts of what `submitter` sent, acked after `since`.
-    public func receipts(submitter: String, since: Date, limit: Int) async throws -> JSONValue {
-        let receipts = try await queue.receipts(submitter: submitter, since: since, limit: limit)
-        return ["receipts": .array(receipts.map(Self.json))]
+    /// Receipts of what `submitter` sent, oldest first: after `cursor` when given, else acked in a
+    /// later millisecond than `since`. `next` is the cursor of the last one listed (the cursor
+    /// given when none is), each receipt's `cursor` its own.
+    public func receipts(submitter: String, since: Date, after cursor: ReceiptCursor? = nil, limit: Int) async throws -> JSONValue {
+        let receipts =
+            if let cursor {
+                try await cursor.page(of: queue, submitter: submitter, limit: limit)
+            } else {
+                try await queue.receipts(submitter: submitter, since: ReceiptCursor.queueSince(since), limit: limit)
+            }
+        var answer = JSONObject(["receipts": .array(receipts.map(Self.json))])
+        if let next = receipts.last.map(ReceiptCursor.init) ?? cursor { answer["next"] = .string(next.description) }
+        return .object(answer)
     }
 
     static func json(_ r: StoredReceipt) -> JSONValue {
         var o: JSONObject = JSONObject([
             "messageId": .number(JSONNumber(Int(r.messageId.rawValue))), "envelopeId": .string(r.envelopeId),
             "destination": .string(r.destination), "recordId": .string(r.recordId), "outcome": .string(r.outcome.name),
-            "ackedAt": .string(Timestamp.string(r.ackedAt)),
+            "ackedAt": .string(Timestamp.string(r.ackedAt)), "cursor": .string(ReceiptCursor(r).description),
         ])
         if let reason = r.outcome.reason { o["reason"] = .string(reason) }
         o["receipt"] = r.receipt.flatMap { try? JSONParser.parse($0) } ?? .null

@@ -181,7 +181,7 @@ struct HostileClientTests {
     }
 }
 
-/// Issue 17 row 11: what the API documents.
+/// Issue 17 rows 11 and 13: what the API documents and how it pages.
 @Suite(.serialized)
 struct HostileClientAPITests {
     /// Row 11: a known path with a method it does not answer is 405 with `Allow`, in the JSON
@@ -262,6 +262,49 @@ struct HostileClientAPITests {
         #expect(try await client.call("GET", "/v1/receipts?limit=1.0", token: renshi).status == 400)
         #expect(try await client.call("POST", "/v1/ops/dead-letters/9223372036854775808/replay", token: ops).status == 400)
         #expect(try await client.call("POST", "/v1/ops/dead-letters/9223372036854775807/replay", token: ops).status == 404)
+    }
+
+    /// Row 13: paging receipts with the `next` cursor lists each receipt once, even when more than
+    /// `limit` share an acked second; `since` compares in milliseconds.
+    @Test func receiptsPageWithACursor() async throws {
+        let data = try ServerProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: data) }
+        let server = try ServerProcess(data: data)
+        defer { server.stop() }
+        let xinsheng = try #require(server.printedTokens["xinsheng"]), renshi = try #require(server.printedTokens["renshi"])
+        let client = HTTPClient(port: server.port)
+        let count = 7
+        let submitted = try await client.call("POST", "/v1/documents", token: xinsheng, body: chongqingTraffic(tag: "cur", count: count))
+        #expect(submitted.status == 200, "\(submitted.text)")
+        let lease = try await client.call("POST", "/v1/inbox/lease", token: renshi, json: ["max": .number(JSONNumber(count))])
+        let messages = try #require(lease.json?["messages"]?.arrayValue)
+        #expect(messages.count == count)
+        for message in messages {
+            let ack = try await client.call(
+                "POST", "/v1/inbox/\(message["envelopeId"]?.stringValue ?? "")/ack", token: renshi,
+                json: ["leaseToken": message["leaseToken"] ?? .null])
+            #expect(ack.status == 200, "\(ack.text)")
+        }
+        var seen: [Int] = []
+        var query = "limit=2"
+        for _ in 0..<(count + 2) {
+            let page = try await client.call("GET", "/v1/receipts?\(query)", token: xinsheng)
+            #expect(page.status == 200, "\(page.text)")
+            let receipts = page.json?["receipts"]?.arrayValue ?? []
+            seen += receipts.compactMap { $0["messageId"]?.numberValue?.intValue }
+            let next = try #require(page.json?["next"]?.stringValue, "no next: \(page.text)")
+            #expect(receipts.last?["cursor"]?.stringValue == next || receipts.isEmpty)
+            if receipts.isEmpty { break }
+            query = "limit=2&after=\(next)"
+        }
+        #expect(seen.count == count, "\(seen)")
+        #expect(Set(seen).count == count, "repeated: \(seen)")
+        #expect(seen == seen.sorted(), "\(seen)")
+
+        // A cursor is a cursor; with since it is ambiguous.
+        for bad in ["after=12", "after=x-1", "after=1-2-3", "after=-1-2", "after=1-2&since=2023-01-01T00:00:00Z"] {
+            #expect(try await client.call("GET", "/v1/receipts?\(bad)", token: xinsheng).status == 400, "\(bad)")
+        }
     }
 }
 
