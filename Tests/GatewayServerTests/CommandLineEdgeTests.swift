@@ -1,0 +1,67 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// What an ops person or a clerk sees of the `xgw` commands (issue 16), through the built binary.
+@Suite struct CommandLineEdgeTests {
+    static let root = TestBinary.repositoryRoot
+
+    /// Runs `xgw ARGS…` in `folder` without colours.
+    static func xgw(_ arguments: [String], in folder: URL = root, environment: [String: String] = [:]) throws -> ToolRun {
+        var extra = ["NO_COLOR": "1"]
+        for (key, value) in environment { extra[key] = value }
+        return try TestBinary.run("xgw", arguments, in: folder, environment: extra)
+    }
+
+    /// A fresh temporary folder.
+    static func folder() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("xgw-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    static func lines(_ text: String) -> [String] { text.split(separator: "\n").map(String.init) }
+
+    /// Replaces `old` by `new` in the file at `url` (which must hold it); returns the text before and after.
+    @discardableResult
+    static func edit(_ url: URL, _ old: String, _ new: String) throws -> (before: String, after: String) {
+        let before = try String(contentsOf: url, encoding: .utf8)
+        let after = before.replacingOccurrences(of: old, with: new)
+        guard after != before else { throw TestFailure("\(url.lastPathComponent) holds no \(old)") }
+        try after.write(to: url, atomically: true, encoding: .utf8)
+        return (before, after)
+    }
+
+    // MARK: item 8
+
+    @Test func verifyPrintsWhatAReceiptSays() throws {
+        let folder = try Self.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        func run(_ arguments: [String], into file: String? = nil) throws -> ToolRun {
+            let r = try Self.xgw(arguments, in: folder)
+            #expect(r.status == 0, "\(arguments): \(r.error)")
+            if let file { try r.output.write(to: folder.appendingPathComponent(file), atomically: true, encoding: .utf8) }
+            return r
+        }
+        _ = try run(["pki", "init", "--dir", "pki", "--alg", "Ed25519"])
+        _ = try run(["pki", "issue", "renshi", "--dir", "pki"])
+        _ = try run(["pki", "issue", "xinsheng", "--dir", "pki"])
+        let input = Self.root.appendingPathComponent("Fixtures/sc-traffic-xml/001-formats-example-gbk.xml").path
+        _ = try run(["translate", input], into: "records.ndjson")
+        _ = try run(
+            ["sign", "--key", "pki/offices/renshi.key.pem", "--cert", "pki/offices/renshi.cert.pem", "--to", "xinsheng", "records.ndjson"],
+            into: "envelopes.ndjson")
+        let xinsheng = ["--key", "pki/offices/xinsheng.key.pem", "--cert", "pki/offices/xinsheng.cert.pem"]
+        _ = try run(["receipt"] + xinsheng + ["envelopes.ndjson"], into: "accepted.ndjson")
+        _ = try run(["receipt"] + xinsheng + ["--outcome", "rejected", "--reason", "digest-mismatch", "envelopes.ndjson"], into: "rejected.ndjson")
+
+        let envelopes = Self.lines(try run(["verify", "--trust", "pki/ca.cert.pem", "envelopes.ndjson"]).output)
+        #expect(!envelopes.isEmpty)
+        let ids = envelopes.map { $0.split(separator: " ")[1] }
+        #expect(envelopes == ids.map { "ok \($0)" })
+        let accepted = Self.lines(try run(["verify", "--trust", "pki/ca.cert.pem", "accepted.ndjson"]).output)
+        #expect(accepted == ids.map { "ok \($0) accepted" })
+        let rejected = Self.lines(try run(["verify", "--trust", "pki/ca.cert.pem", "rejected.ndjson"]).output)
+        #expect(rejected == ids.map { "ok \($0) rejected digest-mismatch" })
+    }
+}
