@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// `xgw`: the root of the command tree. Each subcommand lives in `Commands/<name>/` with its own
 /// subcommands and helpers; what several share is in `Support/`.
@@ -23,4 +24,23 @@ struct XGW: AsyncParsableCommand {
             DirectoryCommand.self,
         ]
     )
+
+    /// ArgumentParser's `main`, with the buffered standard output and error (`Console`) written out
+    /// whatever way a command ends, so that no command can lose what it printed by forgetting a flush.
+    static func main() async {
+        do {
+            var command = try await asyncParseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+            Console.out.flush()
+            Console.err.flush()
+        } catch {
+            Console.out.flush()
+            Console.err.flush()
+            exit(withError: error)
+        }
+    }
 }

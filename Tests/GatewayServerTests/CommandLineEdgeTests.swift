@@ -64,4 +64,43 @@ import Testing
         let rejected = Self.lines(try run(["verify", "--trust", "pki/ca.cert.pem", "rejected.ndjson"]).output)
         #expect(rejected == ids.map { "ok \($0) rejected digest-mismatch" })
     }
+
+    // MARK: item 11
+
+    /// A copy of the fixtures of `mapping` in a fresh folder (`<folder>/Fixtures/<mapping>/`).
+    static func fixtures(_ mapping: String, names: [String]) throws -> URL {
+        let folder = try Self.folder()
+        let target = folder.appendingPathComponent("Fixtures/\(mapping)")
+        try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
+        let source = root.appendingPathComponent("Fixtures/\(mapping)")
+        for file in try FileManager.default.contentsOfDirectory(atPath: source.path) where names.contains(where: file.hasPrefix) {
+            try FileManager.default.copyItem(at: source.appendingPathComponent(file), to: target.appendingPathComponent(file))
+        }
+        return folder
+    }
+
+    @Test func fixturesUpdateSaysWhatItChangesOrWould() throws {
+        let folder = try Self.fixtures("cq-traffic-json", names: ["001-", "002-"])
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let expected = folder.appendingPathComponent("Fixtures/cq-traffic-json/001-formats-example.expected.ndjson")
+        let (original, edited) = try Self.edit(expected, "\"fineFen\":20000", "\"fineFen\":20001")
+
+        let dry = try Self.xgw(["fixtures", "update", "--fixtures", "Fixtures", "--dry-run"], in: folder)
+        #expect(dry.status == 0, "\(dry.error)")
+        let dryLines = Self.lines(dry.output)
+        #expect(dryLines.first == "~ cq-traffic-json/001-formats-example")
+        #expect(dryLines.contains { $0.hasSuffix("/penalty/fineFen: expected 20001, actual 20000") })
+        #expect(dryLines.contains { $0.hasPrefix("    would write Fixtures/cq-traffic-json/001-formats-example.expected.ndjson") })
+        #expect(dryLines.last == "1 fixture(s) would change")
+        #expect(try String(contentsOf: expected, encoding: .utf8) == edited)
+
+        let update = try Self.xgw(["fixtures", "update", "--fixtures", "Fixtures"], in: folder)
+        #expect(update.status == 0, "\(update.error)")
+        #expect(Self.lines(update.output).contains { $0.hasPrefix("    wrote Fixtures/cq-traffic-json/001-formats-example.expected.ndjson") })
+        #expect(Self.lines(update.output).last == "1 fixture(s) updated")
+        #expect(try String(contentsOf: expected, encoding: .utf8) == original)
+
+        let again = try Self.xgw(["fixtures", "update", "--fixtures", "Fixtures"], in: folder)
+        #expect(Self.lines(again.output) == ["0 fixture(s) updated"])
+    }
 }

@@ -7,7 +7,11 @@ import GatewayModel
 struct FixturesUpdate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "update",
-        abstract: "Re-record the expected output of fixtures after a reviewed change, showing what changed.")
+        abstract: "Re-record the expected output of fixtures after a reviewed change, showing what changed.",
+        discussion: """
+            Each fixture whose output differs is listed with its differences and the files written or removed \
+            (with --dry-run: that would be); the last line counts them.
+            """)
 
     @OptionGroup var selection: FixtureSelection
     @OptionGroup var mappingOptions: MappingOptions
@@ -19,17 +23,33 @@ struct FixturesUpdate: AsyncParsableCommand {
         let translator = try mappingOptions.translator()
         let runner = FixtureRunner(translator: translator, coverage: nil)
         var changed = 0
+        var failed = false
         for fixture in selection.selected() {
             let r = runner.run(fixture)
             if r.passed { continue }
             changed += 1
             Console.out.line(Console.paint("~ \(fixture.id)", "33"))
             for p in r.problems { Console.out.line("    " + p) }
-            if dryRun { continue }
-            write(r.actualRecords.map { $0.canonicalString }, to: fixture.expectedPath)
-            write(r.actualRejections.map { rejectionExpectation($0).canonicalString }, to: fixture.rejectionsPath)
+            record(r.actualRecords.map { $0.canonicalString }, in: fixture.expectedPath, failed: &failed)
+            record(r.actualRejections.map { rejectionExpectation($0).canonicalString }, in: fixture.rejectionsPath, failed: &failed)
         }
         Console.out.line(dryRun ? "\(changed) fixture(s) would change" : "\(changed) fixture(s) updated")
+        if failed { throw Exit.ioError }
+    }
+
+    /// Writes `lines` to `path` (removes it when there are none) unless the file already holds
+    /// them, and says so; with --dry-run only says what it would do.
+    private func record(_ lines: [String], in path: String, failed: inout Bool) {
+        let contents = lines.isEmpty ? nil : Data((lines.joined(separator: "\n") + "\n").utf8)
+        let current = FileManager.default.contents(atPath: path)
+        guard current != contents else { return }
+        let verb = contents == nil ? (dryRun ? "would remove" : "removed") : current == nil ? (dryRun ? "would create" : "created") : (dryRun ? "would write" : "wrote")
+        if !dryRun && !write(contents, to: path) {
+            Console.error("xgw: cannot \(contents == nil ? "remove" : "write") \(path)")
+            failed = true
+            return
+        }
+        Console.out.line("    \(verb) \(path)\(contents == nil ? "" : " (\(lines.count) line\(lines.count == 1 ? "" : "s"))")")
     }
 
     private func rejectionExpectation(_ r: Rejection) -> JSONValue {
@@ -40,11 +60,8 @@ struct FixturesUpdate: AsyncParsableCommand {
         return .object(o)
     }
 
-    private func write(_ lines: [String], to path: String) {
-        if lines.isEmpty {
-            try? FileManager.default.removeItem(atPath: path)
-        } else {
-            _ = FileManager.default.createFile(atPath: path, contents: Data((lines.joined(separator: "\n") + "\n").utf8))
-        }
+    private func write(_ contents: Data?, to path: String) -> Bool {
+        guard let contents else { return (try? FileManager.default.removeItem(atPath: path)) != nil }
+        return FileManager.default.createFile(atPath: path, contents: contents)
     }
 }
