@@ -15,6 +15,8 @@ public enum DeliveryState: String, Sendable, Hashable, CaseIterable {
 /// A recorded state change.
 public enum DeliveryEvent: String, Sendable, Hashable, CaseIterable {
     case queued, leased, acked, nacked, expired, dead, replayed
+    /// A dead message settled by an operator instead of replayed: acked, rejected `discarded`.
+    case discarded
 }
 
 /// Retry and dead-letter rules: exponential back-off with jitter, a cap, and the number of failed
@@ -98,6 +100,10 @@ public struct Delivery: Sendable, Hashable {
     /// True when it holds its FIFO group: waiting, in flight or waiting for a retry.
     public var isPending: Bool { state == .queued || state == .leased }
 
+    /// True when it holds its FIFO group at its destination: pending, or dead at an outbox
+    /// (`LeaseSelection.holdsGroup`).
+    public func holdsGroup(outbox: Bool) -> Bool { LeaseSelection.holdsGroup(state, outbox: outbox) }
+
     /// queued → leased with a new token until `now + visibility`.
     public mutating func lease(token: LeaseToken, now: Date, visibility: TimeInterval) throws -> [Change] {
         guard state == .queued else { throw QueueError(.invalidState, "cannot lease a \(state) message") }
@@ -124,7 +130,34 @@ public struct Delivery: Sendable, Hashable {
         leaseToken = nil
         leaseExpiresAt = nil
         self.outcome = outcome
-        return [Change(.acked, deliveryCount, outcome.reason.map { "rejected: \($0)" })]
+        return [Self.acked(outcome, deliveryCount)]
+    }
+
+    /// The history of an ack: the rejection reason as its detail.
+    private static func acked(_ outcome: AckOutcome, _ deliveryCount: Int) -> Change {
+        Change(.acked, deliveryCount, outcome.reason.map { "rejected: \($0)" })
+    }
+
+    /// queued, leased or dead → acked with the outcome its destination's node reported, without a
+    /// lease (a remote participant's placeholder settled by its receipt); a lease it held is void.
+    public mutating func settle(outcome: AckOutcome) throws -> [Change] {
+        guard state != .acked else { throw QueueError(.invalidState, "the message is already acked") }
+        state = .acked
+        leaseToken = nil
+        leaseExpiresAt = nil
+        self.outcome = outcome
+        return [Self.acked(outcome, deliveryCount)]
+    }
+
+    /// The outcome of a discarded dead message.
+    public static let discarded = AckOutcome.rejected(reason: "discarded")
+
+    /// dead → acked, rejected `discarded` (an operator gives up on it instead of replaying it).
+    public mutating func discard() throws -> [Change] {
+        guard state == .dead else { throw QueueError(.invalidState, "only a dead message can be discarded (it is \(state))") }
+        state = .acked
+        outcome = Self.discarded
+        return [Change(.discarded, deliveryCount, "rejected: discarded")]
     }
 
     /// leased → queued (back-off) or dead, by the current lease holder only.
@@ -133,6 +166,19 @@ public struct Delivery: Sendable, Hashable {
     ) throws -> [Change] {
         try checkLease(token, now: now)
         return fail(.nacked, error: error, now: now, policy: policy, random: random)
+    }
+
+    /// leased → dead at once, whatever the delivery count (a refusal no retry can change), by the
+    /// current lease holder only; `reason` is the last error.
+    public mutating func deadLetter(token: LeaseToken, reason: String, now: Date) throws -> [Change] {
+        try checkLease(token, now: now)
+        deliveryCount += 1
+        leaseToken = nil
+        leaseExpiresAt = nil
+        lastError = reason
+        state = .dead
+        availableAt = now
+        return [Change(.dead, deliveryCount, reason)]
     }
 
     /// leased → queued (back-off counted from the lease's expiry) or dead when the visibility

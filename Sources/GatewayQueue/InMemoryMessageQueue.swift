@@ -4,10 +4,11 @@ import Foundation
 /// differential test (its lease selection is `LeaseSelection`'s rule applied message by message),
 /// for unit tests and as a baseline in benchmarks. Nothing survives the process.
 public actor InMemoryMessageQueue: QueueStorage {
-    private struct StoredEnvelope {
+    private struct Envelope {
         var submitter: String
         var item: EnqueueItem
         var messages: [MessageID]
+        var enqueuedAt: Date
     }
 
     private struct Message {
@@ -33,10 +34,11 @@ public actor InMemoryMessageQueue: QueueStorage {
     }
 
     public let configuration: QueueConfiguration
-    private var envelopes: [String: StoredEnvelope] = [:]
+    private var envelopes: [String: Envelope] = [:]
     private var keys: [SubmitterKey: String] = [:]
     private var messages: [MessageID: Message] = [:]
-    /// Per destination, per recordId: the pending (queued or leased) messages in group order.
+    /// Per destination, per recordId: the messages holding their group (queued or leased, and at
+    /// an outbox dead: `Delivery.holdsGroup`) in group order.
     private var pending: [String: [String: [MessageID]]] = [:]
     private var leased: [String: Set<MessageID>] = [:]
     /// Per destination, the queued messages in lease order (availableAt, sequence): lease walks
@@ -54,26 +56,43 @@ public actor InMemoryMessageQueue: QueueStorage {
 
     public func enqueue(submitter: String, items: [EnqueueItem]) throws -> [EnqueuedItem] {
         try QueueValidation.check(submitter: submitter, items: items)
-        // Decide everything before changing anything: all or none.
-        var results: [EnqueuedItem] = []
-        var fresh: [EnqueueItem] = []
-        var seenInCall: [IdempotencyKey: EnqueueItem] = [:]
-        for item in items {
-            if let first = keys[SubmitterKey(submitter: submitter, key: item.key)], let stored = envelopes[first] {
-                results.append(EnqueuedItem(envelopeId: first, destinations: stored.item.destinations, duplicate: true))
-            } else if let first = seenInCall[item.key] {
-                results.append(EnqueuedItem(envelopeId: first.envelopeId, destinations: first.destinations, duplicate: true))
-            } else {
-                guard envelopes[item.envelopeId] == nil else {
+        var plan = EnqueuePlan()
+        let results = try plan.add(submitter: submitter, items: items, envelopes: envelopes, keys: keys)
+        store(plan, at: now)
+        return results
+    }
+
+    /// What an enqueue will store, decided before anything changes (all or none).
+    private struct EnqueuePlan {
+        var fresh: [(submitter: String, item: EnqueueItem)] = []
+        var planned: [SubmitterKey: EnqueueItem] = [:]
+        var ids = Set<String>()
+
+        /// Adds one submitter's items; throws `conflict` for an envelope id already stored (or
+        /// planned) under another key.
+        mutating func add(
+            submitter: String, items: [EnqueueItem], envelopes: [String: Envelope], keys: [SubmitterKey: String]
+        ) throws -> [EnqueuedItem] {
+            try items.map { item in
+                let key = SubmitterKey(submitter: submitter, key: item.key)
+                if let first = keys[key], let stored = envelopes[first] {
+                    return EnqueuedItem(envelopeId: first, destinations: stored.item.destinations, duplicate: true)
+                }
+                if let first = planned[key] {
+                    return EnqueuedItem(envelopeId: first.envelopeId, destinations: first.destinations, duplicate: true)
+                }
+                guard envelopes[item.envelopeId] == nil, ids.insert(item.envelopeId).inserted else {
                     throw QueueError(.conflict, "envelope \(item.envelopeId) is already stored under another key")
                 }
-                seenInCall[item.key] = item
-                fresh.append(item)
-                results.append(EnqueuedItem(envelopeId: item.envelopeId, destinations: item.destinations, duplicate: false))
+                planned[key] = item
+                fresh.append((submitter, item))
+                return EnqueuedItem(envelopeId: item.envelopeId, destinations: item.destinations, duplicate: false)
             }
         }
-        let at = now
-        for item in fresh {
+    }
+
+    private func store(_ plan: EnqueuePlan, at: Date) {
+        for (submitter, item) in plan.fresh {
             var ids: [MessageID] = []
             for destination in item.destinations {
                 let id = MessageID(nextId)
@@ -87,10 +106,9 @@ public actor InMemoryMessageQueue: QueueStorage {
                 insertReady(message)
                 record(message, [Delivery.Change(.queued, 0)], at: at)
             }
-            envelopes[item.envelopeId] = StoredEnvelope(submitter: submitter, item: item, messages: ids)
+            envelopes[item.envelopeId] = Envelope(submitter: submitter, item: item, messages: ids, enqueuedAt: at)
             keys[SubmitterKey(submitter: submitter, key: item.key)] = item.envelopeId
         }
-        return results
     }
 
     // MARK: - Storage
@@ -99,7 +117,13 @@ public actor InMemoryMessageQueue: QueueStorage {
         // An actor runs one call at a time: nothing else sees the state between the steps.
         if let first { apply(try first.decide(select(first.selection, at: now)).transitions) }
         let (transitions, output) = try step.decide(select(step.selection, at: now))
+        // What acks forward is planned (and may be refused) before anything is written.
+        var plan = EnqueuePlan()
+        for forward in transitions.compactMap(\.forward) {
+            _ = try plan.add(submitter: forward.submitter, items: [forward.item], envelopes: envelopes, keys: keys)
+        }
         apply(transitions)
+        store(plan, at: now)
         return output
     }
 
@@ -117,6 +141,8 @@ public actor InMemoryMessageQueue: QueueStorage {
                 .filter { $0.destination == participant }.map { row($0) }
         case .message(let id):
             return messages[id].map { [row($0)] } ?? []
+        case .envelope(let id):
+            return (envelopes[id]?.messages ?? []).compactMap { messages[$0] }.map { row($0) }
         }
     }
 
@@ -147,12 +173,13 @@ public actor InMemoryMessageQueue: QueueStorage {
                 chosen.append(row(message))
             }
         }
-        assert(chosen.map(\.id) == LeaseSelection.select(pendingCandidates(participant), max: max, now: now),
+        assert(chosen.map(\.id) == LeaseSelection.select(
+            pendingCandidates(participant), max: max, now: now, outbox: Outbox.isOutbox(participant)),
             "the in-memory lease walk differs from LeaseSelection.select")
         return chosen
     }
 
-    /// Every pending (queued or leased) message of `participant` as a `LeaseSelection` candidate.
+    /// Every message holding its group at `participant` as a `LeaseSelection` candidate.
     private func pendingCandidates(_ participant: String) -> [LeaseSelection.Candidate] {
         (pending[participant] ?? [:]).values.joined().compactMap { id in
             guard let message = messages[id], let envelope = envelopes[message.envelopeId] else { return nil }
@@ -197,8 +224,9 @@ public actor InMemoryMessageQueue: QueueStorage {
                 if let token = transition.delivery.leaseToken { tokens[token] = message.id }
             case .acked, .dead: break
             }
-            if old.isPending != transition.delivery.isPending {
-                if transition.delivery.isPending {
+            let outbox = Outbox.isOutbox(message.destination)
+            if old.holdsGroup(outbox: outbox) != transition.delivery.holdsGroup(outbox: outbox) {
+                if transition.delivery.holdsGroup(outbox: outbox) {
                     insertPending(message, recordId: envelope.item.recordId, updatedAt: envelope.item.updatedAt)
                 } else {
                     pending[message.destination]?[envelope.item.recordId]?.removeAll { $0 == message.id }
@@ -211,12 +239,17 @@ public actor InMemoryMessageQueue: QueueStorage {
         }
     }
 
+    /// A receipt is an acked message of a destination other than an outbox.
+    private func isReceipt(_ message: Message) -> Bool {
+        message.ackedAt != nil && !Outbox.isOutbox(message.destination)
+    }
+
     // MARK: - Reads
 
     public func receipts(submitter: String, since: Date, limit: Int) -> [StoredReceipt] {
         let found = messages.values.compactMap { message -> StoredReceipt? in
-            guard let ackedAt = message.ackedAt, ackedAt > since, let envelope = envelopes[message.envelopeId],
-                envelope.submitter == submitter
+            guard isReceipt(message), let ackedAt = message.ackedAt, ackedAt > since,
+                let envelope = envelopes[message.envelopeId], envelope.submitter == submitter
             else { return nil }
             return receipt(message, envelope)
         }
@@ -226,7 +259,7 @@ public actor InMemoryMessageQueue: QueueStorage {
     public func receipts(envelopeId: String) -> [StoredReceipt] {
         guard let envelope = envelopes[envelopeId] else { return [] }
         return envelope.messages.compactMap { id in
-            guard let message = messages[id], message.ackedAt != nil else { return nil }
+            guard let message = messages[id], isReceipt(message) else { return nil }
             return receipt(message, envelope)
         }
     }
@@ -246,6 +279,23 @@ public actor InMemoryMessageQueue: QueueStorage {
 
     public func history(envelopeId: String) -> [HistoryEntry] {
         historyByEnvelope[envelopeId] ?? []
+    }
+
+    public func storedEnvelope(id: String) -> StoredEnvelope? {
+        guard let envelope = envelopes[id] else { return nil }
+        let item = envelope.item
+        return StoredEnvelope(
+            submitter: envelope.submitter, kind: item.kind, recordId: item.recordId, updatedAt: item.updatedAt,
+            payloadDigest: item.payloadDigest, envelope: item.envelope, destinations: item.destinations)
+    }
+
+    public func oldestQueued() -> [String: Date] {
+        var oldest: [String: MessageID] = [:]
+        for message in messages.values where message.delivery.isPending {
+            if let id = oldest[message.destination], id < message.id { continue }
+            oldest[message.destination] = message.id
+        }
+        return oldest.compactMapValues { id in messages[id].flatMap { envelopes[$0.envelopeId]?.enqueuedAt } }
     }
 
     @discardableResult
@@ -273,13 +323,13 @@ public actor InMemoryMessageQueue: QueueStorage {
 
     // MARK: - Internals
 
-    private func candidate(_ message: Message, _ envelope: StoredEnvelope) -> LeaseSelection.Candidate {
+    private func candidate(_ message: Message, _ envelope: Envelope) -> LeaseSelection.Candidate {
         LeaseSelection.Candidate(
             id: message.id, recordId: envelope.item.recordId, updatedAt: envelope.item.updatedAt,
             sequence: message.sequence, state: message.delivery.state, availableAt: message.delivery.availableAt)
     }
 
-    private func receipt(_ message: Message, _ envelope: StoredEnvelope) -> StoredReceipt {
+    private func receipt(_ message: Message, _ envelope: Envelope) -> StoredReceipt {
         StoredReceipt(
             messageId: message.id, envelopeId: message.envelopeId, destination: message.destination,
             recordId: envelope.item.recordId, outcome: message.delivery.outcome ?? .accepted,

@@ -8,9 +8,12 @@ import Foundation
 /// has passed and no message of its group is leased: while the head is in flight or waiting for a
 /// retry, the rest of the group waits, and a group never has two messages in flight (even when an
 /// earlier `updatedAt` arrives, or is replayed, while a later one is out: it waits for that one).
-/// Acked and dead messages are not pending, so a dead message does not block its group (the next
+/// Acked and (at an inbox) dead messages are not pending, so a dead message does not block its group (the next
 /// update is delivered; the dead one waits for an operator's replay, after which it is pending
 /// again and, being older, becomes the head again once the in-flight one is settled).
+/// At an outbox (`Outbox`), a dead message is pending too (federation.md, Order): it holds back the
+/// later messages of its group until it is replayed or discarded, so a later revision never
+/// reaches a peer before an earlier one.
 /// Different recordIds never block each other. Eligible heads are returned in order of
 /// (`availableAt`, sequence): enqueue order unless back-off moved a message later.
 public enum LeaseSelection {
@@ -38,6 +41,12 @@ public enum LeaseSelection {
         }
     }
 
+    /// True when a message in `state` holds its FIFO group: queued or leased, and at an outbox
+    /// also dead.
+    public static func holdsGroup(_ state: DeliveryState, outbox: Bool) -> Bool {
+        state == .queued || state == .leased || (outbox && state == .dead)
+    }
+
     /// The rule for one message: queued, its back-off passed, the head of its group (`groupHead`,
     /// the group's first pending message) and no message of its group leased.
     public static func mayLease(_ candidate: Candidate, groupHead: MessageID?, groupInFlight: Bool, now: Date) -> Bool {
@@ -46,12 +55,12 @@ public enum LeaseSelection {
 
     /// The ids to lease now, at most `max`, from the candidates of one destination (any subset
     /// that contains, for each group it touches, its first pending message and every leased one;
-    /// acked and dead ones are ignored).
-    public static func select(_ candidates: some Sequence<Candidate>, max: Int, now: Date) -> [MessageID] {
+    /// acked ones are ignored, and dead ones unless the destination is an `outbox`).
+    public static func select(_ candidates: some Sequence<Candidate>, max: Int, now: Date, outbox: Bool = false) -> [MessageID] {
         guard max > 0 else { return [] }
         var heads: [String: Candidate] = [:]
         var inFlight = Set<String>()
-        for candidate in candidates where candidate.state == .queued || candidate.state == .leased {
+        for candidate in candidates where holdsGroup(candidate.state, outbox: outbox) {
             if candidate.state == .leased { inFlight.insert(candidate.recordId) }
             if let head = heads[candidate.recordId], !Candidate.groupOrder(candidate, head) { continue }
             heads[candidate.recordId] = candidate

@@ -36,14 +36,28 @@ public protocol MessageQueue: Sendable {
     /// Gives a lease back as failed: queued again with back-off, or dead after `maxDeliveries`.
     func nack(participant: String, leaseToken: LeaseToken, error: String) async throws
 
+    /// Makes the leased message dead at once, whatever its delivery count (a refusal that no retry
+    /// changes, e.g. a peer's `rejected`), with `reason` as its last error and history detail.
+    /// The same lease checks as `nack`.
+    func deadLetter(participant: String, leaseToken: LeaseToken, reason: String) async throws
+
     /// Returns every expired lease (all participants) to the queue; returns how many.
     @discardableResult
     func reclaimExpired() async throws -> Int
 
+    /// Settles, without a lease, the message (`envelopeId`, `destination`) with the outcome and
+    /// receipt its destination's node sent back, stored exactly as an ack stores them (history
+    /// `acked`; `receipts` return it to the submitter). A queued, leased (its lease is void) or
+    /// dead message is settled; an acked one is `.duplicate` and nothing changes. `.unknownEnvelope`
+    /// when no message has that envelope id, `.notADestination` when the envelope has no message
+    /// for `destination`, or `destination` is an outbox.
+    func settleRemote(envelopeId: String, destination: String, outcome: AckOutcome, receipt: [UInt8]?) async throws -> RemoteSettlement
+
     /// Receipts of envelopes that `submitter` enqueued, acked strictly after `since`, oldest first.
+    /// An outbox's acked messages are transfers to a peer, not receipts: never returned.
     func receipts(submitter: String, since: Date, limit: Int) async throws -> [StoredReceipt]
 
-    /// Receipts of one envelope (one per destination that acked it).
+    /// Receipts of one envelope (one per destination that acked it, outboxes left out).
     func receipts(envelopeId: String) async throws -> [StoredReceipt]
 
     /// Dead messages of a destination, oldest death first.
@@ -52,12 +66,24 @@ public protocol MessageQueue: Sendable {
     /// A dead message back to the queue, delivery count reset (history: `replayed`).
     func replay(messageId: MessageID) async throws
 
+    /// A dead message given up: acked, rejected `discarded` (history: `discarded`), so it no longer
+    /// holds its group at an outbox. `not-found` for an unknown id, `invalid-state` unless dead.
+    func discard(messageId: MessageID) async throws
+
+    /// The envelope stored under `id` with its metadata and destinations; nil when none is (never
+    /// enqueued, or purged).
+    func storedEnvelope(id: String) async throws -> StoredEnvelope?
+
     /// Every state change of the envelope's messages, in order (per destination by message id).
     func history(envelopeId: String) async throws -> [HistoryEntry]
 
-    /// Message counts per destination participant. Reads only: a lease past its expiry that no
-    /// one has reclaimed yet is counted where its expiry puts it (queued, or dead).
+    /// Message counts per destination participant (outboxes included). Reads only: a lease past its
+    /// expiry that no one has reclaimed yet is counted where its expiry puts it (queued, or dead).
     func depths() async throws -> [String: QueueDepth]
+
+    /// Per destination with a queued or leased message, when its oldest such message (lowest
+    /// message id, i.e. first enqueued) was enqueued.
+    func oldestQueued() async throws -> [String: Date]
 
     /// Deletes acked messages acked before `cutoff` (with their history, and envelopes left with
     /// no message). Never deletes queued, leased or dead messages. Returns messages deleted.

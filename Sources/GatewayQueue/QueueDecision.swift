@@ -44,7 +44,8 @@ public enum QueueDecision {
             guard var row = holders[ack.leaseToken] else { return QueueError(.staleLease, "the lease is not current") }
             do {
                 let changes = try row.delivery.ack(token: ack.leaseToken, outcome: ack.outcome, now: now)
-                transitions.append(Transition(id: row.id, delivery: row.delivery, changes: changes, at: now, receipt: ack.receipt))
+                transitions.append(Transition(
+                    id: row.id, delivery: row.delivery, changes: changes, at: now, receipt: ack.receipt, forward: ack.forward))
                 holders[ack.leaseToken] = row
                 return nil
             } catch let error as QueueError {
@@ -60,11 +61,26 @@ public enum QueueDecision {
     public static func nack(
         _ rows: [StoredMessage], token: LeaseToken, error: String, now: Date, configuration: QueueConfiguration
     ) throws -> (transitions: [Transition], output: Void) {
+        try settleLease(rows, token: token, now: now) {
+            try $0.nack(token: token, error: error, now: now, policy: configuration.retry, random: configuration.random())
+        }
+    }
+
+    /// Makes the message of the lease `token` dead at once with `reason` as its last error.
+    public static func deadLetter(
+        _ rows: [StoredMessage], token: LeaseToken, reason: String, now: Date
+    ) throws -> (transitions: [Transition], output: Void) {
+        try settleLease(rows, token: token, now: now) { try $0.deadLetter(token: token, reason: reason, now: now) }
+    }
+
+    /// Applies `transition` to the holder of `token` among `rows` (stale when none holds it).
+    private static func settleLease(
+        _ rows: [StoredMessage], token: LeaseToken, now: Date, _ transition: (inout Delivery) throws -> [Delivery.Change]
+    ) throws -> (transitions: [Transition], output: Void) {
         guard var row = rows.first(where: { $0.delivery.leaseToken == token }) else {
             throw QueueError(.staleLease, "the lease is not current")
         }
-        let changes = try row.delivery.nack(
-            token: token, error: error, now: now, policy: configuration.retry, random: configuration.random())
+        let changes = try transition(&row.delivery)
         return ([Transition(id: row.id, delivery: row.delivery, changes: changes, at: now)], ())
     }
 
@@ -82,9 +98,36 @@ public enum QueueDecision {
 
     /// A dead message back to the queue.
     public static func replay(_ rows: [StoredMessage], id: MessageID, now: Date) throws -> (transitions: [Transition], output: Void) {
+        try change(rows, id: id, now: now) { try $0.replay(now: now) }
+    }
+
+    /// A dead message acked, rejected `discarded`.
+    public static func discard(_ rows: [StoredMessage], id: MessageID, now: Date) throws -> (transitions: [Transition], output: Void) {
+        try change(rows, id: id, now: now) { try $0.discard() }
+    }
+
+    /// Applies `transition` to the message `id` among `rows` (not found when it is not there).
+    private static func change(
+        _ rows: [StoredMessage], id: MessageID, now: Date, _ transition: (inout Delivery) throws -> [Delivery.Change]
+    ) throws -> (transitions: [Transition], output: Void) {
         guard var row = rows.first(where: { $0.id == id }) else { throw QueueError(.notFound, "no message \(id)") }
-        let changes = try row.delivery.replay(now: now)
+        let changes = try transition(&row.delivery)
         return ([Transition(id: row.id, delivery: row.delivery, changes: changes, at: now)], ())
+    }
+
+    /// Settles, without a lease, the message of `destination` among an envelope's messages
+    /// (`rows`, every message of the envelope) with the outcome its node reported: stored as an ack
+    /// is, unless it is already acked (the first settlement stands). An outbox is no destination
+    /// that a receipt settles.
+    public static func settleRemote(
+        _ rows: [StoredMessage], destination: String, outcome: AckOutcome, receipt: [UInt8]?, now: Date
+    ) -> (transitions: [Transition], output: RemoteSettlement) {
+        guard !rows.isEmpty else { return ([], .unknownEnvelope) }
+        guard !Outbox.isOutbox(destination), var row = rows.first(where: { $0.destination == destination }) else {
+            return ([], .notADestination)
+        }
+        guard let changes = try? row.delivery.settle(outcome: outcome) else { return ([], .duplicate) }
+        return ([Transition(id: row.id, delivery: row.delivery, changes: changes, at: now, receipt: receipt)], .stored)
     }
 
     /// Depths as they are at `now`: an expired lease counts where its expiry puts it (queued, or

@@ -166,11 +166,67 @@ public struct Acknowledgement: Sendable, Hashable {
     public var outcome: AckOutcome
     /// The signed receipt JSON, stored with the message and returned to the submitter.
     public var receipt: [UInt8]?
+    /// An item enqueued in the same transaction as this ack when it is stored (nothing when the
+    /// ack is refused): a recipient's node puts the signed receipt into the outbox of the sender's
+    /// node, so that no crash leaves an ack without its outbound receipt. Enqueued as by
+    /// `enqueue(submitter:items:)` (idempotent per key; an envelope id stored under another key
+    /// fails the whole ack call with `conflict`).
+    public var forward: Forward?
 
-    public init(leaseToken: LeaseToken, outcome: AckOutcome = .accepted, receipt: [UInt8]? = nil) {
+    /// What an ack enqueues with it.
+    public struct Forward: Sendable, Hashable {
+        public var submitter: String
+        public var item: EnqueueItem
+
+        public init(submitter: String, item: EnqueueItem) {
+            self.submitter = submitter
+            self.item = item
+        }
+    }
+
+    public init(leaseToken: LeaseToken, outcome: AckOutcome = .accepted, receipt: [UInt8]? = nil, forward: Forward? = nil) {
         self.leaseToken = leaseToken
         self.outcome = outcome
         self.receipt = receipt
+        self.forward = forward
+    }
+}
+
+/// What `settleRemote` did.
+public enum RemoteSettlement: Sendable, Hashable {
+    /// The message was settled (acked with the outcome and receipt given).
+    case stored
+    /// The message was already acked: nothing changed, the first settlement stands.
+    case duplicate
+    /// No message of that envelope id.
+    case unknownEnvelope
+    /// The envelope has no message for that destination (or it is an outbox).
+    case notADestination
+}
+
+/// A stored envelope with what it was enqueued with (`storedEnvelope(id:)`).
+public struct StoredEnvelope: Sendable, Hashable {
+    public var submitter: String
+    public var kind: String
+    public var recordId: String
+    public var updatedAt: String
+    public var payloadDigest: String
+    /// The signed envelope JSON as enqueued.
+    public var envelope: [UInt8]
+    /// The destinations it was enqueued for, in their order.
+    public var destinations: [String]
+
+    public init(
+        submitter: String, kind: String, recordId: String, updatedAt: String, payloadDigest: String, envelope: [UInt8],
+        destinations: [String]
+    ) {
+        self.submitter = submitter
+        self.kind = kind
+        self.recordId = recordId
+        self.updatedAt = updatedAt
+        self.payloadDigest = payloadDigest
+        self.envelope = envelope
+        self.destinations = destinations
     }
 }
 

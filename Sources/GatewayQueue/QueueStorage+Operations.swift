@@ -30,6 +30,9 @@ extension QueueStorage {
 
     public func ack(participant: String, _ acknowledgements: [Acknowledgement]) async throws -> [QueueError?] {
         guard !acknowledgements.isEmpty else { return [] }
+        for forward in acknowledgements.compactMap(\.forward) {
+            try QueueValidation.check(submitter: forward.submitter, items: [forward.item])
+        }
         let now = now
         var tokens: [LeaseToken] = []
         var seen = Set<LeaseToken>()
@@ -47,6 +50,13 @@ extension QueueStorage {
         })
     }
 
+    public func deadLetter(participant: String, leaseToken: LeaseToken, reason: String) async throws {
+        let now = now
+        try await update(at: now, first: nil, QueueStep(.leaseHolders(participant: participant, tokens: [leaseToken])) {
+            try QueueDecision.deadLetter($0, token: leaseToken, reason: reason, now: now)
+        })
+    }
+
     @discardableResult
     public func reclaimExpired() async throws -> Int {
         let now = now
@@ -60,6 +70,22 @@ extension QueueStorage {
         let now = now
         try await update(at: now, first: nil, QueueStep(.message(messageId)) {
             try QueueDecision.replay($0, id: messageId, now: now)
+        })
+    }
+
+    public func discard(messageId: MessageID) async throws {
+        let now = now
+        try await update(at: now, first: nil, QueueStep(.message(messageId)) {
+            try QueueDecision.discard($0, id: messageId, now: now)
+        })
+    }
+
+    public func settleRemote(
+        envelopeId: String, destination: String, outcome: AckOutcome, receipt: [UInt8]?
+    ) async throws -> RemoteSettlement {
+        let now = now
+        return try await update(at: now, first: nil, QueueStep(.envelope(envelopeId)) {
+            QueueDecision.settleRemote($0, destination: destination, outcome: outcome, receipt: receipt, now: now)
         })
     }
 

@@ -2,10 +2,11 @@ import Foundation
 
 /// What a queue driver provides: storage that selects messages and writes transitions, each
 /// `update` atomically. The queue's rules are not here: `QueueStorage+Operations` implements
-/// `lease`, `ack`, `nack`, `leased`, `reclaimExpired`, `replay` and `depths` once for every
-/// driver, with `QueueDecision` deciding every transition (through `Delivery`); a driver adds
-/// `enqueue`, the reads (receipts, dead letters, history), `purgeAcked` and `ping`, all of which
-/// are its SQL. (The shape of postgres-nio's connection state machines: the decisions are pure,
+/// `lease`, `ack`, `nack`, `deadLetter`, `leased`, `reclaimExpired`, `replay`, `discard`,
+/// `settleRemote` and `depths` once for every driver, with `QueueDecision` deciding every
+/// transition (through `Delivery`); a driver adds `enqueue` (also of an ack's `forward`, when it
+/// writes the ack's transition), the reads (receipts, dead letters, history, stored envelopes,
+/// oldest queued), `purgeAcked` and `ping`, all of which are its SQL. (The shape of postgres-nio's connection state machines: the decisions are pure,
 /// the driver only carries them out.)
 ///
 /// The drivers' selections must be exactly what the in-memory driver selects: the differential
@@ -47,6 +48,8 @@ public enum QueueSelection: Sendable, Hashable {
     case leaseHolders(participant: String, tokens: [LeaseToken])
     /// One message by id.
     case message(MessageID)
+    /// Every message of an envelope, by id.
+    case envelope(String)
 }
 
 /// One message's delivery state as stored.
@@ -97,14 +100,20 @@ public struct Transition: Sendable, Hashable {
     public var diedAt: Date?
     /// The receipt stored with an ack.
     public var receipt: [UInt8]?
+    /// What an ack enqueues with it, in the same transaction (`Acknowledgement.forward`).
+    public var forward: Acknowledgement.Forward?
 
-    public init(id: MessageID, delivery: Delivery, changes: [Delivery.Change], at: Date, receipt: [UInt8]? = nil) {
+    public init(
+        id: MessageID, delivery: Delivery, changes: [Delivery.Change], at: Date, receipt: [UInt8]? = nil,
+        forward: Acknowledgement.Forward? = nil
+    ) {
         self.id = id
         self.delivery = delivery
         self.changes = changes
         self.at = at
         self.diedAt = delivery.state == .dead ? at : nil
         self.receipt = receipt
+        self.forward = forward
     }
 }
 

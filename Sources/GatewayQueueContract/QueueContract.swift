@@ -38,6 +38,15 @@ public enum QueueContract: String, CaseIterable, Sendable, CustomStringConvertib
     case retentionPurgesOnlyOldAcked
     case concurrentLesseesNeverShareALease
     case invalidArgumentsRefused
+    // Federation (issue 13): outboxes, remote settlement, forwarding acks.
+    case outboxDeadLetterHoldsItsGroup
+    case deadLetterIsImmediate
+    case discardSettlesADeadMessage
+    case settleRemoteSettlesAPlaceholder
+    case storedEnvelopeReadsBack
+    case ackForwardsInItsTransaction
+    case receiptsLeaveOutboxesOut
+    case oldestQueuedPerDestination
 
     public var description: String { rawValue }
 
@@ -45,7 +54,9 @@ public enum QueueContract: String, CaseIterable, Sendable, CustomStringConvertib
         let clock = ManualQueueClock()
         var retry = RetryPolicy(baseDelay: 10, maxDelay: 60, jitter: 0.5, maxDeliveries: 10)
         if self == .deadAfterMaxDeliveriesAndReplay { retry.maxDeliveries = 3 }
-        if self == .deadMessageDoesNotBlockGroup { retry.maxDeliveries = 1 }
+        if [.deadMessageDoesNotBlockGroup, .outboxDeadLetterHoldsItsGroup, .discardSettlesADeadMessage].contains(self) {
+            retry.maxDeliveries = 1
+        }
         let queue = try await factory(QueueConfiguration(retry: retry, clock: clock))
         let context = Context(queue: queue, clock: clock)
         switch self {
@@ -66,6 +77,14 @@ public enum QueueContract: String, CaseIterable, Sendable, CustomStringConvertib
         case .retentionPurgesOnlyOldAcked: try await context.retentionPurgesOnlyOldAcked()
         case .concurrentLesseesNeverShareALease: try await context.concurrentLesseesNeverShareALease()
         case .invalidArgumentsRefused: try await context.invalidArgumentsRefused()
+        case .outboxDeadLetterHoldsItsGroup: try await context.outboxDeadLetterHoldsItsGroup()
+        case .deadLetterIsImmediate: try await context.deadLetterIsImmediate()
+        case .discardSettlesADeadMessage: try await context.discardSettlesADeadMessage()
+        case .settleRemoteSettlesAPlaceholder: try await context.settleRemoteSettlesAPlaceholder()
+        case .storedEnvelopeReadsBack: try await context.storedEnvelopeReadsBack()
+        case .ackForwardsInItsTransaction: try await context.ackForwardsInItsTransaction()
+        case .receiptsLeaveOutboxesOut: try await context.receiptsLeaveOutboxesOut()
+        case .oldestQueuedPerDestination: try await context.oldestQueuedPerDestination()
         }
     }
 }
@@ -85,18 +104,20 @@ struct Context {
     let queue: any MessageQueue
     let clock: ManualQueueClock
 
-    func check(_ condition: Bool, _ message: @autoclosure () -> String, line: Int = #line) throws {
-        if !condition { throw QueueContractFailure(description: "QueueContract.swift:\(line): \(message())") }
+    func check(_ condition: Bool, _ message: @autoclosure () -> String, file: String = #fileID, line: Int = #line) throws {
+        if !condition { throw QueueContractFailure(description: "\(file):\(line): \(message())") }
     }
 
-    func checkThrows(_ code: QueueError.Code, line: Int = #line, _ body: () async throws -> Void) async throws {
+    func checkThrows(
+        _ code: QueueError.Code, file: String = #fileID, line: Int = #line, _ body: () async throws -> Void
+    ) async throws {
         do {
             try await body()
         } catch let error as QueueError {
-            try check(error.code == code, "expected \(code), got \(error)", line: line)
+            try check(error.code == code, "expected \(code), got \(error)", file: file, line: line)
             return
         }
-        throw QueueContractFailure(description: "QueueContract.swift:\(line): expected \(code), nothing thrown")
+        throw QueueContractFailure(description: "\(file):\(line): expected \(code), nothing thrown")
     }
 
     func lease(_ participant: String, max: Int = 100, visibility: TimeInterval = 30) async throws -> [LeasedMessage] {

@@ -22,7 +22,7 @@ import Testing
 public enum QueueDifferential {
     /// Sequences of 1…40 operations; each operation is decoded from one random number, so
     /// shrinking (fewer, smaller numbers) gives shorter and simpler sequences.
-    public static let operations = Gen.int(in: 0...9_999_999).array(of: 1...40).map { codes in
+    public static let operations = Gen.int(in: 0...999_999_999).array(of: 1...40).map { codes in
         codes.map(QueueOperation.init(code:))
     }
 
@@ -96,30 +96,47 @@ public enum QueueDifferential {
     }
 }
 
-/// One step of a differential run. Participants are `b` and `c`; submitters `s0` and `s1`.
+/// One step of a differential run. Participants are `b`, `c` and the outbox `node:x` (whose dead
+/// letters hold their group); submitters `s0` and `s1` (and the participants, for what acks forward).
 public enum QueueOperation: Sendable, Hashable, CustomStringConvertible {
     /// One document: record r0…r3, version (its `updatedAt`) 0…2, digest variant 0…1, destinations
-    /// (1: b, 2: c, 3: both); `reuse` gives it the envelope id of an earlier operation's first item
-    /// (a plain duplicate, a conflict, or new when that one was purged).
+    /// (a bit mask 1…7 of b, c, node:x); `reuse` gives it the envelope id of an earlier operation's
+    /// first item (a plain duplicate, a conflict, or new when that one was purged).
     public struct Item: Sendable, Hashable, CustomStringConvertible {
         public var record, version, digest, destinations: Int
         public var reuse: Int?
 
         public var description: String {
-            "r\(record)v\(version)d\(digest)→\(destinations == 1 ? "b" : destinations == 2 ? "c" : "bc")"
+            "r\(record)v\(version)d\(digest)→\(QueueOperation.destinations(destinations).joined(separator: ","))"
                 + (reuse.map { " id of #\($0)" } ?? "")
         }
+    }
+
+    /// What an ack enqueues with it.
+    public enum Forward: Int, Sendable, Hashable {
+        case none
+        /// A receipt envelope to `node:x`, submitted by the acking participant.
+        case receipt
+        /// One whose envelope id is the acked envelope's (stored under another key): a conflict.
+        case conflicting
     }
 
     case enqueue(submitter: Int, items: [Item])
     case lease(participant: Int, max: Int, visibility: Int)
     /// Acks earlier leases (indexes into every lease handed out so far; nil: an unknown token).
-    case ack(participant: Int, leases: [Int?], rejected: Bool)
+    case ack(participant: Int, leases: [Int?], rejected: Bool, forward: Forward)
     case nack(participant: Int, lease: Int?)
+    /// `deadLetter(participant:leaseToken:reason:)` of an earlier lease.
+    case deadLetter(participant: Int, lease: Int?)
     /// `leased(participant:leaseToken:)` of an earlier lease.
     case lookUp(participant: Int, lease: Int?)
     /// Replays the message of an earlier lease (dead or not), or the oldest dead letter of a participant.
     case replay(lease: Int?, deadOf: Int)
+    /// Discards the message of an earlier lease (dead or not), or the oldest dead letter of a participant.
+    case discard(lease: Int?, deadOf: Int)
+    /// `settleRemote` of an envelope seen so far (nil: an unknown one) for a participant or
+    /// `nobody` (3).
+    case settleRemote(envelope: Int?, destination: Int, rejected: Bool)
     case advance(seconds: Int)
     case reclaim
     /// `purgeAcked(before: now − age)`.
@@ -142,7 +159,7 @@ public enum QueueOperation: Sendable, Hashable, CustomStringConvertible {
             return n == 15 ? nil : n
         }
         switch code % 100 {
-        case 0..<22:
+        case 0..<20:
             let submitter = take(2)
             let count = 1 + take(3)
             var items: [Item] = []
@@ -151,25 +168,36 @@ public enum QueueOperation: Sendable, Hashable, CustomStringConvertible {
                 var reuse: Int?
                 if item % 10 == 0 { reuse = item / 10 % 20 }
                 items.append(Item(
-                    record: item / 200 % 4, version: item / 600 % 3, digest: item % 2, destinations: 1 + item / 2 % 3,
+                    record: item / 200 % 4, version: item / 600 % 3, digest: item % 2, destinations: 1 + item / 2 % 7,
                     reuse: reuse))
             }
             self = .enqueue(submitter: submitter, items: items)
-        case 22..<42:
-            self = .lease(participant: take(2), max: 1 + take(3), visibility: Self.visibilities[take(3)])
-        case 42..<58:
-            let participant = take(2)
+        case 20..<38:
+            self = .lease(participant: take(3), max: 1 + take(3), visibility: Self.visibilities[take(3)])
+        case 38..<52:
+            let participant = take(3)
             let rejected = take(4) == 0
+            let forward = [Forward.none, .receipt, .receipt, .none, .none, .conflicting][take(6)]
             let count = 1 + take(3)
-            self = .ack(participant: participant, leases: (0..<count).map { _ in leaseRef() }, rejected: rejected)
-        case 58..<66:
-            self = .nack(participant: take(2), lease: leaseRef())
-        case 66..<70:
-            self = .lookUp(participant: take(2), lease: leaseRef())
-        case 70..<76:
-            let deadOf = take(2)
+            self = .ack(participant: participant, leases: (0..<count).map { _ in leaseRef() }, rejected: rejected, forward: forward)
+        case 52..<58:
+            self = .nack(participant: take(3), lease: leaseRef())
+        case 58..<62:
+            self = .deadLetter(participant: take(3), lease: leaseRef())
+        case 62..<65:
+            self = .lookUp(participant: take(3), lease: leaseRef())
+        case 65..<70:
+            let deadOf = take(3)
             self = .replay(lease: take(2) == 0 ? leaseRef() : nil, deadOf: deadOf)
-        case 76..<92:
+        case 70..<73:
+            let deadOf = take(3)
+            self = .discard(lease: take(2) == 0 ? leaseRef() : nil, deadOf: deadOf)
+        case 73..<78:
+            let destination = take(4)
+            let rejected = take(3) == 0
+            let envelope = take(12)
+            self = .settleRemote(envelope: envelope == 11 ? nil : envelope, destination: destination, rejected: rejected)
+        case 78..<92:
             self = .advance(seconds: Self.advances[take(Self.advances.count)])
         case 92..<96:
             self = .reclaim
@@ -182,18 +210,32 @@ public enum QueueOperation: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .enqueue(let submitter, let items): "enqueue s\(submitter) \(items)"
         case .lease(let participant, let max, let visibility): "lease \(Self.name(participant)) max \(max) for \(visibility) s"
-        case .ack(let participant, let leases, let rejected):
+        case .ack(let participant, let leases, let rejected, let forward):
             "ack \(Self.name(participant)) \(leases.map { $0.map { "L\($0)" } ?? "unknown" })\(rejected ? " rejected" : "")"
+                + (forward == .none ? "" : " forwarding \(forward)")
         case .nack(let participant, let lease): "nack \(Self.name(participant)) \(lease.map { "L\($0)" } ?? "unknown")"
+        case .deadLetter(let participant, let lease): "deadLetter \(Self.name(participant)) \(lease.map { "L\($0)" } ?? "unknown")"
         case .lookUp(let participant, let lease): "leased \(Self.name(participant)) \(lease.map { "L\($0)" } ?? "unknown")"
         case .replay(let lease, let deadOf): lease.map { "replay L\($0)" } ?? "replay first dead of \(Self.name(deadOf))"
+        case .discard(let lease, let deadOf): lease.map { "discard L\($0)" } ?? "discard first dead of \(Self.name(deadOf))"
+        case .settleRemote(let envelope, let destination, let rejected):
+            "settleRemote \(envelope.map { "E\($0)" } ?? "unknown")/\(Self.name(destination))\(rejected ? " rejected" : "")"
         case .advance(let seconds): "advance \(seconds) s"
         case .reclaim: "reclaim"
         case .purge(let age): "purge acked before now − \(age) s"
         }
     }
 
-    static func name(_ participant: Int) -> String { participant == 0 ? "b" : "c" }
+    /// The participants: two inboxes and an outbox.
+    static let participants = ["b", "c", Outbox.destination(node: "x")]
+
+    /// Participant `participant`, or `nobody` past the last.
+    static func name(_ participant: Int) -> String { participant < participants.count ? participants[participant] : "nobody" }
+
+    /// The destinations of an item's bit mask.
+    static func destinations(_ mask: Int) -> [String] {
+        participants.indices.filter { mask & (1 << $0) != 0 }.map { participants[$0] }
+    }
 }
 
 /// One queue under test with what it handed out so far, answering each operation as text.
@@ -202,6 +244,7 @@ private final class Runner {
         var messageId: MessageID
         var envelopeId: String
         var destination: String
+        var recordId: String
         var token: LeaseToken
     }
 
@@ -242,7 +285,7 @@ private final class Runner {
                     envelopeId: spec.reuse.flatMap { firstEnvelope[$0] } ?? "e\(index)-\(position)", kind: "traffic-violation",
                     recordId: "r\(spec.record)", updatedAt: "2026-01-0\(spec.version + 1)T00:00:00Z",
                     payloadDigest: "d\(spec.record)-\(spec.version)-\(spec.digest)",
-                    destinations: spec.destinations == 1 ? ["b"] : spec.destinations == 2 ? ["c"] : ["b", "c"],
+                    destinations: QueueOperation.destinations(spec.destinations),
                     envelope: Array("{\"op\":\(index),\"item\":\(position)}".utf8))
             }
             let result = try await queue.enqueue(submitter: "s\(submitter)", items: items)
@@ -256,7 +299,7 @@ private final class Runner {
             for message in leased {
                 leases.append(Lease(
                     messageId: message.messageId, envelopeId: message.envelopeId, destination: message.destination,
-                    token: message.leaseToken))
+                    recordId: message.recordId, token: message.leaseToken))
             }
             return "leased " + leased.map { message in
                 "L\(leases.firstIndex { $0.token == message.leaseToken } ?? -1)=\(message.envelopeId)/\(message.destination)"
@@ -264,32 +307,40 @@ private final class Runner {
                     + " until \(time(message.leaseExpiresAt)) \(String(decoding: message.envelope, as: UTF8.self))"
                     + " from \(message.submitter) \(message.payloadDigest)"
             }.joined(separator: ", ")
-        case .ack(let participant, let references, let rejected):
-            let results = try await queue.ack(participant: QueueOperation.name(participant), references.map { reference in
+        case .ack(let participant, let references, let rejected, let forward):
+            let acknowledgements = references.map { reference in
                 Acknowledgement(
                     leaseToken: token(reference), outcome: rejected ? .rejected(reason: "bad") : .accepted,
-                    receipt: rejected ? nil : Array("receipt".utf8))
-            })
+                    receipt: rejected ? nil : Array("receipt".utf8), forward: self.forward(forward, of: lease(reference)))
+            }
+            let results = try await queue.ack(participant: QueueOperation.name(participant), acknowledgements)
+            for (ack, result) in zip(acknowledgements, results) where result == nil {
+                if let forwarded = ack.forward?.item.envelopeId, !envelopes.contains(forwarded) { envelopes.append(forwarded) }
+            }
             return "acks " + results.map { $0.map { "\($0.code)" } ?? "stored" }.joined(separator: ", ")
         case .nack(let participant, let reference):
             try await queue.nack(participant: QueueOperation.name(participant), leaseToken: token(reference), error: "HTTP 503")
             return "nacked"
+        case .deadLetter(let participant, let reference):
+            try await queue.deadLetter(participant: QueueOperation.name(participant), leaseToken: token(reference), reason: "rejected")
+            return "dead-lettered"
         case .lookUp(let participant, let reference):
             guard let found = try await queue.leased(participant: QueueOperation.name(participant), leaseToken: token(reference)) else {
                 return "no current lease"
             }
             return "current: \(found.envelopeId)/\(found.destination) count \(found.deliveryCount) until \(time(found.leaseExpiresAt))"
         case .replay(let reference, let deadOf):
-            let id: MessageID
-            if let lease = lease(reference) {
-                id = lease.messageId
-            } else if let dead = try await queue.deadLetters(participant: QueueOperation.name(deadOf), limit: 1).first {
-                id = dead.messageId
-            } else {
-                id = MessageID(Int64.max / 2)
-            }
-            try await queue.replay(messageId: id)
+            try await queue.replay(messageId: try await message(reference, deadOf: deadOf))
             return "replayed"
+        case .discard(let reference, let deadOf):
+            try await queue.discard(messageId: try await message(reference, deadOf: deadOf))
+            return "discarded"
+        case .settleRemote(let reference, let destination, let rejected):
+            let envelopeId = reference.flatMap { envelopes.isEmpty ? nil : envelopes[$0 % envelopes.count] } ?? "e-unknown"
+            let settled = try await queue.settleRemote(
+                envelopeId: envelopeId, destination: QueueOperation.name(destination),
+                outcome: rejected ? .rejected(reason: "remote") : .accepted, receipt: rejected ? nil : Array("remote receipt".utf8))
+            return "\(envelopeId): \(settled)"
         case .advance(let seconds):
             clock.advance(by: TimeInterval(seconds))
             return "now \(time(clock.now()))"
@@ -300,13 +351,32 @@ private final class Runner {
         }
     }
 
+    /// The message of an earlier lease, or the oldest dead letter of a participant, or an unknown id.
+    private func message(_ reference: Int?, deadOf: Int) async throws -> MessageID {
+        if let lease = lease(reference) { return lease.messageId }
+        if let dead = try await queue.deadLetters(participant: QueueOperation.name(deadOf), limit: 1).first { return dead.messageId }
+        return MessageID(Int64.max / 2)
+    }
+
+    /// What an ack of `lease` forwards: a receipt for the sender's node, submitted by the
+    /// participant that acked (one per acked message, so its key and id follow from the lease).
+    private func forward(_ kind: QueueOperation.Forward, of lease: Lease?) -> Acknowledgement.Forward? {
+        guard kind != .none else { return nil }
+        let acked = lease.map { "\($0.envelopeId)-\($0.destination)" } ?? "unknown"
+        let id = kind == .conflicting ? (lease?.envelopeId ?? "e-unknown") : "f-\(acked)"
+        return Acknowledgement.Forward(submitter: lease?.destination ?? "b", item: EnqueueItem(
+            envelopeId: id, kind: "receipt", recordId: "rcpt-\(lease?.recordId ?? "unknown")", updatedAt: "2026-01-01T00:00:00Z",
+            payloadDigest: "fd-\(acked)", destinations: [Outbox.destination(node: "x")],
+            envelope: Array("{\"receipt\":\"\(acked)\"}".utf8)))
+    }
+
     /// Depths, dead letters and receipts: everything a lessee, an operator or a submitter reads.
     func snapshot() async throws -> String {
         let depths = try await queue.depths().sorted { $0.key < $1.key }.map { participant, depth in
             "\(participant): q\(depth.queued) l\(depth.leased) d\(depth.dead) a\(depth.acked)"
         }
         var dead: [String] = []
-        for participant in ["b", "c"] {
+        for participant in QueueOperation.participants {
             dead += try await queue.deadLetters(participant: participant, limit: 100).map { letter in
                 "\(letter.envelopeId)/\(letter.destination) from \(letter.submitter) \(letter.recordId) count \(letter.deliveryCount)"
                     + " \(letter.lastError ?? "-") at \(time(letter.diedAt))"
@@ -316,7 +386,9 @@ private final class Runner {
         for submitter in ["s0", "s1"] {
             receipts += try await queue.receipts(submitter: submitter, since: .distantPast, limit: 100).map(describe)
         }
+        let oldest = try await queue.oldestQueued().sorted { $0.key < $1.key }.map { "\($0.key) \(time($0.value))" }
         return "depths [\(depths.joined(separator: "; "))] dead [\(dead.joined(separator: "; "))] receipts [\(receipts.joined(separator: "; "))]"
+            + " oldest [\(oldest.joined(separator: "; "))]"
     }
 
     /// Every envelope's history (per destination, in order) and receipts.
@@ -324,7 +396,11 @@ private final class Runner {
         var lines: [String] = []
         for envelope in envelopes {
             let history = try await queue.history(envelopeId: envelope)
-            for destination in ["b", "c"] {
+            if let stored = try await queue.storedEnvelope(id: envelope) {
+                lines.append("\(envelope) stored: \(stored.submitter) \(stored.kind) \(stored.recordId)@\(stored.updatedAt) "
+                    + "\(stored.payloadDigest) → \(stored.destinations.joined(separator: ",")) \(String(decoding: stored.envelope, as: UTF8.self))")
+            }
+            for destination in QueueOperation.participants {
                 let events = history.filter { $0.destination == destination }.map { entry in
                     "\(entry.event)@\(time(entry.at)) \(entry.deliveryCount)\(entry.detail.map { " \($0)" } ?? "")"
                 }

@@ -66,6 +66,13 @@ extension PostgresMessageQueue {
             """,
             "CREATE INDEX history_message ON history(message_id, seq)",
         ]),
+        // At an outbox a dead message holds its FIFO group: lease probes the dead messages of a
+        // group before a candidate.
+        (2, [
+            """
+            CREATE INDEX message_dead_group ON message(destination, record_id, updated_at, id) WHERE state = 'dead'
+            """,
+        ]),
     ]
 
     /// Creates the schema and applies missing migrations, under a transaction advisory lock so that

@@ -121,6 +121,10 @@ extension PostgresMessageQueue {
                     WHERE p.destination = m.destination AND p.record_id = m.record_id AND p.state IN ('queued', 'leased')
                       AND (p.state = 'leased' OR p.updated_at < m.updated_at
                            OR (p.updated_at = m.updated_at AND p.id < m.id)))
+                  AND NOT (\(Outbox.isOutbox(participant)) AND EXISTS (
+                    SELECT 1 FROM message d
+                    WHERE d.destination = m.destination AND d.record_id = m.record_id AND d.state = 'dead'
+                      AND (d.updated_at < m.updated_at OR (d.updated_at = m.updated_at AND d.id < m.id))))
                 ORDER BY m.available_at, m.id
                 LIMIT \(max)
                 \(unescaped: lock) SKIP LOCKED
@@ -138,6 +142,8 @@ extension PostgresMessageQueue {
                 """
         case .message(let id):
             query = "SELECT \(unescaped: messageColumns) FROM message m WHERE m.id = \(id.rawValue) \(unescaped: lock)"
+        case .envelope(let id):
+            query = "SELECT \(unescaped: messageColumns) FROM message m WHERE m.envelope_id = \(id) ORDER BY m.id \(unescaped: lock)"
         }
         var rows: [StoredMessage] = []
         for try await row in try await connection.query(query, logger: logger) {
@@ -172,13 +178,17 @@ extension PostgresMessageQueue {
         return stored
     }
 
-    /// Writes decided transitions and their history in one statement.
+    /// Writes decided transitions and their history, and enqueues what acks forward.
     private static func store(_ connection: PostgresConnection, _ transitions: [Transition], logger: Logger) async throws {
         // Acks write only what an ack changes (as the former ack statement did): a narrower row
         // to encode and to update. Any other transition writes the whole delivery state.
         let acks = transitions.filter { $0.delivery.state == .acked }
         try await storeAcks(connection, acks, logger: logger)
         try await storeStates(connection, acks.count == transitions.count ? [] : transitions.filter { $0.delivery.state != .acked }, logger: logger)
+        for transition in acks {
+            guard let forward = transition.forward else { continue }
+            _ = try await insert(connection, submitter: forward.submitter, items: [forward.item], at: millis(transition.at), logger: logger)
+        }
     }
 
     /// Acked messages: outcome, receipt and ack time, with their history, in one statement.

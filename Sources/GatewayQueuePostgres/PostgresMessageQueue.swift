@@ -62,70 +62,78 @@ public final class PostgresMessageQueue: QueueStorage, Sendable {
         try QueueValidation.check(submitter: submitter, items: items)
         guard !items.isEmpty else { return [] }
         let at = Self.millis(configuration.clock.now())
+        let logger = logger
+        return try await transaction { connection in
+            try await Self.insert(connection, submitter: submitter, items: items, at: at, logger: logger)
+        }
+    }
+
+    /// Stores a document's items in the transaction running on `connection` (`enqueue`, and what
+    /// an ack forwards).
+    static func insert(
+        _ connection: PostgresConnection, submitter: String, items: [EnqueueItem], at: Int64, logger: Logger
+    ) async throws -> [EnqueuedItem] {
         let rows = items.enumerated().map { index, item in
             EnvelopeRow(
                 ord: index, id: item.envelopeId, kind: item.kind, record_id: item.recordId, updated_at: item.updatedAt,
                 payload_digest: item.payloadDigest, destinations: item.destinations.joined(separator: "\n"),
                 body: Data(item.envelope).base64EncodedString())
         }
-        let json = try Self.json(rows)
-        let logger = logger
-        return try await transaction { connection in
-            // New envelopes, their messages (in item then destination order, so ids follow enqueue
-            // order) and `queued` history, in one statement; key duplicates are skipped.
-            var inserted = Set<String>()
-            for try await id in try await connection.query("""
-                WITH input AS (
-                  SELECT * FROM jsonb_to_recordset(\(json)::jsonb) AS i(
-                    ord int, id text, kind text, record_id text, updated_at text, payload_digest text,
-                    destinations text, body text)
-                ), env AS (
-                  INSERT INTO envelope (id, submitter, kind, record_id, updated_at, payload_digest, destinations, body, enqueued_at)
-                  SELECT id, \(submitter), kind, record_id, updated_at, payload_digest, destinations,
-                         decode(body, 'base64'), \(at)
-                  FROM input ORDER BY ord
-                  ON CONFLICT (submitter, record_id, payload_digest) DO NOTHING
-                  RETURNING id
-                ), msg AS (
-                  INSERT INTO message (envelope_id, destination, submitter, record_id, updated_at, state, delivery_count, available_at)
-                  SELECT i.id, d.destination, \(submitter), i.record_id, i.updated_at, 'queued', 0, \(at)
-                  FROM input i JOIN env ON env.id = i.id
-                  CROSS JOIN LATERAL unnest(string_to_array(i.destinations, E'\\n')) WITH ORDINALITY AS d(destination, n)
-                  ORDER BY i.ord, d.n
-                  RETURNING id
-                ), hist AS (
-                  INSERT INTO history (message_id, at, event, delivery_count)
-                  SELECT id, \(at), 'queued', 0 FROM msg ORDER BY id
-                )
-                SELECT id FROM env
+        let input = try json(rows)
+        // New envelopes, their messages (in item then destination order, so ids follow enqueue
+        // order) and `queued` history, in one statement; key duplicates are skipped.
+        var inserted = Set<String>()
+        for try await id in try await connection.query("""
+            WITH input AS (
+              SELECT * FROM jsonb_to_recordset(\(input)::jsonb) AS i(
+                ord int, id text, kind text, record_id text, updated_at text, payload_digest text,
+                destinations text, body text)
+            ), env AS (
+              INSERT INTO envelope (id, submitter, kind, record_id, updated_at, payload_digest, destinations, body, enqueued_at)
+              SELECT id, \(submitter), kind, record_id, updated_at, payload_digest, destinations,
+                     decode(body, 'base64'), \(at)
+              FROM input ORDER BY ord
+              ON CONFLICT (submitter, record_id, payload_digest) DO NOTHING
+              RETURNING id
+            ), msg AS (
+              INSERT INTO message (envelope_id, destination, submitter, record_id, updated_at, state, delivery_count, available_at)
+              SELECT i.id, d.destination, \(submitter), i.record_id, i.updated_at, 'queued', 0, \(at)
+              FROM input i JOIN env ON env.id = i.id
+              CROSS JOIN LATERAL unnest(string_to_array(i.destinations, E'\\n')) WITH ORDINALITY AS d(destination, n)
+              ORDER BY i.ord, d.n
+              RETURNING id
+            ), hist AS (
+              INSERT INTO history (message_id, at, event, delivery_count)
+              SELECT id, \(at), 'queued', 0 FROM msg ORDER BY id
+            )
+            SELECT id FROM env
+            """, logger: logger
+        ).decode(String.self) {
+            inserted.insert(id)
+        }
+        var stored: [IdempotencyKey: (id: String, destinations: [String])] = [:]
+        if inserted.count < items.count {
+            let keys = try json(items.filter { !inserted.contains($0.envelopeId) }.map {
+                KeyRow(record_id: $0.recordId, payload_digest: $0.payloadDigest)
+            })
+            for try await (id, recordId, digest, destinations) in try await connection.query("""
+                SELECT e.id, e.record_id, e.payload_digest, e.destinations
+                FROM jsonb_to_recordset(\(keys)::jsonb) AS k(record_id text, payload_digest text)
+                JOIN envelope e ON e.submitter = \(submitter) AND e.record_id = k.record_id
+                  AND e.payload_digest = k.payload_digest
                 """, logger: logger
-            ).decode(String.self) {
-                inserted.insert(id)
+            ).decode((String, String, String, String).self) {
+                stored[IdempotencyKey(recordId: recordId, payloadDigest: digest)] = (id, split(destinations))
             }
-            var stored: [IdempotencyKey: (id: String, destinations: [String])] = [:]
-            if inserted.count < items.count {
-                let keys = try Self.json(items.filter { !inserted.contains($0.envelopeId) }.map {
-                    KeyRow(record_id: $0.recordId, payload_digest: $0.payloadDigest)
-                })
-                for try await (id, recordId, digest, destinations) in try await connection.query("""
-                    SELECT e.id, e.record_id, e.payload_digest, e.destinations
-                    FROM jsonb_to_recordset(\(keys)::jsonb) AS k(record_id text, payload_digest text)
-                    JOIN envelope e ON e.submitter = \(submitter) AND e.record_id = k.record_id
-                      AND e.payload_digest = k.payload_digest
-                    """, logger: logger
-                ).decode((String, String, String, String).self) {
-                    stored[IdempotencyKey(recordId: recordId, payloadDigest: digest)] = (id, Self.split(destinations))
-                }
+        }
+        return try items.map { item in
+            if inserted.contains(item.envelopeId) {
+                return EnqueuedItem(envelopeId: item.envelopeId, destinations: item.destinations, duplicate: false)
             }
-            return try items.map { item in
-                if inserted.contains(item.envelopeId) {
-                    return EnqueuedItem(envelopeId: item.envelopeId, destinations: item.destinations, duplicate: false)
-                }
-                guard let first = stored[item.key] else {
-                    throw QueueError(.storage, "envelope \(item.envelopeId) was neither stored nor found")
-                }
-                return EnqueuedItem(envelopeId: first.id, destinations: first.destinations, duplicate: true)
+            guard let first = stored[item.key] else {
+                throw QueueError(.storage, "envelope \(item.envelopeId) was neither stored nor found")
             }
+            return EnqueuedItem(envelopeId: first.id, destinations: first.destinations, duplicate: true)
         }
     }
 
@@ -133,6 +141,7 @@ public final class PostgresMessageQueue: QueueStorage, Sendable {
         try await receipts("""
             SELECT m.id, m.envelope_id, m.destination, m.record_id, m.outcome, m.reason, m.receipt, m.acked_at
             FROM message m WHERE m.submitter = \(submitter) AND m.state = 'acked' AND m.acked_at > \(Self.millis(since))
+              AND \(unescaped: Self.notOutbox)
             ORDER BY m.acked_at, m.id LIMIT \(limit)
             """)
     }
@@ -140,8 +149,46 @@ public final class PostgresMessageQueue: QueueStorage, Sendable {
     public func receipts(envelopeId: String) async throws -> [StoredReceipt] {
         try await receipts("""
             SELECT m.id, m.envelope_id, m.destination, m.record_id, m.outcome, m.reason, m.receipt, m.acked_at
-            FROM message m WHERE m.envelope_id = \(envelopeId) AND m.state = 'acked' ORDER BY m.id
+            FROM message m WHERE m.envelope_id = \(envelopeId) AND m.state = 'acked' AND \(unescaped: Self.notOutbox) ORDER BY m.id
             """)
+    }
+
+    /// True (in SQL) when `m.destination` is not an outbox: the prefix of `Outbox.isOutbox`
+    /// (ASCII, so its first characters are its first bytes).
+    static let notOutbox = "left(m.destination, \(Outbox.prefix.utf8.count)) <> '\(Outbox.prefix)'"
+
+    public func storedEnvelope(id: String) async throws -> StoredEnvelope? {
+        let logger = logger
+        return try await withConnection { connection in
+            var found: StoredEnvelope?
+            for try await (submitter, kind, recordId, updatedAt, digest, body, destinations) in try await connection.query("""
+                SELECT submitter, kind, record_id, updated_at, payload_digest, body, destinations FROM envelope WHERE id = \(id)
+                """, logger: logger
+            ).decode((String, String, String, String, String, ByteBuffer, String).self) {
+                found = StoredEnvelope(
+                    submitter: submitter, kind: kind, recordId: recordId, updatedAt: updatedAt, payloadDigest: digest,
+                    envelope: Array(body.readableBytesView), destinations: Self.split(destinations))
+            }
+            return found
+        }
+    }
+
+    public func oldestQueued() async throws -> [String: Date] {
+        let logger = logger
+        return try await withConnection { connection in
+            // Ids follow enqueue order: the lowest pending id of each destination, then its
+            // envelope's enqueue time.
+            var oldest: [String: Date] = [:]
+            for try await (destination, enqueuedAt) in try await connection.query("""
+                SELECT o.destination, e.enqueued_at
+                FROM (SELECT destination, min(id) AS id FROM message WHERE state IN ('queued', 'leased') GROUP BY destination) o
+                JOIN message m ON m.id = o.id JOIN envelope e ON e.id = m.envelope_id
+                """, logger: logger
+            ).decode((String, Int64).self) {
+                oldest[destination] = Self.date(enqueuedAt)
+            }
+            return oldest
+        }
     }
 
     public func deadLetters(participant: String, limit: Int) async throws -> [DeadLetter] {

@@ -61,6 +61,13 @@ extension SQLiteMessageQueue {
         migrator.registerMigration("v2-implicit-queued") { db in
             try db.execute(sql: "DELETE FROM history WHERE event = 'queued'")
         }
+        // v3: at an outbox a dead message holds its FIFO group; lease probes the dead messages of a
+        // group before a candidate (`leaseSQL`).
+        migrator.registerMigration("v3-outbox-dead-group") { db in
+            try db.execute(sql: """
+                CREATE INDEX message_dead_group ON message(destination, record_id, updated_at, id) WHERE state = 'dead'
+                """)
+        }
         return migrator
     }
 }

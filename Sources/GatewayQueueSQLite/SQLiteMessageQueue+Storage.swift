@@ -46,7 +46,9 @@ extension SQLiteMessageQueue {
 
     /// The FIFO-group rule of `LeaseSelection` in SQL: queued, available messages of the
     /// destination (`message_ready`) with no pending message of their group before them and none
-    /// of their group leased (`message_group`). Arguments: destination, now (ms), max.
+    /// of their group leased (`message_group`), and at an outbox no dead one before them either
+    /// (`message_dead_group`). Arguments: destination, now (ms), max, 1 when the destination is an
+    /// outbox (else 0).
     static let leaseSQL = """
         SELECT \(contentColumns)
         FROM message m INDEXED BY message_ready JOIN envelope e ON e.id = m.envelope_id
@@ -56,6 +58,10 @@ extension SQLiteMessageQueue {
             WHERE p.destination = ?1 AND p.record_id = m.record_id AND p.state IN ('queued', 'leased')
               AND (p.state = 'leased' OR p.updated_at < m.updated_at
                    OR (p.updated_at = m.updated_at AND p.id < m.id)))
+          AND NOT (?4 AND EXISTS (
+            SELECT 1 FROM message d INDEXED BY message_dead_group
+            WHERE d.destination = ?1 AND d.record_id = m.record_id AND d.state = 'dead'
+              AND (d.updated_at < m.updated_at OR (d.updated_at = m.updated_at AND d.id < m.id))))
         ORDER BY m.available_at, m.id
         LIMIT ?3
         """
@@ -89,6 +95,7 @@ extension SQLiteMessageQueue {
     }
     private static let holderSQL = [false, true].map { selectSQL("m.lease_token = ?1 AND m.destination = ?2", content: $0) }
     private static let messageSQL = [false, true].map { selectSQL("m.id = ?1", content: $0) }
+    private static let envelopeSQL = [false, true].map { selectSQL("m.envelope_id = ?1 ORDER BY m.id", content: $0) }
 
     private static func rows(_ db: Database, _ selection: QueueSelection, now: Date, content: Bool) throws -> [StoredMessage] {
         let variant = content ? 1 : 0
@@ -107,6 +114,7 @@ extension SQLiteMessageQueue {
             select.bind(1, participant)
             select.bind(2, millis(now))
             select.bind(3, Int64(max))
+            select.bind(4, Int64(Outbox.isOutbox(participant) ? 1 : 0))
             withContent = true
         case .leaseHolders(let participant, let tokens):
             select = try RawStatement(db, holderSQL[variant])
@@ -121,6 +129,9 @@ extension SQLiteMessageQueue {
         case .message(let id):
             select = try RawStatement(db, messageSQL[variant])
             select.bind(1, id.rawValue)
+        case .envelope(let id):
+            select = try RawStatement(db, envelopeSQL[variant])
+            select.bind(1, id)
         }
         defer { select.reset() }
         var rows: [StoredMessage] = []
@@ -142,7 +153,8 @@ extension SQLiteMessageQueue {
     }
 
     /// Writes decided transitions and their history: a lease sets only its lease, an ack its
-    /// outcome and receipt, any other change the whole delivery state.
+    /// outcome and receipt (and enqueues what it forwards), any other change the whole delivery
+    /// state.
     private static func write(_ db: Database, _ transitions: [Transition]) throws {
         guard !transitions.isEmpty else { return }
         let history = try RawStatement(db, """
@@ -174,6 +186,9 @@ extension SQLiteMessageQueue {
                 update.bind(4, millis(transition.at))
                 update.bind(5, id)
                 try update.run()
+                if let forward = transition.forward {
+                    _ = try insert(db, submitter: forward.submitter, items: [forward.item], at: millis(transition.at))
+                }
             case .queued, .dead:
                 let update = try stateUpdate ?? RawStatement(db, """
                     UPDATE message SET state = ?1, delivery_count = ?2, available_at = ?3, lease_token = ?4, lease_expires_at = ?5,

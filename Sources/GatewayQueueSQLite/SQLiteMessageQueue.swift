@@ -63,70 +63,73 @@ public final class SQLiteMessageQueue: QueueStorage, Sendable {
     public func enqueue(submitter: String, items: [EnqueueItem]) async throws -> [EnqueuedItem] {
         try QueueValidation.check(submitter: submitter, items: items)
         let at = Self.millis(configuration.clock.now())
-        return try await groupWrite { db in
-            let findKey = try RawStatement(db, """
-                SELECT id, destinations FROM envelope WHERE submitter = ?1 AND record_id = ?2 AND payload_digest = ?3
-                """)
-            // A known (submitter, record, digest) key stores nothing (and is answered below); a
-            // known envelope id under another key fails on the primary key.
-            let insertEnvelope = try RawStatement(db, """
-                INSERT INTO envelope (id, submitter, kind, record_id, updated_at, payload_digest, destinations, body, enqueued_at)
-                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-                ON CONFLICT (submitter, record_id, payload_digest) DO NOTHING
-                """)
-            // The message's `queued` event is implicit: `history` derives it from the envelope's
-            // enqueued_at (one history row less per message).
-            let insertMessage = try RawStatement(db, """
-                INSERT INTO message (envelope_id, destination, submitter, record_id, updated_at, state, delivery_count, available_at)
-                VALUES (?1, ?2, ?3, ?4, ?5, 'queued', 0, ?6)
-                """)
-            findKey.bind(1, submitter)
-            insertEnvelope.bind(2, submitter)
-            insertEnvelope.bind(9, at)
-            insertMessage.bind(3, submitter)
-            insertMessage.bind(6, at)
-            func duplicate(of item: EnqueueItem) throws -> EnqueuedItem? {
-                findKey.bind(2, item.recordId)
-                findKey.bind(3, item.payloadDigest)
-                defer { findKey.reset() }
-                guard try findKey.step() else { return nil }
-                return EnqueuedItem(envelopeId: findKey.text(0), destinations: Self.splitDestinations(findKey.text(1)), duplicate: true)
-            }
-            var results: [EnqueuedItem] = []
-            results.reserveCapacity(items.count)
-            for item in items {
-                insertEnvelope.bind(1, item.envelopeId)
-                insertEnvelope.bind(3, item.kind)
-                insertEnvelope.bind(4, item.recordId)
-                insertEnvelope.bind(5, item.updatedAt)
-                insertEnvelope.bind(6, item.payloadDigest)
-                insertEnvelope.bind(7, item.destinations.count == 1 ? item.destinations[0] : item.destinations.joined(separator: "\n"))
-                insertEnvelope.bind(8, bytes: item.envelope)
-                do {
-                    try insertEnvelope.run()
-                } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY {
-                    // The same envelope again under the same key is a plain duplicate.
-                    if let first = try duplicate(of: item), first.envelopeId == item.envelopeId {
-                        results.append(first)
-                        continue
-                    }
-                    throw QueueError(.conflict, "envelope \(item.envelopeId) is already stored under another key")
-                }
-                if db.changesCount == 0, let first = try duplicate(of: item) {
+        return try await groupWrite { db in try Self.insert(db, submitter: submitter, items: items, at: at) }
+    }
+
+    /// Stores a document's items in the current transaction (`enqueue`, and what an ack forwards).
+    static func insert(_ db: Database, submitter: String, items: [EnqueueItem], at: Int64) throws -> [EnqueuedItem] {
+        let findKey = try RawStatement(db, """
+            SELECT id, destinations FROM envelope WHERE submitter = ?1 AND record_id = ?2 AND payload_digest = ?3
+            """)
+        // A known (submitter, record, digest) key stores nothing (and is answered below); a
+        // known envelope id under another key fails on the primary key.
+        let insertEnvelope = try RawStatement(db, """
+            INSERT INTO envelope (id, submitter, kind, record_id, updated_at, payload_digest, destinations, body, enqueued_at)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+            ON CONFLICT (submitter, record_id, payload_digest) DO NOTHING
+            """)
+        // The message's `queued` event is implicit: `history` derives it from the envelope's
+        // enqueued_at (one history row less per message).
+        let insertMessage = try RawStatement(db, """
+            INSERT INTO message (envelope_id, destination, submitter, record_id, updated_at, state, delivery_count, available_at)
+            VALUES (?1, ?2, ?3, ?4, ?5, 'queued', 0, ?6)
+            """)
+        findKey.bind(1, submitter)
+        insertEnvelope.bind(2, submitter)
+        insertEnvelope.bind(9, at)
+        insertMessage.bind(3, submitter)
+        insertMessage.bind(6, at)
+        func duplicate(of item: EnqueueItem) throws -> EnqueuedItem? {
+            findKey.bind(2, item.recordId)
+            findKey.bind(3, item.payloadDigest)
+            defer { findKey.reset() }
+            guard try findKey.step() else { return nil }
+            return EnqueuedItem(envelopeId: findKey.text(0), destinations: splitDestinations(findKey.text(1)), duplicate: true)
+        }
+        var results: [EnqueuedItem] = []
+        results.reserveCapacity(items.count)
+        for item in items {
+            insertEnvelope.bind(1, item.envelopeId)
+            insertEnvelope.bind(3, item.kind)
+            insertEnvelope.bind(4, item.recordId)
+            insertEnvelope.bind(5, item.updatedAt)
+            insertEnvelope.bind(6, item.payloadDigest)
+            insertEnvelope.bind(7, item.destinations.count == 1 ? item.destinations[0] : item.destinations.joined(separator: "\n"))
+            insertEnvelope.bind(8, bytes: item.envelope)
+            do {
+                try insertEnvelope.run()
+            } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY {
+                // The same envelope again under the same key is a plain duplicate.
+                if let first = try duplicate(of: item), first.envelopeId == item.envelopeId {
                     results.append(first)
                     continue
                 }
-                insertMessage.bind(1, item.envelopeId)
-                insertMessage.bind(4, item.recordId)
-                insertMessage.bind(5, item.updatedAt)
-                for destination in item.destinations {
-                    insertMessage.bind(2, destination)
-                    try insertMessage.run()
-                }
-                results.append(EnqueuedItem(envelopeId: item.envelopeId, destinations: item.destinations, duplicate: false))
+                throw QueueError(.conflict, "envelope \(item.envelopeId) is already stored under another key")
             }
-            return results
+            if db.changesCount == 0, let first = try duplicate(of: item) {
+                results.append(first)
+                continue
+            }
+            insertMessage.bind(1, item.envelopeId)
+            insertMessage.bind(4, item.recordId)
+            insertMessage.bind(5, item.updatedAt)
+            for destination in item.destinations {
+                insertMessage.bind(2, destination)
+                try insertMessage.run()
+            }
+            results.append(EnqueuedItem(envelopeId: item.envelopeId, destinations: item.destinations, duplicate: false))
         }
+        return results
     }
 
     // MARK: - Reads
@@ -141,6 +144,42 @@ public final class SQLiteMessageQueue: QueueStorage, Sendable {
     public func receipts(envelopeId: String) async throws -> [StoredReceipt] {
         try await read { db in
             try Self.receipts(db, where: "m.envelope_id = ? AND m.state = 'acked'", orderedBy: "m.id", arguments: [envelopeId])
+        }
+    }
+
+    /// True (in SQL) when `m.destination` is not an outbox: the byte prefix of `Outbox.isOutbox`
+    /// (ASCII, so its first characters are its first bytes).
+    static let notOutbox = "substr(m.destination, 1, \(Outbox.prefix.utf8.count)) <> '\(Outbox.prefix)'"
+
+    public func storedEnvelope(id: String) async throws -> StoredEnvelope? {
+        try await read { db in
+            let select = try RawStatement(db, """
+                SELECT submitter, kind, record_id, updated_at, payload_digest, body, destinations FROM envelope WHERE id = ?1
+                """)
+            select.bind(1, id)
+            defer { select.reset() }
+            guard try select.step() else { return nil }
+            return StoredEnvelope(
+                submitter: select.text(0), kind: select.text(1), recordId: select.text(2), updatedAt: select.text(3),
+                payloadDigest: select.text(4), envelope: select.bytes(5), destinations: Self.splitDestinations(select.text(6)))
+        }
+    }
+
+    public func oldestQueued() async throws -> [String: Date] {
+        try await read { db in
+            // Ids follow enqueue order: the lowest pending id of each destination (from the
+            // `message_group` index, which holds exactly the queued and leased messages), then
+            // its envelope's enqueue time.
+            var oldest: [String: Date] = [:]
+            for row in try Row.fetchAll(db, sql: """
+                SELECT o.destination, e.enqueued_at
+                FROM (SELECT destination, min(id) AS id FROM message INDEXED BY message_group
+                      WHERE state IN ('queued', 'leased') GROUP BY destination) o
+                JOIN message m ON m.id = o.id JOIN envelope e ON e.id = m.envelope_id
+                """) {
+                oldest[row[0]] = Self.date(row[1])
+            }
+            return oldest
         }
     }
 
@@ -227,7 +266,7 @@ public final class SQLiteMessageQueue: QueueStorage, Sendable {
     private static func receipts(_ db: Database, where condition: String, orderedBy order: String, arguments: StatementArguments) throws -> [StoredReceipt] {
         try Row.fetchAll(db, sql: """
             SELECT m.id, m.envelope_id, m.destination, m.record_id, m.outcome, m.reason, m.receipt, m.acked_at
-            FROM message m WHERE \(condition) ORDER BY \(order)
+            FROM message m WHERE \(condition) AND \(notOutbox) ORDER BY \(order)
             """, arguments: arguments
         ).map { row in
             let receipt: Data? = row[6]

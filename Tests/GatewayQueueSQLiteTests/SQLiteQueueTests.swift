@@ -19,6 +19,13 @@ struct SQLiteQueueTests {
         #expect(try await full.pragma("temp_store") == "2", "statement journals in memory")
     }
 
+    /// Writes a database file at `path` migrated up to `migration` only, with the rows `sql` inserts.
+    static func oldDatabase(_ path: String, migratedUpTo migration: String, holding sql: String) async throws {
+        let old = try DatabaseQueue(path: path)
+        try SQLiteMessageQueue.migrator.migrate(old, upTo: migration)
+        try await old.write { db in try db.execute(sql: sql) }
+    }
+
     /// A database written before `queued` events became implicit (migration v1 only, one
     /// `queued` history row per message) reads the same after the upgrade: one `queued` event
     /// per message, first, at the enqueue time.
@@ -26,22 +33,16 @@ struct SQLiteQueueTests {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let path = directory.path("v1.sqlite")
-        do {
-            let old = try DatabaseQueue(path: path)
-            try SQLiteMessageQueue.migrator.migrate(old, upTo: "v1")
-            try await old.write { db in
-                try db.execute(sql: """
-                    INSERT INTO envelope (id, submitter, kind, record_id, updated_at, payload_digest, destinations, body, enqueued_at)
-                    VALUES ('e1', 'a', 'traffic-violation', 'r1', '2026-01-01T00:00:00Z', 'd1', 'b\nc', x'7b7d', 1800000000000);
-                    INSERT INTO message (id, envelope_id, destination, submitter, record_id, updated_at, state, delivery_count, available_at)
-                    VALUES (1, 'e1', 'b', 'a', 'r1', '2026-01-01T00:00:00Z', 'leased', 0, 1800000000000),
-                           (2, 'e1', 'c', 'a', 'r1', '2026-01-01T00:00:00Z', 'queued', 0, 1800000000000);
-                    INSERT INTO history (message_id, at, event, delivery_count, detail)
-                    VALUES (1, 1800000000000, 'queued', 0, NULL), (2, 1800000000000, 'queued', 0, NULL),
-                           (1, 1800000005000, 'leased', 0, NULL);
-                    """)
-            }
-        }
+        try await Self.oldDatabase(path, migratedUpTo: "v1", holding: """
+            INSERT INTO envelope (id, submitter, kind, record_id, updated_at, payload_digest, destinations, body, enqueued_at)
+            VALUES ('e1', 'a', 'traffic-violation', 'r1', '2026-01-01T00:00:00Z', 'd1', 'b\nc', x'7b7d', 1800000000000);
+            INSERT INTO message (id, envelope_id, destination, submitter, record_id, updated_at, state, delivery_count, available_at)
+            VALUES (1, 'e1', 'b', 'a', 'r1', '2026-01-01T00:00:00Z', 'leased', 0, 1800000000000),
+                   (2, 'e1', 'c', 'a', 'r1', '2026-01-01T00:00:00Z', 'queued', 0, 1800000000000);
+            INSERT INTO history (message_id, at, event, delivery_count, detail)
+            VALUES (1, 1800000000000, 'queued', 0, NULL), (2, 1800000000000, 'queued', 0, NULL),
+                   (1, 1800000005000, 'leased', 0, NULL);
+            """)
         let queue = try SQLiteMessageQueue(path: path)
         let history = try await queue.history(envelopeId: "e1")
         #expect(history.map(\.event) == [.queued, .queued, .leased])
@@ -53,15 +54,38 @@ struct SQLiteQueueTests {
         #expect(try await queue.history(envelopeId: item.envelopeId).map(\.event) == [.queued])
     }
 
+    /// A database of migration v2 (before outboxes) holding a dead outbox message gets the
+    /// outbox rule once opened: the dead message holds back its record's later revision.
+    @Test func outboxRuleAppliesToAVersion2Database() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.path("v2.sqlite")
+        try await Self.oldDatabase(path, migratedUpTo: "v2-implicit-queued", holding: """
+            INSERT INTO envelope (id, submitter, kind, record_id, updated_at, payload_digest, destinations, body, enqueued_at)
+            VALUES ('e1', 'a', 'traffic-violation', 'r1', '2026-01-01T01:00:00Z', 'd1', 'node:x', x'7b7d', 1800000000000),
+                   ('e2', 'a', 'traffic-violation', 'r1', '2026-01-01T02:00:00Z', 'd2', 'node:x', x'7b7d', 1800000000000);
+            INSERT INTO message (id, envelope_id, destination, submitter, record_id, updated_at, state, delivery_count,
+                                 available_at, last_error, died_at)
+            VALUES (1, 'e1', 'node:x', 'a', 'r1', '2026-01-01T01:00:00Z', 'dead', 1, 1800000000000, 'rejected', 1800000000000),
+                   (2, 'e2', 'node:x', 'a', 'r1', '2026-01-01T02:00:00Z', 'queued', 0, 1800000000000, NULL, NULL);
+            """)
+        let queue = try SQLiteMessageQueue(path: path, configuration: QueueConfiguration(clock: ManualQueueClock()))
+        #expect(try await queue.lease(participant: "node:x", max: 10, visibility: 30).isEmpty, "held by the dead revision")
+        try await queue.discard(messageId: MessageID(1))
+        #expect(try await queue.lease(participant: "node:x", max: 10, visibility: 30).map(\.envelopeId) == ["e2"])
+    }
+
     @Test func leaseSearchesIndexesOnly() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let queue = try SQLiteMessageQueue(path: directory.path("queue.sqlite"))
         _ = try await queue.enqueue(submitter: "a", items: (0..<50).map { contractItem(recordId: "r\($0 % 7)", to: ["b", "c"]) })
-        let plan = try await queue.queryPlan(SQLiteMessageQueue.leaseSQL, arguments: ["b", Int64.max, 10])
+        // The outbox flag (argument 4) only adds a probe of the dead messages of the group.
+        let plan = try await queue.queryPlan(SQLiteMessageQueue.leaseSQL, arguments: ["b", Int64.max, 10, 1])
         let text = plan.joined(separator: "\n")
         #expect(text.contains("SEARCH m USING INDEX message_ready (destination=? AND available_at<?)"), "\(text)")
         #expect(text.contains("SEARCH p USING INDEX message_group (destination=? AND record_id=?)"), "\(text)")
+        #expect(text.contains("SEARCH d USING INDEX message_dead_group (destination=? AND record_id=?)"), "\(text)")
         #expect(text.contains("SEARCH e USING INDEX sqlite_autoindex_envelope_1 (id=?)"), "\(text)")
         #expect(!text.contains("SCAN"), "no full scan and no sort step: \(text)")
         #expect(!text.contains("TEMP B-TREE"), "ordered by the index itself: \(text)")
