@@ -103,4 +103,64 @@ import Testing
         let again = try Self.xgw(["fixtures", "update", "--fixtures", "Fixtures"], in: folder)
         #expect(Self.lines(again.output) == ["0 fixture(s) updated"])
     }
+
+    // MARK: item 12
+
+    /// `fixtures(…)` plus copies of Mappings/, seeds/ and docs/spec/: a copy of the checkout to change.
+    static func checkoutCopy(_ mapping: String, names: [String]) throws -> URL {
+        let folder = try fixtures(mapping, names: names)
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("docs"), withIntermediateDirectories: true)
+        for name in ["Mappings", "seeds", "docs/spec"] {
+            try FileManager.default.copyItem(at: root.appendingPathComponent(name), to: folder.appendingPathComponent(name))
+        }
+        return folder
+    }
+
+    @Test func theCurrentFolderWinsOverXGWHomeAndEveryCommandNamesItsFolders() throws {
+        let copy = try Self.checkoutCopy("cq-traffic-json", names: ["001-"])
+        defer { try? FileManager.default.removeItem(at: copy) }
+        try Self.edit(copy.appendingPathComponent("Mappings/cq-traffic-json.yaml"), "{ ONSITE: site, CAMERA: camera }", "{ ONSITE: camera, CAMERA: site }")
+        let home = ["XGW_HOME": Self.root.path]
+        let c = copy.path
+
+        // The copy's changed mapping is what is proved, not XGW_HOME's, and the first line says so.
+        let test = try Self.xgw(["fixtures", "test"], in: copy, environment: home)
+        #expect(test.status == 1, "\(test.output)")
+        #expect(
+            Self.lines(test.output).first
+                == "using mappings \(c)/Mappings (current folder), seeds \(c)/seeds (current folder), fixtures \(c)/Fixtures (current folder)")
+        #expect(test.output.contains("/capture"))
+        // Beside a machine-readable report the folders go to standard error.
+        let json = try Self.xgw(["fixtures", "test", "--reporter", "json", "--fixtures", "Fixtures"], in: copy, environment: home)
+        #expect(json.output.hasPrefix("{"))
+        #expect(json.error.contains("xgw: using mappings \(c)/Mappings (current folder)"))
+        #expect(json.error.contains("fixtures \(c)/Fixtures (--fixtures)"))
+
+        let lint = try Self.xgw(["mappings", "lint"], in: copy, environment: home)
+        #expect(
+            Self.lines(lint.output).first
+                == "using mappings \(c)/Mappings (current folder), seeds \(c)/seeds (current folder), "
+                + "schema \(c)/docs/spec/canonical.schema.json (current folder)")
+
+        // Where the current folder has none, XGW_HOME is used, and named.
+        let empty = try Self.folder()
+        defer { try? FileManager.default.removeItem(at: empty) }
+        let elsewhere = try Self.xgw(["mappings", "lint"], in: empty, environment: ["XGW_HOME": c])
+        #expect(Self.lines(elsewhere.output).first?.hasPrefix("using mappings \(c)/Mappings (XGW_HOME), seeds \(c)/seeds (XGW_HOME)") == true)
+        #expect(elsewhere.error.isEmpty)
+
+        // XGW_HOME pointing nowhere is warned about.
+        let nowhere = try Self.xgw(["mappings", "lint"], in: copy, environment: ["XGW_HOME": c + "/no-such-folder"])
+        #expect(nowhere.error.contains("xgw: warning: XGW_HOME=\(c)/no-such-folder is not a folder"))
+        #expect(nowhere.status == 0, "\(nowhere.output)")
+    }
+
+    @Test func serveNamesTheMappingsAndSeedsItRunsOn() throws {
+        let data = try ServerProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: data) }
+        let server = try ServerProcess(data: data)
+        defer { server.stop() }
+        let r = Self.root.path
+        #expect(server.stdout.contains("xgw: using mappings \(r)/Mappings (current folder), seeds \(r)/seeds (current folder)\n"))
+    }
 }

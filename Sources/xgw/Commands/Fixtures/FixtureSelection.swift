@@ -10,6 +10,9 @@ struct FixtureSelection: ParsableArguments {
 
     var fixturesDirectory: String { fixtures ?? Installation.folder("Fixtures") }
 
+    /// The fixtures folder used, and why (`Installation.describe`).
+    var folder: String { Installation.describe("fixtures", given: fixtures, option: "--fixtures", name: "Fixtures") }
+
     func selected() -> [Fixture] {
         Fixture.discover(in: fixturesDirectory).filter { f in filter.map { f.id.contains($0) } ?? true }
     }

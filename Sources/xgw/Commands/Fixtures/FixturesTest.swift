@@ -6,7 +6,7 @@ struct FixturesTest: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "test",
         abstract: "Run every fixture and compare actual with expected records and rejections.",
-        discussion: "Exit status 0 when all fixtures match, 1 otherwise.")
+        discussion: "The first line names the mappings, seeds and fixtures folders used. Exit status 0 when all fixtures match, 1 otherwise.")
 
     enum Reporter: String, ExpressibleByArgument, CaseIterable {
         case human, json, junit
@@ -19,6 +19,9 @@ struct FixturesTest: AsyncParsableCommand {
     var reporter: Reporter = .human
 
     func run() async throws {
+        // Which folders are proved, first: on standard output for people, on standard error beside a report.
+        let folders = "using " + (mappingOptions.folders + [selection.folder]).joined(separator: ", ")
+        if reporter == .human { Console.out.line(folders) } else { Console.error("xgw: " + folders) }
         let translator = try mappingOptions.translator()
         let fixtures = selection.selected()
         if fixtures.isEmpty {

@@ -9,7 +9,8 @@ struct MappingsLint: AsyncParsableCommand {
         discussion: """
             Every file parses; every member a mapping writes exists in the canonical model and every \
             required member is written; every code table exists in seeds/; XPath expressions compile; \
-            JSON Pointers are well-formed. Problems are printed as file:line:column: message; exit 1.
+            JSON Pointers are well-formed. The first line names the folders used. Problems are printed as \
+            file:line:column: message; exit 1.
             """)
 
     @Argument(help: ArgumentHelp("Folder of mapping files (default: the installation's Mappings/).", valueName: "DIR"))
@@ -24,13 +25,20 @@ struct MappingsLint: AsyncParsableCommand {
     func run() async throws {
         let dir = directory ?? Installation.folder("Mappings")
         let seedsDir = seeds ?? Installation.folder("seeds")
+        let schemaFile = schema ?? Installation.folder("docs/spec/canonical.schema.json")
+        Console.out.line(
+            "using " + [
+                Installation.describe("mappings", given: directory, option: "argument", name: "Mappings"),
+                Installation.describe("seeds", given: seeds, option: "--seeds", name: "seeds"),
+                Installation.describe("schema", given: schema, option: "--schema", name: "docs/spec/canonical.schema.json"),
+            ].joined(separator: ", "))
         var problems: [ConfigurationError] = []
         var mappings: [Mapping] = []
         do {
             let s = try Seeds.load(directory: seedsDir)
             do { mappings = try Mapping.loadAll(directory: dir, seeds: s) } catch { problems += error.errors }
             if mappings.isEmpty && problems.isEmpty { problems.append(ConfigurationError(file: dir, message: "no mappings")) }
-            let lint = try MappingLint(schemaPath: schema ?? Installation.folder("docs/spec/canonical.schema.json"))
+            let lint = try MappingLint(schemaPath: schemaFile)
             for m in mappings { problems += lint.check(m) }
             problems += RoutesLint.check(directory: dir, seeds: s, mappings: mappings)
         } catch {

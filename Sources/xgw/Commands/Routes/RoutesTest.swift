@@ -28,7 +28,7 @@ struct RoutesTest: AsyncParsableCommand {
             routes = try Routes.load(directory: mappingOptions.mappingsDirectory, seeds: seeds)
         } catch {
             Console.error("xgw: \(error)")
-            throw ExitCode(78)
+            throw Exit.configuration
         }
         if let from, seeds.participant(from) == nil { throw ValidationError("'\(from)' is not a participant of seeds/participants.yaml") }
         let bytes: [UInt8]

@@ -36,8 +36,16 @@ struct ServeCommand: AsyncParsableCommand {
             configuration = try ServerConfiguration.load(file: config, environment: ProcessInfo.processInfo.environment, base: base)
         } catch {
             Console.error("xgw serve: \(error)")
-            throw ExitCode(78)
+            throw Exit.configuration
         }
+        // Which mappings and seeds this server runs on, before anything can fail on them.
+        func folder(_ label: String, _ used: String, _ located: String, _ name: String) -> String {
+            Installation.describe(label, given: used == located ? nil : used, option: "configuration", name: name)
+        }
+        Console.out.line(
+            "xgw: using " + folder("mappings", configuration.mappingsDirectory, base.mappingsDirectory, "Mappings") + ", "
+                + folder("seeds", configuration.seedsDirectory, base.seedsDirectory, "seeds"))
+        Console.out.flush()
         let built: (application: Application<RouterResponder<GatewayContext>>, gateway: Gateway)
         do {
             built = try buildApplication(configuration: configuration, logger: logger) { port in
@@ -46,7 +54,7 @@ struct ServeCommand: AsyncParsableCommand {
             }
         } catch let error as ServerConfigurationError {
             Console.error("xgw serve: \(error)")
-            throw ExitCode(78)
+            throw Exit.configuration
         } catch {
             Console.error("xgw serve: cannot start: \(error)")
             throw ExitCode(70)
