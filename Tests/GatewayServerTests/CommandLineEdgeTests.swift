@@ -163,4 +163,40 @@ import Testing
         let r = Self.root.path
         #expect(server.stdout.contains("xgw: using mappings \(r)/Mappings (current folder), seeds \(r)/seeds (current folder)\n"))
     }
+
+    // MARK: item 13
+
+    /// The problems `fixtures test --reporter json` lists for each fixture id.
+    static func problems(_ run: ToolRun) throws -> [String: [String]] {
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [String: Any])
+        let fixtures = try #require(report["fixtures"] as? [[String: Any]])
+        var out: [String: [String]] = [:]
+        for f in fixtures { out[f["id"] as? String ?? "?"] = f["problems"] as? [String] ?? [] }
+        return out
+    }
+
+    @Test func oneRejectedRecordInABatchIsOneProblemNotACascade() throws {
+        let folder = try Self.fixtures("cq-traffic-json", names: ["002-"])
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try Self.edit(folder.appendingPathComponent("Fixtures/cq-traffic-json/002-batch-three.json"), "\"plateNo\": \"渝A·12345\"", "\"plateNo\": \"渝A\"")
+
+        let run = try Self.xgw(["fixtures", "test", "--fixtures", "Fixtures", "--reporter", "json"], in: folder)
+        #expect(run.status == 1)
+        let problems = try #require(try Self.problems(run)["cq-traffic-json/002-batch-three"])
+        // The second record is missing because it was rejected; the third still matches.
+        #expect(problems.count == 2, "\(problems)")
+        #expect(problems.first?.hasPrefix("record cq-traffic:CQ5001552023071100102: expected, got none (rejected at index 1: ") == true)
+        #expect(problems.first?.contains("invalid-plate") == true)
+        #expect(problems.last?.hasPrefix("rejection (index 1): not expected, record cq-traffic:CQ5001552023071100102, ") == true)
+
+        // Expecting that rejection makes the fixture pass: rejections align by index, not position.
+        let rejections = folder.appendingPathComponent("Fixtures/cq-traffic-json/002-batch-three.rejections.ndjson")
+        try #"{"errors":[{"code":"invalid-plate","path":"/vehicle/plate","source":"/records/1/vehicle/plateNo"}],"index":1,"recordId":"cq-traffic:CQ5001552023071100102"}"#
+            .appending("\n").write(to: rejections, atomically: true, encoding: .utf8)
+        let expected = folder.appendingPathComponent("Fixtures/cq-traffic-json/002-batch-three.expected.ndjson")
+        let records = Self.lines(try String(contentsOf: expected, encoding: .utf8))
+        try ([records[0], records[2]].joined(separator: "\n") + "\n").write(to: expected, atomically: true, encoding: .utf8)
+        let fixed = try Self.xgw(["fixtures", "test", "--fixtures", "Fixtures", "--reporter", "json"], in: folder)
+        #expect(fixed.status == 0, "\(fixed.output)")
+    }
 }

@@ -26,7 +26,7 @@ struct FixtureRunner {
         }
         do {
             let expected = try Self.readLines(fixture.expectedPath)
-            compareRecords(expected: expected, actual: result.actualRecords, into: &result.problems)
+            compareRecords(expected: expected, actual: result.actualRecords, rejections: result.actualRejections, into: &result.problems)
             let expectedRejections = try Self.readLines(fixture.rejectionsPath)
             compareRejections(expected: expectedRejections, actual: result.actualRejections, into: &result.problems)
         } catch {
@@ -53,7 +53,41 @@ struct FixtureRunner {
         return out
     }
 
-    func compareRecords(expected: [JSONValue], actual: [JSONValue], into problems: inout [String]) {
+    /// Compares records aligned by `recordId` (one rejected or extra record in a batch is one
+    /// problem, not a cascade of false mismatches); by position when ids are missing or repeated.
+    func compareRecords(expected: [JSONValue], actual: [JSONValue], rejections: [Rejection] = [], into problems: inout [String]) {
+        let expectedIds = expected.map { $0["recordId"]?.stringValue }
+        let actualIds = actual.map { $0["recordId"]?.stringValue }
+        guard let e = Self.uniqueIds(expectedIds), let a = Self.uniqueIds(actualIds) else {
+            return comparePositionally(expected: expected, actual: actual, into: &problems)
+        }
+        let actualById = Dictionary(uniqueKeysWithValues: zip(a, actual))
+        for (id, record) in zip(e, expected) {
+            guard let found = actualById[id] else {
+                let rejected = rejections.first { $0.recordId == id }
+                let why = rejected.map { r in " (rejected at index \(r.index.map(String.init) ?? "null"): \(r.errors.map(Self.describe).joined(separator: "; ")))" }
+                problems.append("record \(id): expected, got none\(why ?? "")")
+                continue
+            }
+            for d in JSONDiff.differences(record, found) { problems.append("record \(id) \(d)") }
+        }
+        let expectedSet = Set(e)
+        for id in a where !expectedSet.contains(id) { problems.append("record \(id): not expected") }
+        let common = Set(a)
+        let expectedOrder = e.filter(common.contains)
+        let actualOrder = a.filter(expectedSet.contains)
+        if expectedOrder != actualOrder {
+            problems.append("records out of order: expected \(expectedOrder.joined(separator: ", ")), actual \(actualOrder.joined(separator: ", "))")
+        }
+    }
+
+    /// The ids when every record has one and none repeats.
+    private static func uniqueIds(_ ids: [String?]) -> [String]? {
+        let present = ids.compactMap { $0 }
+        return present.count == ids.count && Set(present).count == present.count ? present : nil
+    }
+
+    private func comparePositionally(expected: [JSONValue], actual: [JSONValue], into problems: inout [String]) {
         for i in 0..<max(expected.count, actual.count) {
             guard i < expected.count else {
                 problems.append("record \(i): not expected, got \(actual[i]["recordId"]?.stringValue ?? "a record")")
@@ -69,26 +103,21 @@ struct FixtureRunner {
         }
     }
 
+    /// Compares rejections aligned by the index of the rejected record (`null` for the whole
+    /// document); several with one index pair up in order.
     func compareRejections(expected: [JSONValue], actual: [Rejection], into problems: inout [String]) {
-        for i in 0..<max(expected.count, actual.count) {
-            guard i < expected.count else {
-                let a = actual[i]
-                problems.append("rejection \(i): not expected, got index \(a.index.map(String.init) ?? "null") \(a.errors.map(Self.describe).joined(separator: "; "))")
-                continue
-            }
-            let e = expected[i]
-            guard i < actual.count else {
-                problems.append("rejection \(i): expected \(e.canonicalString), got none")
-                continue
-            }
-            let a = actual[i]
+        func label(_ index: Int?) -> String { "rejection (index \(index.map(String.init) ?? "null"))" }
+        var unmatched = Array(actual.indices)
+        for e in expected {
             let expectedIndex = e["index"]?.numberValue?.intValue
-            if expectedIndex != a.index {
-                problems.append("rejection \(i) /index: expected \(expectedIndex.map(String.init) ?? "null"), actual \(a.index.map(String.init) ?? "null")")
+            guard let k = unmatched.firstIndex(where: { actual[$0].index == expectedIndex }) else {
+                problems.append("\(label(expectedIndex)): expected \(e.canonicalString), got none")
+                continue
             }
+            let a = actual[unmatched.remove(at: k)]
             let expectedRecordId = e["recordId"]?.stringValue
             if expectedRecordId != a.recordId {
-                problems.append("rejection \(i) /recordId: expected \(expectedRecordId ?? "(none)"), actual \(a.recordId ?? "(none)")")
+                problems.append("\(label(a.index)) /recordId: expected \(expectedRecordId ?? "(none)"), actual \(a.recordId ?? "(none)")")
             }
             var remaining = a.errors
             var missing: [String] = []
@@ -106,8 +135,12 @@ struct FixtureRunner {
                     missing.append(ee.canonicalString)
                 }
             }
-            for m in missing { problems.append("rejection \(i) (index \(a.index.map(String.init) ?? "null")): expected error \(m) not reported") }
-            for r in remaining { problems.append("rejection \(i) (index \(a.index.map(String.init) ?? "null")): unexpected error \(Self.describe(r))") }
+            for m in missing { problems.append("\(label(a.index)): expected error \(m) not reported") }
+            for r in remaining { problems.append("\(label(a.index)): unexpected error \(Self.describe(r))") }
+        }
+        for k in unmatched {
+            let a = actual[k]
+            problems.append("\(label(a.index)): not expected\(a.recordId.map { ", record \($0)" } ?? ""), \(a.errors.map(Self.describe).joined(separator: "; "))")
         }
     }
 
