@@ -7,11 +7,19 @@ extension Mapping {
     /// Loads every `*.yaml` mapping of a folder (not `routes.yaml`). All files are read; the errors
     /// of all of them are reported together.
     public static func loadAll(directory: String, seeds: Seeds) throws(ConfigurationErrors) -> [Mapping] {
+        let (mappings, errors) = loadEach(directory: directory, seeds: seeds)
+        if !errors.isEmpty { throw ConfigurationErrors(errors) }
+        return mappings
+    }
+
+    /// Every mapping file of `directory` that loads, and the problems of those that do not (so that
+    /// lint checks the good files, and the routes against them, when one file is broken).
+    public static func loadEach(directory: String, seeds: Seeds) -> (mappings: [Mapping], errors: [ConfigurationError]) {
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
             .filter { ($0.hasSuffix(".yaml") || $0.hasSuffix(".yml")) && !$0.hasPrefix("routes.") }
             .sorted()
         if names.isEmpty {
-            throw ConfigurationErrors([ConfigurationError(file: directory, message: "no mapping files (*.yaml) in this folder")])
+            return ([], [ConfigurationError(file: directory, message: "no mapping files (*.yaml) in this folder")])
         }
         var mappings: [Mapping] = []
         var errors: [ConfigurationError] = []
@@ -26,8 +34,7 @@ extension Mapping {
                 errors.append(error)
             }
         }
-        if !errors.isEmpty { throw ConfigurationErrors(errors) }
-        return mappings
+        return (mappings, errors)
     }
 
     public static func load(path: String, seeds: Seeds) throws(ConfigurationError) -> Mapping {
@@ -86,7 +93,7 @@ struct MappingLoader {
         var detection = Detection(
             root: try detectMap["root"].map { (n: Node) throws(ConfigurationError) in try file.string(n, "root") },
             namespace: try detectMap["namespace"].map { (n: Node) throws(ConfigurationError) in try file.string(n, "namespace") },
-            conditions: [])
+            conditions: [], line: (top.first { $0.key.string == "detect" }?.key ?? detectNode).mark?.line)
         if syntax == .xml && detection.root == nil { throw file.error(detectNode, "an XML mapping must name its root element") }
         if let when = detectMap["when"] {
             for c in try file.sequence(when, "when") { detection.conditions.append(try condition(c)) }

@@ -45,6 +45,8 @@ struct Detection: Sendable {
     var namespace: String?
     /// Further conditions evaluated from the document root (XML: the root element).
     var conditions: [Condition]
+    /// The line of `detect:` in the mapping file.
+    var line: Int? = nil
 }
 
 /// "The sending system reported an error inside the document": when `condition` does not hold, the

@@ -2,7 +2,9 @@ import Foundation
 import GatewayModel
 
 /// Static checks of mapping files against the canonical schema (`docs/spec/canonical.schema.json`):
-/// every member a mapping writes exists in the model, and every required member is written.
+/// every member a mapping writes exists in the model, every required member is written, and every
+/// value an `enum`, a `lookup`, a constant or a `cases` writes to a member with an `enum` in the
+/// schema is one of its values.
 /// Shape, XPath, JSON Pointer and code-table problems are already found when a mapping loads.
 public struct MappingLint: Sendable {
     /// A member of the canonical model: its pointer (array elements as `/*`), whether required,
@@ -11,6 +13,8 @@ public struct MappingLint: Sendable {
         var pointer: String
         var required: Bool
         var parent: String
+        /// The canonical JSON text of each value of the member's `enum`, when it has one.
+        var allowed: [String]? = nil
     }
 
     let membersByKind: [String: [String: SchemaMember]]
@@ -42,10 +46,11 @@ public struct MappingLint: Sendable {
             }
             for p in properties {
                 let child = pointer + "/" + p.key
-                out[child] = SchemaMember(pointer: child, required: requiredNames.contains(p.key), parent: pointer)
                 let value = resolve(p.value)
+                func allowed(_ v: JSONValue) -> [String]? { v["enum"]?.arrayValue?.map(\.canonicalString) }
+                out[child] = SchemaMember(pointer: child, required: requiredNames.contains(p.key), parent: pointer, allowed: allowed(value))
                 if value["type"]?.stringValue == "array", let items = value["items"] {
-                    out[child + "/*"] = SchemaMember(pointer: child + "/*", required: false, parent: child)
+                    out[child + "/*"] = SchemaMember(pointer: child + "/*", required: false, parent: child, allowed: allowed(resolve(items)))
                     walk(items, pointer: child + "/*", into: &out)
                 } else {
                     walk(value, pointer: child, into: &out)
@@ -69,9 +74,27 @@ public struct MappingLint: Sendable {
         }
         var problems: [ConfigurationError] = []
         var written = Set(["/kind", "/schemaVersion", "/source", "/source/region", "/source/system", "/source/format"])
+        /// A value the rule can write that the member's `enum` does not list.
+        func checkValues(_ values: [JSONValue], at pointer: String, rule: MemberRule) {
+            guard let allowed = members[pointer]?.allowed else { return }
+            for value in values where value != .null && !allowed.contains(value.canonicalString) {
+                problems.append(
+                    ConfigurationError(
+                        file: mapping.file, line: rule.line,
+                        message: "'\(rule.toText)' can write \(value.canonicalString), which is not one of the schema's values for "
+                            + "\(pointer.replacingOccurrences(of: "/*", with: "/0")) (\(allowed.joined(separator: ", ")))"))
+            }
+        }
         func visit(_ rules: [MemberRule], prefix: String) {
             for rule in rules {
                 let pointer = prefix + rule.toText
+                switch rule.body {
+                case .value(_, let transforms): checkValues(Self.values(transforms) + [rule.defaultValue].compactMap { $0 }, at: pointer, rule: rule)
+                case .constant(let value): checkValues([value], at: pointer, rule: rule)
+                case .cases(let cases): checkValues(cases.map(\.value) + [rule.defaultValue].compactMap { $0 }, at: pointer, rule: rule)
+                case .each(_, element: .value(_, let transforms), join: .none): checkValues(Self.values(transforms), at: pointer + "/*", rule: rule)
+                case .each: break
+                }
                 // Every step of the pointer must be a member of the model.
                 var partial = prefix
                 for token in rule.to {
@@ -112,5 +135,14 @@ public struct MappingLint: Sendable {
             }
         }
         return problems
+    }
+
+    /// The values a transform list can end with, when its last step is a table (`enum`, `lookup`).
+    static func values(_ transforms: [Transform]) -> [JSONValue] {
+        switch transforms.last {
+        case .enumeration(let map): Set(map.values).sorted().map(JSONValue.string)
+        case .lookup(_, _, let entries): Set(entries.values).sorted().map(JSONValue.string)
+        default: []
+        }
     }
 }

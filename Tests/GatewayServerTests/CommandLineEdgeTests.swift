@@ -199,4 +199,31 @@ import Testing
         let fixed = try Self.xgw(["fixtures", "test", "--fixtures", "Fixtures", "--reporter", "json"], in: folder)
         #expect(fixed.status == 0, "\(fixed.output)")
     }
+
+    // MARK: item 14
+
+    @Test func lintNamesOnlyTheBrokenFileAndFixturesTestFailsOnBadRoutes() throws {
+        let copy = try Self.checkoutCopy("cq-traffic-json", names: ["001-"])
+        defer { try? FileManager.default.removeItem(at: copy) }
+        let c = copy.path
+        let mapping = copy.appendingPathComponent("Mappings/cq-case-xml.yaml")
+        let (text, _) = try Self.edit(mapping, "kind: enforcement-case", "kind: [enforcement-case")
+        let lint = try Self.xgw(["mappings", "lint"], in: copy)
+        #expect(lint.status == 1)
+        let problems = Self.lines(lint.output).dropFirst().dropLast()
+        #expect(problems.count == 1, "\(lint.output)")
+        #expect(problems.first?.hasPrefix("Mappings/cq-case-xml.yaml:") == true)
+        #expect(!lint.output.contains("routes.yaml"))
+        try text.write(to: mapping, atomically: true, encoding: .utf8)
+
+        // A route naming no participant: lint and fixtures test both fail, naming routes.yaml.
+        try Self.edit(copy.appendingPathComponent("Mappings/routes.yaml"), "to: [xinsheng]", "to: [xinshen]")
+        #expect(try Self.xgw(["mappings", "lint"], in: copy).output.contains("routes.yaml"))
+        let test = try Self.xgw(["fixtures", "test"], in: copy)
+        #expect(test.status == 1, "\(test.output)")
+        #expect(test.output.contains("✗ Mappings/routes.yaml"))
+        #expect(test.output.contains("\(c)/Mappings/routes.yaml:") || test.output.contains("Mappings/routes.yaml:"))
+        #expect(test.output.contains("'xinshen' is not a participant"))
+        #expect(test.output.hasSuffix("1 passed, 1 failed\n"))
+    }
 }

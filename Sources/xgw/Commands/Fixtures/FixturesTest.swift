@@ -1,12 +1,17 @@
 import ArgumentParser
 import Foundation
+import GatewayMapping
 
 /// `xgw fixtures test`: every fixture against its expected records and rejections (what `.ci/run` calls).
 struct FixturesTest: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "test",
         abstract: "Run every fixture and compare actual with expected records and rejections.",
-        discussion: "The first line names the mappings, seeds and fixtures folders used. Exit status 0 when all fixtures match, 1 otherwise.")
+        discussion: """
+            The first line names the mappings, seeds and fixtures folders used. Mappings/routes.yaml is checked too \
+            (as xgw mappings lint does): its problems are reported as a failed 'Mappings/routes.yaml'. \
+            Exit status 0 when all fixtures match and the routes are sound, 1 otherwise.
+            """)
 
     enum Reporter: String, ExpressibleByArgument, CaseIterable {
         case human, json, junit
@@ -40,6 +45,7 @@ struct FixturesTest: AsyncParsableCommand {
             }
         }
         if progress { Console.err.write("\n"); Console.err.flush() }
+        if let routes = routesResult(translator) { results.append(routes) }
         switch reporter {
         case .human: FixtureReport.human(results)
         case .json: FixtureReport.json(results)
@@ -47,5 +53,18 @@ struct FixturesTest: AsyncParsableCommand {
         }
         Console.out.flush()
         if results.contains(where: { !$0.passed }) { throw Exit.checkFailed }
+    }
+
+    /// The routes checked against the mappings; a failed result named `Mappings/routes.yaml` when they
+    /// have problems (a route that cannot load or names an unknown participant breaks production as
+    /// surely as a wrong mapping).
+    private func routesResult(_ translator: Translator) -> FixtureResult? {
+        let directory = mappingOptions.mappingsDirectory
+        let problems = RoutesLint.check(directory: directory, seeds: translator.seeds, mappings: translator.mappings)
+        guard !problems.isEmpty else { return nil }
+        let path = directory + "/routes.yaml"
+        return FixtureResult(
+            fixture: Fixture(folder: "Mappings", name: "routes.yaml", inputPath: path, base: path), problems: problems.map(\.description),
+            actualRecords: [], actualRejections: [], seconds: 0)
     }
 }

@@ -8,8 +8,10 @@ struct MappingsLint: AsyncParsableCommand {
         abstract: "Check every mapping (and the routes) without running anything.",
         discussion: """
             Every file parses; every member a mapping writes exists in the canonical model and every \
-            required member is written; every code table exists in seeds/; XPath expressions compile; \
-            JSON Pointers are well-formed. The first line names the folders used. Problems are printed as \
+            required member is written; every value an enum, lookup, constant or cases writes is one the \
+            schema allows; no two mappings recognise the same documents; every code table exists in seeds/; \
+            XPath expressions compile; JSON Pointers are well-formed; the routes name known participants, \
+            kinds and formats. The first line names the folders used. Problems are printed as \
             file:line:column: message; exit 1.
             """)
 
@@ -36,11 +38,15 @@ struct MappingsLint: AsyncParsableCommand {
         var mappings: [Mapping] = []
         do {
             let s = try Seeds.load(directory: seedsDir)
-            do { mappings = try Mapping.loadAll(directory: dir, seeds: s) } catch { problems += error.errors }
+            // The files that load are checked, and the routes against them, even when another is broken.
+            let loaded = Mapping.loadEach(directory: dir, seeds: s)
+            mappings = loaded.mappings
+            problems += loaded.errors
             if mappings.isEmpty && problems.isEmpty { problems.append(ConfigurationError(file: dir, message: "no mappings")) }
             let lint = try MappingLint(schemaPath: schemaFile)
             for m in mappings { problems += lint.check(m) }
-            problems += RoutesLint.check(directory: dir, seeds: s, mappings: mappings)
+            problems += MappingLint.overlappingDetections(mappings)
+            problems += RoutesLint.check(directory: dir, seeds: s, mappings: mappings, mappingsComplete: loaded.errors.isEmpty)
         } catch {
             problems.append(error)
         }
