@@ -109,11 +109,13 @@ extension Gateway {
         return .object(o)
     }
 
-    /// The state history of an envelope's messages: for ops, and for its destinations.
+    /// The state history of an envelope's messages: all of it for ops; for a destination, the
+    /// events of its own message only (a bulletin's recipients do not see each other's acks).
     public func history(envelopeId: String, principal: Principal) async throws -> JSONValue {
-        let entries = try await queue.history(envelopeId: envelopeId)
-        if case .participant(let id) = principal, !entries.contains(where: { $0.destination == id }) {
-            throw GatewayError.notFound("no message \(envelopeId) in your inbox")
+        var entries = try await queue.history(envelopeId: envelopeId)
+        if case .participant(let id) = principal {
+            entries = entries.filter { $0.destination == id }
+            if entries.isEmpty { throw GatewayError.notFound("no message \(envelopeId) in your inbox") }
         }
         guard !entries.isEmpty else { throw GatewayError.notFound("no message \(envelopeId)") }
         return [

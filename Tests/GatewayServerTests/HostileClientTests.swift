@@ -308,6 +308,52 @@ struct HostileClientAPITests {
     }
 }
 
+/// Issue 17 row 12: a bulletin's recipients each see only their own message's history.
+@Suite(.serialized)
+struct BulletinHistoryTests {
+    @Test func aRecipientSeesOnlyItsOwnMessagesHistory() async throws {
+        let data = try ServerProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: data) }
+        let server = try ServerProcess(data: data)
+        defer { server.stop() }
+        let tokens = server.printedTokens
+        let issuer = try #require(tokens["kaijiang-renshi"]), ops = try #require(tokens["ops"])
+        let client = HTTPClient(port: server.port)
+        // The formats.md bulletin of kaijiang-renshi, to liangping-xinsheng and liangping.
+        let submitted = try await client.call("POST", "/v1/documents", token: issuer, body: try fixture("sc-bulletin-xml/001-spec-example.xml"))
+        let record = try #require(submitted.json?["records"]?.arrayValue?.first, "\(submitted.text)")
+        let envelopeId = try #require(record["envelopeId"]?.stringValue)
+        let audience = Set(record["destinations"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+        #expect(audience == ["liangping-xinsheng", "liangping"], "\(submitted.text)")
+        // liangping-xinsheng leases and acks; liangping only leases.
+        for recipient in ["liangping-xinsheng", "liangping"] {
+            let lease = try await client.call("POST", "/v1/inbox/lease", token: tokens[recipient], json: ["max": 1])
+            let message = try #require(lease.json?["messages"]?.arrayValue?.first, "\(recipient): \(lease.text)")
+            if recipient == "liangping-xinsheng" {
+                let ack = try await client.call(
+                    "POST", "/v1/inbox/\(envelopeId)/ack", token: tokens[recipient], json: ["leaseToken": message["leaseToken"] ?? .null])
+                #expect(ack.status == 200, "\(ack.text)")
+            }
+        }
+        func history(_ token: String?) async throws -> (status: Int, destinations: Set<String>, events: [String]) {
+            let answer = try await client.call("GET", "/v1/messages/\(envelopeId)/history", token: token)
+            let entries = answer.json?["history"]?.arrayValue ?? []
+            return (answer.status, Set(entries.compactMap { $0["destination"]?.stringValue }), entries.compactMap { $0["event"]?.stringValue })
+        }
+        let liangping = try await history(tokens["liangping"])
+        #expect(liangping.status == 200)
+        #expect(liangping.destinations == ["liangping"], "liangping sees \(liangping.destinations)")
+        #expect(!liangping.events.contains("acked"), "liangping sees an ack: \(liangping.events)")
+        let xinsheng = try await history(tokens["liangping-xinsheng"])
+        #expect(xinsheng.destinations == ["liangping-xinsheng"])
+        #expect(xinsheng.events.contains("acked"))
+        let all = try await history(ops)
+        #expect(all.destinations == audience)
+        // Not a recipient: no such message in its inbox.
+        #expect(try await history(tokens["dachuan"]).status == 404)
+    }
+}
+
 /// A raw TCP connection to 127.0.0.1 (what a stalled or trickling client is).
 final class RawConnection: Sendable {
     let fd: Int32
