@@ -49,7 +49,13 @@ extension Translator {
         let n = head.withUnsafeMutableBytes { read(handle, $0.baseAddress, $0.count) }
         close(handle)
         let forced = mappingID.flatMap { mapping(id: $0) }
-        let syntax = forced?.syntax ?? Self.sniff(Array(head.prefix(max(n, 0))))
+        let sniffed = Self.sniff(Array(head.prefix(max(n, 0))))
+        if let forced, let error = Self.syntaxMismatch(forced, sniffed) {
+            let r = Rejection(index: nil, errors: [error])
+            emit(.rejected(r, lineage: []))
+            return DocumentSummary(mapping: forced, records: 0, rejected: 1, documentRejection: r)
+        }
+        let syntax = forced?.syntax ?? sniffed
         if syntax != .xml && size <= configuration.maxDocumentBytes {
             return try translate(file: path, mappingID: mappingID, coverage: coverage, explain: explain, stream: false, emit: emit)
         }

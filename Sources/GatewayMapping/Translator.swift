@@ -61,7 +61,9 @@ public struct Translator: Sendable {
             return reject(
                 RecordError(.malformedDocument, message: "the document is larger than the limit of \(configuration.maxDocumentBytes) bytes"))
         }
-        let syntax = forced?.syntax ?? Self.sniff(bytes)
+        let sniffed = Self.sniff(bytes)
+        if let forced, let error = Self.syntaxMismatch(forced, sniffed) { return reject(error) }
+        let syntax = forced?.syntax ?? sniffed
         switch syntax {
         case .xml:
             let document: XMLDocument
@@ -118,6 +120,15 @@ public struct Translator: Sendable {
             emit(outcome)
         }
         return summary
+    }
+
+    /// A forced mapping of one syntax given a document of the other: say so, rather than the
+    /// parser error of reading XML as JSON (or JSON as XML).
+    static func syntaxMismatch(_ forced: Mapping, _ sniffed: Mapping.Syntax?) -> RecordError? {
+        guard let sniffed, sniffed != forced.syntax else { return nil }
+        return RecordError(
+            .unknownFormat,
+            message: "the document is \(sniffed.rawValue.uppercased()) and mapping '\(forced.id)' reads \(forced.syntax.rawValue.uppercased())")
     }
 
     private var jsonOptions: JSONParser.Options { .init(maxDepth: configuration.maxDepth, allowByteOrderMark: true) }

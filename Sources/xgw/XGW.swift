@@ -40,7 +40,30 @@ struct XGW: AsyncParsableCommand {
         } catch {
             Console.out.flush()
             Console.err.flush()
+            if let hint = unknownCommand(in: Array(CommandLine.arguments.dropFirst())) {
+                Console.error(hint)
+                Foundation.exit(Exit.usage.rawValue)
+            }
             exit(withError: error)
         }
+    }
+
+    /// `xgw fixture test`: names the word that is no subcommand, the closest one and the list
+    /// (ArgumentParser only says "Unexpected argument"). Nil when the words before the first option
+    /// all name subcommands.
+    static func unknownCommand(in arguments: [String]) -> String? {
+        var command: any ParsableCommand.Type = XGW.self
+        var path = ["xgw"]
+        for word in arguments {
+            let subcommands = command.configuration.subcommands
+            guard !word.hasPrefix("-"), word != "help", !subcommands.isEmpty else { return nil }
+            guard let next = subcommands.first(where: { $0._commandName == word }) else {
+                let hint = Suggestion.phrase(word, among: subcommands.map { $0._commandName })
+                return "\(path.joined(separator: " ")): unknown command '\(word)'; \(hint)"
+            }
+            command = next
+            path.append(word)
+        }
+        return nil
     }
 }

@@ -226,4 +226,81 @@ import Testing
         #expect(test.output.contains("'xinshen' is not a participant"))
         #expect(test.output.hasSuffix("1 passed, 1 failed\n"))
     }
+
+    // MARK: item 16
+
+    @Test func unknownMappingsAndCommandsGetTheListAndASuggestion() throws {
+        let input = Self.root.appendingPathComponent("Fixtures/cq-traffic-json/001-formats-example.json").path
+        let mapping = try Self.xgw(["translate", "--mapping", "cq-trafic-json", input])
+        #expect(mapping.status == 64)
+        #expect(mapping.error.contains("no mapping 'cq-trafic-json'"))
+        #expect(mapping.error.contains("did you mean 'cq-traffic-json'?"))
+        #expect(mapping.error.contains("sc-bulletin-xml"))
+        let truncated = try Self.xgw(["translate", "--mapping", "cq-trafic", input])
+        #expect(truncated.error.contains("did you mean 'cq-traffic-json'?"))
+
+        let command = try Self.xgw(["fixture", "test"])
+        #expect(command.status == 64)
+        #expect(command.error.contains("xgw: unknown command 'fixture'; did you mean 'fixtures'?"))
+        let sub = try Self.xgw(["mappings", "lnt"])
+        #expect(sub.status == 64)
+        #expect(sub.error.contains("xgw mappings: unknown command 'lnt'; did you mean 'lint'? (one of: coverage, lint)"))
+    }
+
+    @Test func aForcedMappingOfTheOtherSyntaxSaysSo() throws {
+        let xml = Self.root.appendingPathComponent("Fixtures/sc-traffic-xml/001-formats-example-gbk.xml").path
+        for extra in [[], ["--stream"]] {
+            let r = try Self.xgw(["translate", "--mapping", "cq-traffic-json"] + extra + [xml])
+            #expect(r.status == 65)
+            #expect(r.output.isEmpty)
+            #expect(r.error.contains("the document is XML and mapping 'cq-traffic-json' reads JSON"), "\(r.error)")
+            #expect(r.error.contains("\"code\":\"unknown-format\""))
+        }
+        let json = Self.root.appendingPathComponent("Fixtures/cq-traffic-json/001-formats-example.json").path
+        let r = try Self.xgw(["translate", "--mapping", "sc-traffic-xml", json])
+        #expect(r.error.contains("the document is JSON and mapping 'sc-traffic-xml' reads XML"), "\(r.error)")
+    }
+
+    @Test func aLargeFileOnATerminalEndsWithASummaryLine() throws {
+        let folder = try Self.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let xgw = try TestBinary.url("xgw").path
+        let input = Self.root.appendingPathComponent("Fixtures/sc-traffic-xml/001-formats-example-gbk.xml").path
+        /// Standard error on a pseudo-terminal (script(1)), standard output into a file.
+        func onTerminal(_ arguments: String) throws -> String {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+            process.arguments = ["-qec", "'\(xgw)' translate \(arguments) '\(input)' > '\(folder.path)/out.ndjson'", "/dev/null"]
+            process.currentDirectoryURL = Self.root
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+            let data = pipe.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return String(decoding: data, as: UTF8.self)
+        }
+        let streamed = try onTerminal("--stream")
+        #expect(streamed.contains("\(input): 1 record translated, 0 rejected (sc-traffic-xml) in "), "\(streamed)")
+        #expect(Self.lines(try String(contentsOfFile: folder.path + "/out.ndjson", encoding: .utf8)).count == 1)
+        // A small file is not "large": no line; nor is there one when standard error is no terminal.
+        #expect(!(try onTerminal("")).contains("translated"))
+        let piped = try Self.xgw(["translate", "--stream", input])
+        #expect(piped.status == 0 && piped.error.isEmpty)
+    }
+
+    @Test func aBusyPortIsNamedNotAnErrno() throws {
+        let data = try ServerProcess.temporaryDirectory()
+        let other = try ServerProcess.temporaryDirectory()
+        defer {
+            try? FileManager.default.removeItem(at: data)
+            try? FileManager.default.removeItem(at: other)
+        }
+        let server = try ServerProcess(data: data)
+        defer { server.stop() }
+        let second = try Self.xgw(["serve"], environment: ["XGW_PORT": "\(server.port)", "XGW_DATA": other.path])
+        #expect(second.status == 78)
+        #expect(second.error.contains("cannot listen on 127.0.0.1 port \(server.port): the port is already in use"), "\(second.error)")
+        #expect(!second.error.contains("errno"))
+    }
 }

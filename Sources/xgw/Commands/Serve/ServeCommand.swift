@@ -65,8 +65,29 @@ struct ServeCommand: AsyncParsableCommand {
             for (name, token) in built.gateway.createdTokens { Console.out.line("token \(name) \(token)") }
         }
         Console.out.flush()
-        try await built.application.runService()
+        do {
+            try await built.application.runService()
+        } catch where Self.isAddressInUse(error) {
+            Console.error(
+                "xgw serve: cannot listen on \(configuration.listen) port \(configuration.port): the port is already in use "
+                    + "(another xgw serve?); stop that process or choose another port (port: in --config, or XGW_PORT)")
+            throw Exit.configuration
+        }
         Console.out.line("xgw: stopped")
         Console.out.flush()
+    }
+
+    /// A listener that could not bind because the address is taken (EADDRINUSE): NIO's `IOError`
+    /// keeps the errno in a member `errno` (`errnoCode` outside), found by reflection so that this
+    /// target needs no NIO import; its description says `(errno: 98)`.
+    static func isAddressInUse(_ error: any Error) -> Bool {
+        func holds(_ value: Any, depth: Int) -> Bool {
+            for child in Mirror(reflecting: value).children {
+                if child.label == "errno" || child.label == "errnoCode", let code = child.value as? Int32, code == EADDRINUSE { return true }
+                if depth < 4 && holds(child.value, depth: depth + 1) { return true }
+            }
+            return false
+        }
+        return holds(error, depth: 0) || String(describing: error).hasSuffix("(errno: \(EADDRINUSE))")
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import GatewayMapping
 import GatewayModel
 
@@ -9,7 +10,9 @@ struct TranslateCommand: AsyncParsableCommand {
         abstract: "Translate regional documents into canonical records (NDJSON on standard output).",
         discussion: """
             Rejected records are reported on standard error, one JSON object per line. Exit status: 0 when \
-            every record was translated, 65 when any was rejected, 66 when a file cannot be opened.
+            every record was translated, 65 when any was rejected, 66 when a file cannot be opened. When standard \
+            error is a terminal, a large file (1 MiB or more, or streamed) shows its progress and ends with a \
+            summary line there (records translated, rejected, mapping, time).
             """)
 
     @Option(name: .long, help: ArgumentHelp("Use this mapping instead of detecting it.", valueName: "ID"))
@@ -33,12 +36,16 @@ struct TranslateCommand: AsyncParsableCommand {
     func run() async throws {
         let translator = try mappingOptions.translator()
         if let mapping, translator.mapping(id: mapping) == nil {
-            throw ValidationError("no mapping '\(mapping)' in \(mappingOptions.mappingsDirectory)")
+            throw ValidationError(
+                "no mapping '\(mapping)' in \(mappingOptions.mappingsDirectory); "
+                    + Suggestion.phrase(mapping, among: translator.mappings.map(\.id)))
         }
         var anyRejected = false
         var unreadable = false
         for file in files {
+            var progress = TranslationProgress(file: file, stream: stream)
             let emit: (RecordOutcome) -> Void = { outcome in
+                progress?.count(outcome)
                 switch outcome {
                 case .translated(_, let record, let lineage):
                     if explain {
@@ -49,6 +56,7 @@ struct TranslateCommand: AsyncParsableCommand {
                 case .rejected(let rejection, let lineage):
                     if explain { Explain.print(rejection: rejection, lineage: lineage, file: file) }
                     Console.out.flush()
+                    progress?.clearLine()
                     Console.err.line(rejection.json(file: file).canonicalBytes())
                     Console.err.flush()
                 }
@@ -65,6 +73,7 @@ struct TranslateCommand: AsyncParsableCommand {
                     continue
                 }
             }
+            progress?.finish(summary)
             if summary.rejected > 0 { anyRejected = true }
         }
         Console.out.flush()
