@@ -226,6 +226,17 @@ extension Context {
         try await checkThrows(.invalidArgument) {
             _ = try await queue.ack(participant: "xinsheng", [Acknowledgement(leaseToken: leased[2].leaseToken, forward: empty)])
         }
+        // Several forwards in one batch are enqueued in the acks' order; the same one twice once.
+        let seventh = receipt(7)
+        let eighth = receipt(8)
+        try check(try await queue.ack(participant: "xinsheng", [
+            Acknowledgement(leaseToken: leased[2].leaseToken, forward: seventh),
+            Acknowledgement(leaseToken: leased[3].leaseToken, forward: eighth),
+            Acknowledgement(leaseToken: leased[5].leaseToken, forward: seventh),
+        ]) == [nil, nil, nil], "a batch of forwarding acks stored")
+        let batch = try await lease(senderOutbox)
+        try check(batch.map(\.envelopeId) == [seventh.item.envelopeId, eighth.item.envelopeId],
+            "in order, the repeated one once: \(batch.map(\.recordId))")
         // A refused (expired) ack forwards nothing.
         clock.advance(by: 31)
         let late = receipt(6)

@@ -185,9 +185,22 @@ extension PostgresMessageQueue {
         let acks = transitions.filter { $0.delivery.state == .acked }
         try await storeAcks(connection, acks, logger: logger)
         try await storeStates(connection, acks.count == transitions.count ? [] : transitions.filter { $0.delivery.state != .acked }, logger: logger)
+        // What the acks forward, in their order, one insert per run of forwards of one submitter
+        // (a batch of receipts from one recipient: one statement). An envelope id already in the
+        // run starts a new one: `insert` takes a document's ids as distinct, as `enqueue` checks.
+        var runs: [(submitter: String, items: [EnqueueItem], at: Int64)] = []
         for transition in acks {
             guard let forward = transition.forward else { continue }
-            _ = try await insert(connection, submitter: forward.submitter, items: [forward.item], at: millis(transition.at), logger: logger)
+            if let last = runs.indices.last, runs[last].submitter == forward.submitter, runs[last].at == millis(transition.at),
+                !runs[last].items.contains(where: { $0.envelopeId == forward.item.envelopeId })
+            {
+                runs[last].items.append(forward.item)
+            } else {
+                runs.append((forward.submitter, [forward.item], millis(transition.at)))
+            }
+        }
+        for run in runs {
+            _ = try await insert(connection, submitter: run.submitter, items: run.items, at: run.at, logger: logger)
         }
     }
 
