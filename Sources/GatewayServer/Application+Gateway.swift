@@ -21,6 +21,7 @@ public func buildApplication(
     let router = Router(context: GatewayContext.self)
     router.add(middleware: RequestMiddleware(tokens: gateway.tokens, metrics: metrics))
     addRoutes(to: router, gateway: gateway)
+    addPeerRoutes(to: router, gateway: gateway)
     router.add(middleware: MethodNotAllowedMiddleware(routes: router.routes))
     raiseDescriptorLimit(logger: logger)
     let requestTimeout = TimeAmount.nanoseconds(Int64(configuration.requestTimeoutSeconds * 1e9))
@@ -32,7 +33,7 @@ public func buildApplication(
                 idleTimeout: .nanoseconds(Int64(configuration.idleTimeoutSeconds * 1e9)))),
         configuration: ApplicationConfiguration(address: .hostname(configuration.listen, port: configuration.port), serverName: "xgw"),
         services: (gateway.queueService.map { [$0] } ?? []) + [RetentionService(gateway: gateway), CertificateWatch(gateway: gateway)]
-            + (gateway.directory.map { [DirectoryWatch(directory: $0)] } ?? []),
+            + (gateway.directory.map { [DirectoryWatch(directory: $0)] } ?? []) + (try federationServices(gateway: gateway, logger: logger)),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger)
     return (application, gateway)

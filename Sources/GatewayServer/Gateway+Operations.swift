@@ -23,7 +23,16 @@ extension Gateway {
     var pipeline: SubmitPipeline {
         guard let directory else { return SubmitPipeline(translator: translator, routes: routes, queue: queue) }
         let current = directory.current
-        return SubmitPipeline(translator: translator, routes: routes, queue: queue) { current.node(hosting: $0) != nil }
+        let here = directory.node.id
+        return SubmitPipeline(
+            translator: translator, routes: routes, queue: queue, isRoutable: { current.node(hosting: $0) != nil },
+            outboxes: { destinations in
+                var nodes: [String] = []
+                for destination in destinations {
+                    if let node = current.node(hosting: destination)?.id, node != here, !nodes.contains(node) { nodes.append(node) }
+                }
+                return nodes.map(Outbox.destination(node:))
+            })
     }
 
     /// Leases up to `max` messages of `participant`'s inbox.
@@ -78,9 +87,26 @@ extension Gateway {
             for: envelope, by: participant, outcome: outcome.name == "accepted" ? .accepted : .rejected,
             reason: outcome.reason.map { VerificationFailure.Code(rawValue: $0) }, signer: signer)
         let json = receipt.json
-        try await queue.ack(participant: participant, leaseToken: LeaseToken(leaseToken), outcome: outcome, receipt: json.canonicalBytes())
+        let bytes = json.canonicalBytes()
+        let acknowledgement = Acknowledgement(
+            leaseToken: LeaseToken(leaseToken), outcome: outcome, receipt: bytes,
+            forward: receiptForward(of: envelope, by: participant, receipt: bytes))
+        if let refused = try await queue.ack(participant: participant, [acknowledgement]).first ?? nil { throw refused }
         leases.remove(leaseToken)
         return ["receipt": json]
+    }
+
+    /// In node mode, when the envelope's sender is hosted by another node: the receipt goes into
+    /// that node's outbox with the ack (one transaction), keyed so that a repeat is idempotent.
+    func receiptForward(of envelope: Envelope, by participant: String, receipt: [UInt8]) -> Acknowledgement.Forward? {
+        guard let directory, let from = envelope.from, let id = envelope.id,
+            let node = directory.current.node(hosting: from)?.id, node != directory.node.id
+        else { return nil }
+        let item = EnqueueItem(
+            envelopeId: Forwarded.receiptId(envelopeId: id, by: participant), kind: Forwarded.receiptKind,
+            recordId: Forwarded.receiptId(envelopeId: id, by: participant), updatedAt: Timestamp.string(Date()),
+            payloadDigest: Forwarded.digest(receipt), destinations: [Outbox.destination(node: node)], envelope: receipt)
+        return Acknowledgement.Forward(submitter: participant, item: item)
     }
 
     /// Receipts of what `submitter` sent, oldest first: after `cursor` when given, else acked in a

@@ -25,6 +25,10 @@ public final class Gateway: Sendable {
     let leases = LeaseCache()
     /// The directory this node holds; nil without a `node` section (the one-node federation).
     let directory: NodeDirectory?
+    /// This node's TLS for the node-to-node API (node mode only).
+    let nodeTLS: NodeTLS?
+    /// The last success and error of each peer's forwarder (`GET /v1/ops/peers`).
+    let peers = PeerStates()
 
     /// The tokens created by this start (name, token): shown once, never stored in clear.
     public let createdTokens: [(String, String)]
@@ -59,11 +63,17 @@ public final class Gateway: Sendable {
                 node: node, pki: pki, dataDirectory: configuration.dataDirectory, metrics: metrics, logger: logger)
             directory = held
             participants = held.hosted
+            nodeTLS = try NodeTLS(node: node, pkiPath: configuration.pkiPath, logger: logger)
+            if let own = held.current.node(id: node.id), !own.isPinned(nodeTLS!.ownPin) {
+                throw ServerConfigurationError(
+                    "\(node.federation.certificate): the directory (serial \(held.current.serial)) pins another certificate for \(node.id)")
+            }
             for id in participants where translator.seeds.participant(id) == nil {
                 throw ServerConfigurationError("\(node.directory): the directory gives \(id) to this node, but the seeds do not know it")
             }
         } else {
             directory = nil
+            nodeTLS = nil
             participants = translator.seeds.participants.map(\.id)
             // The alliance PKI: a root and one key per participant, created once.
             if !fm.fileExists(atPath: pki.caKeyPath) {

@@ -86,6 +86,19 @@ public final class GatewayMetrics: Sendable {
         gauge("xgw_federation_directory_stale").record(stale ? 1 : 0)
     }
 
+    /// One item of a node-to-node transfer, sent or received: `result` accepted, duplicate,
+    /// rejected, or failed (a transfer that did not get an answer).
+    func transfer(peer: String, result: String, count: Int = 1) {
+        guard count > 0 else { return }
+        counter("xgw_federation_transfers_total", [("peer", peer), ("result", result)]).increment(by: count)
+    }
+
+    /// A peer's outbox: messages waiting (queued or in flight) and the age of the oldest.
+    func outbox(peer: String, depth: Int, oldestSeconds: Double) {
+        gauge("xgw_federation_outbox_depth", [("peer", peer)]).record(depth)
+        gauge("xgw_federation_outbox_oldest_seconds", [("peer", peer)]).record(oldestSeconds)
+    }
+
     /// The Prometheus text exposition.
     public func exposition() -> [UInt8] {
         var buffer: [UInt8] = []

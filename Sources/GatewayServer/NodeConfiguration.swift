@@ -56,8 +56,9 @@ public struct NodeConfiguration: Sendable, Equatable {
             throw ServerConfigurationError("node.directoryPollSeconds must be in (0, 86400]")
         }
         guard maxEnvelopeAgeDays > 0 else { throw ServerConfigurationError("node.maxEnvelopeAgeDays must be positive") }
-        guard (1...65535).contains(federation.port) else {
-            throw ServerConfigurationError("node.federation.port \(federation.port) is not in 1...65535")
+        // 0: any free port (logged at start), for tests; peers need a fixed one in the directory's url.
+        guard (0...65535).contains(federation.port) else {
+            throw ServerConfigurationError("node.federation.port \(federation.port) is not in 0...65535")
         }
         guard !federation.listen.isEmpty else { throw ServerConfigurationError("node.federation.listen must not be empty") }
         guard !federation.certificate.isEmpty else { throw ServerConfigurationError("node.federation.certificate must not be empty") }

@@ -84,6 +84,9 @@ final class NodeDirectory: Sendable {
         return state.withLock { $0.held.directory }
     }
 
+    /// The signed directory held now, as served to peers (`GET /v1/federation/directory`).
+    var signedBytes: [UInt8] { state.withLock { $0.held.signed.canonicalBytes() } }
+
     /// The participants the directory gives to this node.
     var hosted: [String] { current.node(id: node.id)?.hosts ?? [] }
 

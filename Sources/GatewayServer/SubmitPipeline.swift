@@ -31,14 +31,21 @@ public struct SubmitPipeline: Sendable {
     /// Whether some node can deliver to a participant (node mode: a node of the directory hosts it);
     /// a record with a destination that none hosts is rejected `no-route`, never queued.
     public let isRoutable: @Sendable (String) -> Bool
+    /// The outboxes (`node:<id>`) an envelope to these destinations also goes to: one per other
+    /// node hosting at least one of them (node mode), in the same queue transaction as the local
+    /// inboxes. A destination hosted elsewhere also keeps its own message at this node, which waits
+    /// for the receipt that node sends back (`MessageQueue.settleRemote`).
+    public let outboxes: @Sendable ([String]) -> [String]
 
     public init(
-        translator: Translator, routes: Routes, queue: any MessageQueue, isRoutable: @escaping @Sendable (String) -> Bool = { _ in true }
+        translator: Translator, routes: Routes, queue: any MessageQueue, isRoutable: @escaping @Sendable (String) -> Bool = { _ in true },
+        outboxes: @escaping @Sendable ([String]) -> [String] = { _ in [] }
     ) {
         self.translator = translator
         self.routes = routes
         self.queue = queue
         self.isRoutable = isRoutable
+        self.outboxes = outboxes
     }
 
     /// What became of one record, in document order.
@@ -74,7 +81,7 @@ public struct SubmitPipeline: Sendable {
                 case .enqueued(let index, let recordId, let stored):
                     records.append([
                         "index": .number(JSONNumber(index)), "recordId": .string(recordId),
-                        "envelopeId": .string(stored.envelopeId), "destinations": .array(stored.destinations.map { .string($0) }),
+                        "envelopeId": .string(stored.envelopeId), "destinations": .array(stored.destinations.filter { !Outbox.isOutbox($0) }.map { .string($0) }),
                         "duplicate": .bool(stored.duplicate),
                     ])
                 }
@@ -148,7 +155,7 @@ public struct SubmitPipeline: Sendable {
                     envelopeId: envelope.id ?? "", kind: envelope.kind ?? "", recordId: recordId,
                     updatedAt: record["updatedAt"]?.stringValue ?? "",
                     payloadDigest: envelope.payloadDigest?["value"]?.stringValue ?? "",
-                    destinations: decision.destinations, envelope: body)
+                    destinations: decision.destinations + outboxes(decision.destinations), envelope: body)
                 pending.append(.item(index: index, item))
                 items.append(item)
             }

@@ -133,6 +133,15 @@ public struct Envelope: Sendable, Hashable {
         .object(JSONObject(["envelope": .object(header), "payload": payload, "signature": signature.json]))
     }
 
+    /// Whether the payload's RFC 8785 bytes have the digest the header names (no signature check:
+    /// a node eliminating a duplicate by id compares against what it verified before).
+    public var payloadMatchesDigest: Bool {
+        guard let digest = payloadDigest?.objectValue, let name = digest["alg"]?.stringValue,
+            let algorithm = DigestAlgorithm(rawValue: name), let value = digest["value"]?.stringValue
+        else { return false }
+        return Hex.encode(Digest.compute(algorithm, canonicalPayload ?? payload.canonicalBytes())) == value
+    }
+
     /// Verifies the envelope at `time` against `trust`: shape, algorithm, certificate (chain,
     /// validity, revocation, key id), signature over the JCS header, sender identity (`from`),
     /// and finally the payload digest. Returns the signer's certificate or the first failure.

@@ -56,11 +56,11 @@ struct NodeAlliance {
     /// A directory of both nodes (or of `hosts`), signed by the alliance root (or `signer`).
     func directory(
         serial: Int, hosts: [String: [String]] = NodeAlliance.hosts, days: Double = 7, signer: CertificateAuthority? = nil,
-        issuedAt: Date = Date().addingTimeInterval(-60)
+        issuedAt: Date = Date().addingTimeInterval(-60), urls: [String: String] = [:]
     ) throws -> [UInt8] {
         let nodes = try hosts.keys.sorted().map { id in
             DirectoryNode(
-                id: id, url: "https://\(id).example:8443",
+                id: id, url: urls[id] ?? "https://\(id).example:8443",
                 tlsCertificateSha256: DirectoryNode.pin(of: try Certificate(file: alliance.nodeCertificatePath(id))), hosts: hosts[id]!)
         }
         let directory = try Directory(serial: serial, issuedAt: issuedAt, nextUpdate: issuedAt.addingTimeInterval(days * 86_400), nodes: nodes)
@@ -77,12 +77,13 @@ struct NodeAlliance {
     }
 
     /// The `xgw serve --config` file of `node`, with its `node` section.
-    func configuration(node: String = "renshi-node", directory: String, hosts: [String]? = nil) -> String {
+    /// `federationPort` 0 (the default): any free port, so that tests of one node never collide.
+    func configuration(node: String = "renshi-node", directory: String, hosts: [String]? = nil, federationPort: Int = 0) -> String {
         let pki = PKIDirectory(path: folder.appendingPathComponent(node).appendingPathComponent("pki").path)
         var lines = ["pki: \(pki.path)", "node:", "  id: \(node)", "  directory: \(directory)"]
         if let hosts { lines.append("  hosts: [\(hosts.joined(separator: ", "))]") }
         lines += [
-            "  federation:", "    port: 8443", "    certificate: \(pki.nodeCertificatePath(node))",
+            "  federation:", "    listen: 127.0.0.1", "    port: \(federationPort)", "    certificate: \(pki.nodeCertificatePath(node))",
             "    key: \(pki.nodeKeyPath(node))", "    trust: \(pki.tlsCACertificatePath)",
         ]
         return lines.joined(separator: "\n") + "\n"

@@ -48,8 +48,15 @@ extension TestBinary {
     public static func run(
         _ name: String, _ arguments: [String], in folder: URL = repositoryRoot, environment extra: [String: String] = [:]
     ) throws -> ToolRun {
+        try runCommand(try url(name).path, arguments, in: folder, environment: extra)
+    }
+
+    /// Runs any program (`path`) with `arguments` in `folder` and waits for it.
+    public static func runCommand(
+        _ path: String, _ arguments: [String], in folder: URL = repositoryRoot, environment extra: [String: String] = [:]
+    ) throws -> ToolRun {
         let process = Process()
-        process.executableURL = try url(name)
+        process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
         process.currentDirectoryURL = folder
         var environment = ProcessInfo.processInfo.environment

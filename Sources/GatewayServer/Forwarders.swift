@@ -1,0 +1,189 @@
+import Foundation
+import GatewayFederation
+import GatewayModel
+import GatewayQueue
+import GatewaySigning
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// One forwarder per peer node (federation.md, "Store and forward"): takes the peer's outbox
+/// (queue destination `node:<peer>`) in order, in batches, posts envelopes and receipts to the peer
+/// and settles each message by its result: `accepted` and `duplicate` ack it, `rejected` makes it a
+/// dead letter with the reason (which, for an outbox, holds back the later revisions of its record
+/// until ops replay or discard it); a failed transfer (no answer, an answer of another shape,
+/// a 4xx other than 413, a 5xx) gives the batch back with back-off, never drops it. A 413 halves the
+/// batch. When the peer's answer names a higher directory serial, the forwarder first fetches the
+/// peer's directory (adopted if it passes acceptance).
+///
+/// Several processes of one node on PostgreSQL each run forwarders: the queue's leases keep them
+/// from sending the same message at once.
+struct Forwarders: Service {
+    let gateway: Gateway
+    let directory: NodeDirectory
+    let client: PeerClient
+    /// Messages per transfer (at most the contract's 1000).
+    var batchSize = 200
+    /// How long a forwarder waits when its outbox is empty before it looks again.
+    var idleInterval: Duration = .milliseconds(100)
+    let state: PeerStates
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Void.self) { group in
+                var running = Set<String>()
+                while !Task.isCancelled {
+                    // A forwarder for every peer of the current directory (a new directory may add peers).
+                    for peer in directory.current.nodes where peer.id != directory.node.id && !running.contains(peer.id) {
+                        running.insert(peer.id)
+                        group.addTask { await forward(to: peer.id) }
+                        group.addTask { await poll(peer.id) }
+                    }
+                    try? await Task.sleep(for: .seconds(5))
+                }
+                group.cancelAll()
+            }
+        }
+        await client.shutdown()
+    }
+
+    /// The loop of one peer's forwarder.
+    func forward(to peerID: String) async {
+        let outbox = Outbox.destination(node: peerID)
+        var failures = 0
+        var size = batchSize
+        while !Task.isCancelled {
+            guard let peer = directory.current.node(id: peerID) else {
+                try? await Task.sleep(for: .seconds(5))
+                continue
+            }
+            let messages: [LeasedMessage]
+            do {
+                messages = try await gateway.queue.lease(participant: outbox, max: size, visibility: 300)
+            } catch {
+                try? await Task.sleep(for: .seconds(1))
+                continue
+            }
+            if messages.isEmpty {
+                try? await Task.sleep(for: idleInterval)
+                continue
+            }
+            do {
+                let tooLarge = try await transfer(messages, to: peer)
+                failures = 0
+                if tooLarge { size = max(1, size / 2) } else { size = min(batchSize, size * 2) }
+            } catch {
+                failures += 1
+                state.failed(peer: peerID, error: "\(error)")
+                gateway.metrics.transfer(peer: peerID, result: "failed", count: messages.count)
+                gateway.logger.warning(
+                    "a transfer to a peer failed; it will be retried", metadata: ["peer": .string(peerID), "messages": "\(messages.count)", "error": "\(error)"])
+                for message in messages {
+                    try? await gateway.queue.nack(participant: outbox, leaseToken: message.leaseToken, error: "transfer failed: \(error)")
+                }
+                // Back-off of the forwarder itself, so that a peer that is down costs little.
+                let delay = min(30.0, 0.25 * pow(2, Double(min(failures, 10))))
+                try? await Task.sleep(for: .seconds(delay * Double.random(in: 0.5..<1)))
+            }
+        }
+    }
+
+    /// Posts the envelopes, then the receipts, of one leased batch and settles each message.
+    /// Returns true when the peer answered 413 (the batch was given back, to be sent smaller).
+    func transfer(_ messages: [LeasedMessage], to peer: DirectoryNode) async throws -> Bool {
+        let outbox = Outbox.destination(node: peer.id)
+        let receipts = messages.filter { $0.kind == Forwarded.receiptKind }
+        let envelopes = messages.filter { $0.kind != Forwarded.receiptKind }
+        for (group, path, member) in [(envelopes, "/v1/federation/envelopes", "envelopes"), (receipts, "/v1/federation/receipts", "receipts")]
+        where !group.isEmpty {
+            var body: [UInt8] = Array("{\"\(member)\":[".utf8)
+            for (index, message) in group.enumerated() {
+                if index > 0 { body.append(UInt8(ascii: ",")) }
+                body.append(contentsOf: message.envelope)
+            }
+            body.append(contentsOf: "]}".utf8)
+            let answer = try await client.post(peer, path: path, body: body)
+            if answer.status == 413 {
+                for message in group {
+                    try? await gateway.queue.nack(participant: outbox, leaseToken: message.leaseToken, error: "the peer answered 413: sent again in smaller batches")
+                }
+                return true
+            }
+            guard answer.status == 200, let json = try? JSONParser.parse(answer.body), let results = json["results"]?.arrayValue,
+                results.count == group.count
+            else {
+                throw PeerClient.Failure(description: "\(peer.url)\(path): answered \(answer.status) without the contract's results")
+            }
+            if let serial = json["directorySerial"]?.numberValue?.intValue, serial > directory.current.serial {
+                await fetchDirectory(from: peer)
+            }
+            var acks: [Acknowledgement] = []
+            for (message, result) in zip(group, results) {
+                let status = result["status"]?.stringValue ?? ""
+                switch status {
+                case "accepted", "duplicate":
+                    acks.append(Acknowledgement(leaseToken: message.leaseToken))
+                    gateway.metrics.transfer(peer: peer.id, result: status)
+                case "rejected":
+                    let reason = result["reason"]?.stringValue ?? "rejected"
+                    gateway.metrics.transfer(peer: peer.id, result: "rejected")
+                    gateway.logger.warning(
+                        "a peer rejected a message: it is a dead letter until replayed",
+                        metadata: ["peer": .string(peer.id), "envelopeId": .string(message.envelopeId), "reason": .string(reason)])
+                    try? await gateway.queue.deadLetter(participant: outbox, leaseToken: message.leaseToken, reason: "rejected by \(peer.id): \(reason)")
+                default:
+                    try? await gateway.queue.nack(participant: outbox, leaseToken: message.leaseToken, error: "the peer answered status \(status)")
+                }
+            }
+            if !acks.isEmpty { _ = try await gateway.queue.ack(participant: outbox, acks) }
+            state.succeeded(peer: peer.id)
+        }
+        return false
+    }
+
+    /// Every `directoryPollSeconds`: the peer's directory and both its CRLs, each adopted when it
+    /// passes acceptance (a directory) or is signed by the right root with a higher crlNumber (a CRL).
+    func poll(_ peerID: String) async {
+        let interval = Duration.seconds(directory.node.directoryPollSeconds)
+        while !Task.isCancelled {
+            try? await Task.sleep(for: interval)
+            guard let peer = directory.current.node(id: peerID) else { continue }
+            await fetchDirectory(from: peer)
+            await fetchCRL(from: peer, path: "/v1/federation/crl", root: .signing)
+            await fetchCRL(from: peer, path: "/v1/federation/tls-crl", root: .tls)
+        }
+    }
+
+    /// Adopts a peer's CRL of `root` when it is signed by that root and newer than the one held.
+    func fetchCRL(from peer: DirectoryNode, path: String, root: PKIRoot) async {
+        guard let tls = gateway.nodeTLS, let answer = try? await client.get(peer, path: path), answer.status == 200,
+            let offered = try? CertificateRevocationList(pem: answer.body)
+        else { return }
+        let pki = PKIDirectory(path: gateway.configuration.pkiPath)
+        let rootPath = root == .tls ? tls.rootPath : pki.caCertificatePath
+        let heldPath = root == .tls ? tls.crlPath : pki.crlPath
+        guard let anchor = try? Certificate(file: rootPath), offered.isSigned(by: anchor), let number = offered.number else { return }
+        let held = (try? CertificateRevocationList(file: heldPath))?.number ?? -1
+        guard number > held else { return }
+        do {
+            if root == .tls {
+                try tls.adopt(crl: offered)
+            } else {
+                let temporary = heldPath + ".tmp"
+                try Data(try offered.pem()).write(to: URL(fileURLWithPath: temporary))
+                guard rename(temporary, heldPath) == 0 else { return }
+            }
+            gateway.logger.notice(
+                "adopted a CRL from a peer", metadata: ["peer": .string(peer.id), "root": .string(root.rawValue), "crlNumber": "\(number)"])
+        } catch {
+            gateway.logger.warning("a CRL from a peer cannot be kept", metadata: ["peer": .string(peer.id), "error": "\(error)"])
+        }
+    }
+
+    /// Asks a peer for its directory and adopts it if it passes acceptance.
+    func fetchDirectory(from peer: DirectoryNode) async {
+        guard let answer = try? await client.get(peer, path: "/v1/federation/directory"), answer.status == 200 else { return }
+        directory.adopt(answer.body, from: peer.id)
+    }
+}
+

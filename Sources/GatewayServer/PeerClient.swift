@@ -1,0 +1,174 @@
+import AsyncHTTPClient
+import Foundation
+import GatewayFederation
+import GatewayModel
+import GatewaySigning
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import NIOTLS
+import Synchronization
+
+/// This node as a client of its peers (federation.md, "Node-to-node API"): async-http-client with
+/// this node's certificate, TLS 1.3, the peer's chain checked against the TLS root.
+///
+/// async-http-client exposes neither the peer's certificate nor a verification callback, so the
+/// peer's *identity* (its URI and the directory's pin) is checked by `probe`: a TLS handshake with
+/// swift-nio-ssl's client handler to the same address, whose verification callback sees the
+/// certificate. The forwarders probe a peer before their first transfer and again at least every
+/// `probeInterval`, and whenever a transfer failed; a peer that fails the probe gets nothing.
+final class PeerClient: Sendable {
+    let tls: NodeTLS
+    let http: HTTPClient
+    let probeInterval: Duration
+    private let probed = Mutex<[String: (pin: String, at: ContinuousClock.Instant)]>([:])
+
+    init(tls: NodeTLS, probeInterval: Duration = .seconds(60)) {
+        self.tls = tls
+        self.probeInterval = probeInterval
+        var configuration = HTTPClient.Configuration(
+            tlsConfiguration: tls.clientConfiguration(), redirectConfiguration: .disallow,
+            timeout: .init(connect: .seconds(5), read: .seconds(120)))
+        configuration.httpVersion = .http1Only
+        http = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
+    }
+
+    func shutdown() async {
+        try? await http.shutdown()
+    }
+
+    /// A failed call to a peer: no answer, or an answer that is not the contract's.
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// POSTs a JSON body; returns the status and the body (at most 32 MiB).
+    func post(_ peer: DirectoryNode, path: String, body: [UInt8]) async throws -> (status: Int, body: [UInt8]) {
+        try await ensureIdentified(peer)
+        var request = HTTPClientRequest(url: peer.url.trimmingSuffix("/") + path)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(body)
+        return try await execute(request, peer: peer)
+    }
+
+    func get(_ peer: DirectoryNode, path: String) async throws -> (status: Int, body: [UInt8]) {
+        try await ensureIdentified(peer)
+        let request = HTTPClientRequest(url: peer.url.trimmingSuffix("/") + path)
+        return try await execute(request, peer: peer)
+    }
+
+    private func execute(_ request: HTTPClientRequest, peer: DirectoryNode) async throws -> (status: Int, body: [UInt8]) {
+        do {
+            let response = try await http.execute(request, timeout: .seconds(120))
+            let body = try await response.body.collect(upTo: 32 << 20)
+            return (Int(response.status.code), Array(body.readableBytesView))
+        } catch {
+            forget(peer)
+            throw Failure(description: "\(peer.url): \(Self.describe(error))")
+        }
+    }
+
+    /// Forgets a peer's identification (after a failure, so that the next call probes again).
+    func forget(_ peer: DirectoryNode) {
+        _ = probed.withLock { $0.removeValue(forKey: peer.id) }
+    }
+
+    /// Probes `peer` unless a probe of the same pins succeeded within `probeInterval`.
+    func ensureIdentified(_ peer: DirectoryNode) async throws {
+        let now = ContinuousClock.now
+        let recent = probed.withLock { $0[peer.id] }
+        if let recent, now - recent.at < probeInterval, peer.isPinned(recent.pin) { return }
+        let pin = try await probe(peer)
+        probed.withLock { $0[peer.id] = (pin, now) }
+    }
+
+    /// One TLS handshake to `peer`'s address: the chain passes the TLS root and CRL, and the
+    /// certificate is the one the directory pins for that node. Returns the pin seen.
+    func probe(_ peer: DirectoryNode, directorySerial: Int = 0) async throws -> String {
+        guard let url = URLComponents(string: peer.url), let host = url.host, !host.isEmpty else {
+            throw Failure(description: "\(peer.url): not a URL with a host")
+        }
+        let port = url.port ?? 443
+        let context = try NIOSSLContext(configuration: tls.clientConfiguration())
+        let seen = Mutex<[UInt8]?>(nil)
+        let verify = tls.verificationCallback
+        let channel: any Channel
+        do {
+            channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connectTimeout(.seconds(5))
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        let handler = try NIOSSLClientHandler(
+                            context: context, serverHostname: nil,
+                            customVerificationCallback: { chain, promise in
+                                seen.withLock { $0 = try? chain.first?.toDERBytes() }
+                                verify(chain, promise)
+                            })
+                        try channel.pipeline.syncOperations.addHandler(handler)
+                        try channel.pipeline.syncOperations.addHandler(HandshakeCompletion())
+                    }
+                }
+                .connect(host: host, port: port).get()
+        } catch {
+            throw Failure(description: "\(peer.url): \(Self.describe(error))")
+        }
+        defer { channel.close(promise: nil) }
+        do {
+            let completion = try await channel.pipeline.handler(type: HandshakeCompletion.self).get()
+            try await completion.done.futureResult.get()
+        } catch {
+            throw Failure(description: "\(peer.url): the TLS handshake failed (\(Self.describe(error)))")
+        }
+        guard let der = seen.withLock({ $0 }) else { throw Failure(description: "\(peer.url): no server certificate") }
+        switch tls.identify(der, as: peer, serial: directorySerial) {
+        case .success: return (try? Certificate(der: der))?.keyId ?? ""
+        case .failure(let unknown):
+            tls.logger.warning("refused a peer", metadata: ["peer": .string(peer.id), "reason": "unknown-node", "detail": .string(unknown.description)])
+            throw Failure(description: "\(peer.url): unknown-node: \(unknown.description)")
+        }
+    }
+
+    /// A transport error in one line (no stack, no bytes of the peer's answer).
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? HTTPClientError { return "\(error)" }
+        if let error = error as? NIOSSLError { return "TLS: \(error)" }
+        if let error = error as? BoringSSLError { return "TLS: \(error)" }
+        return String(describing: type(of: error)) + ": \(error)"
+    }
+}
+
+/// Completes `done` when the TLS handshake completed, fails it on the first error or on close.
+private final class HandshakeCompletion: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = Any
+    var done: EventLoopPromise<Void>!
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        done = context.eventLoop.makePromise()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? TLSUserEvent, case .handshakeCompleted = event { done.succeed(()) }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        done.fail(error)
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        done.fail(PeerClient.Failure(description: "the connection closed during the handshake"))
+        context.fireChannelInactive()
+    }
+
+    /// A connection that never came up still completes the promise (a leaked one traps).
+    func handlerRemoved(context: ChannelHandlerContext) {
+        done.fail(PeerClient.Failure(description: "the connection closed before the handshake"))
+    }
+}
+
+extension String {
+    fileprivate func trimmingSuffix(_ suffix: String) -> String { hasSuffix(suffix) ? String(dropLast(suffix.count)) : self }
+}

@@ -1,0 +1,230 @@
+import Foundation
+import GatewayFederation
+import GatewayModel
+import GatewaySigning
+import Testing
+import TestSupport
+
+/// Two nodes as separate `xgw serve` processes on loopback (issue 13, items 4 and 5): each with its
+/// own data folder and only its own keys, exchanging envelopes and receipts over mutual TLS.
+@Suite(.serialized) struct FederationTests {
+    /// Two running nodes of one alliance.
+    final class TwoNodes: @unchecked Sendable {
+        let alliance: NodeAlliance
+        var servers: [String: ServerProcess] = [:]
+        let ports: [String: Int]
+        let directoryPath: [String: String]
+
+        init(serial: Int = 7) throws {
+            alliance = try NodeAlliance()
+            ports = ["renshi-node": try freePort(), "xinsheng-node": try freePort()]
+            let urls = ports.mapValues { "https://127.0.0.1:\($0)" }
+            let directory = try alliance.directory(serial: serial, urls: urls)
+            var paths: [String: String] = [:]
+            for node in NodeAlliance.hosts.keys {
+                try alliance.nodePKI(node)
+                paths[node] = try alliance.writeDirectory(directory, node: node)
+            }
+            directoryPath = paths
+        }
+
+        func configPath(_ node: String) throws -> String {
+            let config = alliance.folder.appendingPathComponent("\(node).yaml").path
+            try alliance.configuration(node: node, directory: directoryPath[node]!, federationPort: ports[node]!)
+                .write(toFile: config, atomically: true, encoding: .utf8)
+            return config
+        }
+
+        func data(_ node: String) -> URL { alliance.folder.appendingPathComponent("\(node)-data") }
+
+        @discardableResult
+        func start(_ node: String) throws -> ServerProcess {
+            try FileManager.default.createDirectory(at: data(node), withIntermediateDirectories: true)
+            let server = try ServerProcess(data: data(node), arguments: ["--config", try configPath(node)])
+            servers[node] = server
+            return server
+        }
+
+        func client(_ node: String) -> HTTPClient { HTTPClient(port: servers[node]!.port) }
+
+        /// The tokens of a node: printed at its first start, kept for later starts.
+        var tokens: [String: [String: String]] = [:]
+
+        func token(_ node: String, _ participant: String) -> String {
+            if let token = tokens[node]?[participant] { return token }
+            let printed = servers[node]!.printedTokens
+            tokens[node, default: [:]].merge(printed) { a, _ in a }
+            return tokens[node]![participant]!
+        }
+
+        func stopAll() {
+            for server in servers.values { server.stop() }
+        }
+
+        func remove() {
+            stopAll()
+            alliance.remove()
+        }
+    }
+
+    /// Leases at `node` as `participant` until `count` messages came (or the deadline).
+    static func lease(_ nodes: TwoNodes, _ node: String, _ participant: String, count: Int, seconds: Double = 30) async throws -> [JSONValue] {
+        var got: [JSONValue] = []
+        let deadline = Date().addingTimeInterval(seconds)
+        while got.count < count && Date() < deadline {
+            let answer = try await nodes.client(node).call(
+                "POST", "/v1/inbox/lease", token: nodes.token(node, participant), json: ["max": 100, "visibilitySeconds": 300])
+            got += answer.json?["messages"]?.arrayValue ?? []
+            if got.count < count { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        return got
+    }
+
+    @Test func envelopesAndReceiptsTravelBothWaysBetweenTwoNodes() async throws {
+        let nodes = try TwoNodes()
+        defer { nodes.remove() }
+        try nodes.start("renshi-node")
+        try nodes.start("xinsheng-node")
+
+        // Sichuan → Chongqing: a Sichuan document submitted at renshi-node lands in xinsheng's inbox.
+        let document = try fixture("sc-traffic-xml/001-formats-example-gbk.xml")
+        let submitted = try await nodes.client("renshi-node").call(
+            "POST", "/v1/documents", token: nodes.token("renshi-node", "renshi"), body: document)
+        #expect(submitted.status == 200, "\(submitted.text)")
+        let accepted = submitted.json?["accepted"]?.numberValue?.intValue ?? 0
+        #expect(accepted > 0)
+        let messages = try await Self.lease(nodes, "xinsheng-node", "xinsheng", count: accepted)
+        #expect(messages.count == accepted, "\(nodes.servers["renshi-node"]!.log.suffix(3000))")
+
+        // The envelope verifies against the alliance root alone.
+        let trust = try TrustStore(rootsFile: nodes.alliance.alliance.caCertificatePath)
+        for message in messages {
+            let envelope = try Envelope(json: message["envelope"]!)
+            #expect(envelope.from == "renshi")
+            if case .failure(let failure) = envelope.verify(trust: trust) { Issue.record("\(failure)") }
+        }
+
+        // The ack at xinsheng-node makes a receipt signed by xinsheng that reaches renshi-node.
+        for message in messages {
+            let id = message["envelopeId"]!.stringValue!
+            let ack = try await nodes.client("xinsheng-node").call(
+                "POST", "/v1/inbox/\(id)/ack", token: nodes.token("xinsheng-node", "xinsheng"),
+                json: ["leaseToken": message["leaseToken"]!, "outcome": "accepted"])
+            #expect(ack.status == 200, "\(ack.text)")
+        }
+        var receipts: [JSONValue] = []
+        let deadline = Date().addingTimeInterval(30)
+        while receipts.count < accepted && Date() < deadline {
+            receipts = try await nodes.client("renshi-node").call("GET", "/v1/receipts", token: nodes.token("renshi-node", "renshi"))
+                .json?["receipts"]?.arrayValue ?? []
+            if receipts.count < accepted { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        #expect(receipts.count == accepted, "\(nodes.servers["xinsheng-node"]!.log.suffix(3000))")
+        for receipt in receipts {
+            let signed = try Receipt(json: receipt["receipt"]!)
+            #expect(signed.by == "xinsheng")
+            if case .failure(let failure) = signed.verify(trust: trust) { Issue.record("\(failure)") }
+        }
+
+        // Chongqing → Sichuan.
+        let back = try await nodes.client("xinsheng-node").call(
+            "POST", "/v1/documents", token: nodes.token("xinsheng-node", "xinsheng"), body: chongqingTraffic(tag: "fed", count: 3))
+        #expect(back.status == 200, "\(back.text)")
+        let arrived = try await Self.lease(nodes, "renshi-node", "renshi", count: 3)
+        #expect(arrived.count == 3)
+
+        // Ops see each peer.
+        let peers = try await nodes.client("renshi-node").call("GET", "/v1/ops/peers", token: nodes.token("renshi-node", "ops"))
+        #expect(peers.json?["peers"]?["xinsheng-node"]?["outboxDepth"]?.numberValue?.intValue == 0, "\(peers.text)")
+    }
+
+    @Test func thePeerDownMakesTheOutboxGrowAndItDrainsWhenThePeerReturns() async throws {
+        let nodes = try TwoNodes()
+        defer { nodes.remove() }
+        try nodes.start("renshi-node")
+        // xinsheng-node is not running: the outbox grows, nothing is lost.
+        let submitted = try await nodes.client("renshi-node").call(
+            "POST", "/v1/documents", token: nodes.token("renshi-node", "renshi"), body: try fixture("sc-traffic-xml/001-formats-example-gbk.xml"))
+        let accepted = submitted.json?["accepted"]?.numberValue?.intValue ?? 0
+        #expect(accepted > 0, "\(submitted.text)")
+        try await Task.sleep(for: .seconds(1))
+        let renshi = nodes.servers["renshi-node"]!
+        #expect(renshi.process.isRunning, "\(renshi.log.suffix(4000))")
+        let peers: HTTPAnswer
+        do {
+            peers = try await nodes.client("renshi-node").call("GET", "/v1/ops/peers", token: nodes.token("renshi-node", "ops"))
+        } catch {
+            let log = renshi.log
+            let crash = log.range(of: "Fatal error").map { String(log[$0.lowerBound...].prefix(6000)) } ?? String(log.prefix(6000))
+            Issue.record("\(error): \(crash)")
+            return
+        }
+        #expect(peers.json?["peers"]?["xinsheng-node"]?["outboxDepth"]?.numberValue?.intValue == accepted, "\(peers.text)")
+        #expect(peers.json?["peers"]?["xinsheng-node"]?["lastError"]?.stringValue != nil, "\(peers.text)")
+
+        try nodes.start("xinsheng-node")
+        let messages = try await Self.lease(nodes, "xinsheng-node", "xinsheng", count: accepted, seconds: 60)
+        #expect(messages.count == accepted, "\(nodes.servers["renshi-node"]!.log.suffix(3000))")
+    }
+
+    @Test func aNodeCertificateNotPinnedByTheDirectoryIsRefused() async throws {
+        let nodes = try TwoNodes()
+        defer { nodes.remove() }
+        try nodes.start("renshi-node")
+        try nodes.start("xinsheng-node")
+        // A third certificate from the same TLS root, for a node the directory does not list.
+        let rogue = try nodes.alliance.alliance.issueNode(nodeID: "rogue-node", names: SubjectAltNames(ipAddresses: ["127.0.0.1"]), days: 1)
+        _ = rogue
+        let answer = try curlFederation(
+            port: nodes.ports["renshi-node"]!, path: "/v1/federation/health",
+            certificate: nodes.alliance.alliance.nodeCertificatePath("rogue-node"), key: nodes.alliance.alliance.nodeKeyPath("rogue-node"),
+            root: nodes.alliance.alliance.tlsCACertificatePath)
+        #expect(answer.status == 403, "\(answer.body)")
+        #expect(answer.body.contains("unknown-node"), "\(answer.body)")
+        // A pinned peer gets an answer.
+        let pinned = try curlFederation(
+            port: nodes.ports["renshi-node"]!, path: "/v1/federation/health",
+            certificate: nodes.alliance.alliance.nodeCertificatePath("xinsheng-node"),
+            key: nodes.alliance.alliance.nodeKeyPath("xinsheng-node"), root: nodes.alliance.alliance.tlsCACertificatePath)
+        #expect(pinned.status == 200, "\(pinned.body)")
+        // No client certificate: the handshake fails.
+        let anonymous = try curlFederation(
+            port: nodes.ports["renshi-node"]!, path: "/v1/federation/health", certificate: nil, key: nil,
+            root: nodes.alliance.alliance.tlsCACertificatePath)
+        #expect(anonymous.status == 0)
+    }
+
+    @Test func aRevokedNodeCertificateFailsTheHandshake() async throws {
+        let nodes = try TwoNodes()
+        defer { nodes.remove() }
+        // xinsheng-node's certificate revoked in the TLS CRL that renshi-node holds.
+        let certificate = try Certificate(file: nodes.alliance.alliance.nodeCertificatePath("xinsheng-node"))
+        try nodes.alliance.alliance.revoke(serial: certificate.serial)
+        let renshiPKI = try nodes.alliance.nodePKI("renshi-node")
+        try? FileManager.default.removeItem(atPath: renshiPKI.tlsCRLPath)
+        try FileManager.default.copyItem(atPath: nodes.alliance.alliance.tlsCRLPath, toPath: renshiPKI.tlsCRLPath)
+        try nodes.start("renshi-node")
+        let answer = try curlFederation(
+            port: nodes.ports["renshi-node"]!, path: "/v1/federation/health",
+            certificate: nodes.alliance.alliance.nodeCertificatePath("xinsheng-node"),
+            key: nodes.alliance.alliance.nodeKeyPath("xinsheng-node"), root: nodes.alliance.alliance.tlsCACertificatePath)
+        #expect(answer.status == 0, "a revoked node certificate must fail the handshake: \(answer.body)")
+    }
+}
+
+/// One HTTPS request with curl (a client independent of ours), with or without a client certificate.
+/// Status 0 when the TLS handshake failed.
+func curlFederation(port: Int, path: String, certificate: String?, key: String?, root: String, method: String = "GET", body: String? = nil)
+    throws -> (status: Int, body: String)
+{
+    var arguments = ["-sS", "--tlsv1.3", "--cacert", root, "-o", "-", "-w", "\n%{http_code}", "--max-time", "20", "-X", method]
+    if let certificate, let key { arguments += ["--cert", certificate, "--key", key] }
+    if let body { arguments += ["-H", "Content-Type: application/json", "--data-binary", body] }
+    // Host names are not checked by nodes (the pin identifies the node); curl would check them.
+    arguments += ["--insecure", "https://127.0.0.1:\(port)\(path)"]
+    let run = try TestBinary.runCommand("/usr/bin/curl", arguments)
+    let text = run.output
+    guard let newline = text.lastIndex(of: "\n") else { return (0, text + run.error) }
+    let status = Int(text[text.index(after: newline)...]) ?? 0
+    return (status, String(text[..<newline]) + run.error)
+}
