@@ -61,8 +61,9 @@ public enum QueueDecision {
     public static func nack(
         _ rows: [StoredMessage], token: LeaseToken, error: String, now: Date, configuration: QueueConfiguration
     ) throws -> (transitions: [Transition], output: Void) {
-        try settleLease(rows, token: token, now: now) {
-            try $0.nack(token: token, error: error, now: now, policy: configuration.retry, random: configuration.random())
+        let destination = rows.first(where: { $0.delivery.leaseToken == token })?.destination ?? ""
+        return try settleLease(rows, token: token, now: now) {
+            try $0.nack(token: token, error: error, now: now, policy: configuration.retry.for(destination), random: configuration.random())
         }
     }
 
@@ -90,7 +91,7 @@ public enum QueueDecision {
     ) -> (transitions: [Transition], output: Int) {
         let transitions = rows.compactMap { row -> Transition? in
             var delivery = row.delivery
-            let changes = delivery.expireIfDue(now: now, policy: configuration.retry, random: configuration.random())
+            let changes = delivery.expireIfDue(now: now, policy: configuration.retry.for(row.destination), random: configuration.random())
             return changes.isEmpty ? nil : Transition(id: row.id, delivery: delivery, changes: changes, at: now)
         }
         return (transitions, transitions.count)
@@ -137,7 +138,7 @@ public enum QueueDecision {
         for (key, count) in counts.states { depths[key.destination, default: QueueDepth()].add(key.state, count) }
         for (key, count) in counts.expired {
             var delivery = Delivery(state: .leased, deliveryCount: key.deliveryCount, availableAt: now, leaseExpiresAt: now)
-            _ = delivery.expireIfDue(now: now, policy: configuration.retry, random: 0)
+            _ = delivery.expireIfDue(now: now, policy: configuration.retry.for(key.destination), random: 0)
             depths[key.destination, default: QueueDepth()].add(.leased, -count)
             depths[key.destination, default: QueueDepth()].add(delivery.state, count)
         }

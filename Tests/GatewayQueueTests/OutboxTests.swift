@@ -51,6 +51,27 @@ struct OutboxTests {
         #expect(delivery.leaseToken == nil && delivery.holdsGroup(outbox: true) && !delivery.holdsGroup(outbox: false))
     }
 
+    @Test func failedTransfersNeverKillAnOutboxMessage() async throws {
+        let retry = RetryPolicy(baseDelay: 0.001, maxDelay: 0.001, jitter: 0, maxDeliveries: 2)
+        let queue = InMemoryMessageQueue(configuration: QueueConfiguration(retry: retry))
+        let item = EnqueueItem(
+            envelopeId: "e1", kind: "traffic-violation", recordId: "r1", updatedAt: "2026-12-03T08:00:00+08:00",
+            payloadDigest: "d1", destinations: ["renshi", "node:x"], envelope: Array("{}".utf8))
+        _ = try await queue.enqueue(submitter: "xinsheng", items: [item])
+        for destination in ["renshi", "node:x"] {
+            for _ in 0..<5 {
+                try await Task.sleep(for: .milliseconds(5))
+                guard let leased = try await queue.lease(participant: destination, max: 1, visibility: 30).first else { break }
+                try await queue.nack(participant: destination, leaseToken: leased.leaseToken, error: "peer down")
+            }
+        }
+        let depths = try await queue.depths()
+        // The inbox message died after its two allowed deliveries; the outbox one waits on, queued.
+        #expect(depths["renshi"]?.dead == 1)
+        #expect(depths["node:x"]?.dead == 0 && depths["node:x"]?.queued == 1)
+        #expect(retry.for("node:x").maxDeliveries == .max && retry.for("renshi").maxDeliveries == 2)
+    }
+
     @Test func discardOnlyADeadMessage() throws {
         var delivery = Delivery(state: .dead, deliveryCount: 3, availableAt: t0, lastError: "down")
         #expect(try delivery.discard() == [Delivery.Change(.discarded, 3, "rejected: discarded")])
