@@ -69,7 +69,12 @@ struct Forwarders: Service {
                 continue
             }
             do {
+                let start = ContinuousClock.now
                 let tooLarge = try await transfer(messages, to: peer)
+                let elapsed = ContinuousClock.now - start
+                gateway.metrics.transferDuration(
+                    peer: peerID, nanoseconds: elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000,
+                    messages: messages.count)
                 failures = 0
                 if tooLarge { size = max(1, size / 2) } else { size = min(batchSize, size * 2) }
             } catch {
