@@ -27,8 +27,9 @@ public func buildApplication(
     let requestTimeout = TimeAmount.nanoseconds(Int64(configuration.requestTimeoutSeconds * 1e9))
     let application = Application(
         router: router,
-        server: .http1(
-            configuration: .init(
+        server: try officeServer(
+            configuration,
+            http1: .init(
                 additionalChannelHandlers: [RequestTimeoutHandler(timeout: requestTimeout), ParserErrorHandler()],
                 idleTimeout: .nanoseconds(Int64(configuration.idleTimeoutSeconds * 1e9)))),
         configuration: ApplicationConfiguration(address: .hostname(configuration.listen, port: configuration.port), serverName: "xgw"),

@@ -4,6 +4,7 @@ import GatewayModel
 import GatewaySigning
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import HummingbirdTLS
 import Logging
 import NIOCore
@@ -85,6 +86,26 @@ func federationServices(gateway: Gateway, logger: Logger) throws -> [any Service
     let listener = try buildFederationApplication(gateway: gateway, directory: directory, tls: tls, logger: logger)
     let forwarders = Forwarders(gateway: gateway, directory: directory, client: PeerClient(tls: tls), state: gateway.peers)
     return [listener, forwarders]
+}
+
+/// The office API's server: HTTP/1.1, over TLS (1.2 or 1.3) when the configuration has `tls`.
+func officeServer(_ configuration: ServerConfiguration, http1: HTTP1Channel.Configuration) throws -> HTTPServerBuilder {
+    guard let tls = configuration.tls else { return .http1(configuration: http1) }
+    let chain: [NIOSSLCertificate]
+    let key: NIOSSLPrivateKey
+    do {
+        chain = try NIOSSLCertificate.fromPEMFile(tls.certificate)
+    } catch {
+        throw ServerConfigurationError("\(tls.certificate): the office API's TLS certificate cannot be read")
+    }
+    do {
+        key = try NIOSSLPrivateKey(file: tls.key, format: .pem)
+    } catch {
+        throw ServerConfigurationError("\(tls.key): the office API's TLS key cannot be read")
+    }
+    var settings = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+    settings.minimumTLSVersion = .tlsv12
+    return try .tls(.http1(configuration: http1), tlsConfiguration: settings)
 }
 
 /// `GET /v1/ops/peers` on the office API (ops token): the federation health object.

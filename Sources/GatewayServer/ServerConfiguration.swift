@@ -44,6 +44,21 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var certificateWarningDays = 30.0
     /// This server as one node of a federation; nil: the one-node federation hosting every participant.
     public var node: NodeConfiguration?
+    /// The office API over TLS (`tls:` with `certificate` and `key`): offices that reach their node
+    /// across a network. Nil: plain HTTP, the loopback default.
+    public var tls: OfficeTLS?
+
+    public struct OfficeTLS: Sendable, Equatable {
+        public var certificate: String
+        public var key: String
+        public init(certificate: String, key: String) {
+            self.certificate = certificate
+            self.key = key
+        }
+    }
+
+    /// `https` with `tls`, else `http`.
+    public var scheme: String { tls == nil ? "http" : "https" }
 
     public init() {}
 

@@ -20,6 +20,24 @@ struct ServerConfigurationFile: Decodable {
     var requestTimeoutSeconds: Double?
     var certificateWarningDays: Double?
     var node: Node?
+    var tls: TLS?
+
+    /// The office API over TLS (issue 13 item 6): `certificate` and `key`, PEM files.
+    struct TLS: Decodable {
+        var certificate: String
+        var key: String
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case certificate, key
+        }
+
+        init(from decoder: any Decoder) throws {
+            try ServerConfigurationFile.refuseUnknownKeys(CodingKeys.self, in: decoder, at: "tls.")
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            certificate = try c.decode(String.self, forKey: .certificate)
+            key = try c.decode(String.self, forKey: .key)
+        }
+    }
 
     struct Retry: Decodable {
         var baseDelaySeconds: Double?
@@ -75,7 +93,7 @@ struct ServerConfigurationFile: Decodable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case listen, port, data, database, pki, mappings, seeds, algorithm, certificateDays, maxBodyBytes, retry
-        case retentionDays, maxLease, idleTimeoutSeconds, requestTimeoutSeconds, certificateWarningDays, node
+        case retentionDays, maxLease, idleTimeoutSeconds, requestTimeoutSeconds, certificateWarningDays, node, tls
     }
 
     init(from decoder: any Decoder) throws {
@@ -98,6 +116,7 @@ struct ServerConfigurationFile: Decodable {
         requestTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .requestTimeoutSeconds)
         certificateWarningDays = try c.decodeIfPresent(Double.self, forKey: .certificateWarningDays)
         node = try c.decodeIfPresent(Node.self, forKey: .node)
+        tls = try c.decodeIfPresent(TLS.self, forKey: .tls)
     }
 
     /// Overrides what the file gives (the algorithm is checked by the caller).
@@ -117,6 +136,7 @@ struct ServerConfigurationFile: Decodable {
         if let requestTimeoutSeconds { c.requestTimeoutSeconds = requestTimeoutSeconds }
         if let certificateWarningDays { c.certificateWarningDays = certificateWarningDays }
         if let node { c.node = node.configuration }
+        if let tls { c.tls = ServerConfiguration.OfficeTLS(certificate: tls.certificate, key: tls.key) }
         if let retry {
             if let v = retry.baseDelaySeconds { c.retry.baseDelay = v }
             if let v = retry.maxDelaySeconds { c.retry.maxDelay = v }

@@ -63,7 +63,7 @@ public final class ServerProcess: @unchecked Sendable {
         var port: Int?
         while Date() < deadline, port == nil {
             let text = output.text
-            if let range = text.range(of: "listening on http://") {
+            if let range = text.range(of: "listening on http://") ?? text.range(of: "listening on https://") {
                 let rest = text[range.upperBound...]
                 if let colon = rest.firstIndex(of: ":"), let end = rest.firstIndex(of: "\n") {
                     port = Int(rest[rest.index(after: colon)..<end])

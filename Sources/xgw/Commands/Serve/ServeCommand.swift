@@ -49,7 +49,7 @@ struct ServeCommand: AsyncParsableCommand {
         let built: (application: Application<RouterResponder<GatewayContext>>, gateway: Gateway)
         do {
             built = try buildApplication(configuration: configuration, logger: logger) { port in
-                Console.out.line("xgw: listening on http://\(configuration.listen):\(port)")
+                Console.out.line("xgw: listening on \(configuration.scheme)://\(configuration.listen):\(port)")
                 Console.out.flush()
             }
         } catch let error as ServerConfigurationError {

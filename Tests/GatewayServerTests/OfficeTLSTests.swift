@@ -1,0 +1,42 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The office API over TLS (issue 13 item 6): offices reach their node across a network.
+@Suite struct OfficeTLSTests {
+    @Test func theOfficeAPIAnswersOverTLSAndNotInClear() async throws {
+        let folder = try ServerProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let key = folder.appendingPathComponent("office.key.pem").path
+        let certificate = folder.appendingPathComponent("office.cert.pem").path
+        // A certificate made by openssl itself: the server reads what any CA would give it.
+        let made = try TestBinary.runCommand(
+            "/usr/bin/openssl",
+            ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", certificate,
+             "-days", "2", "-subj", "/CN=renshi-gw.example", "-addext", "subjectAltName=IP:127.0.0.1"])
+        #expect(made.status == 0, "\(made.error)")
+        let config = folder.appendingPathComponent("serve.yaml").path
+        try "tls:\n  certificate: \(certificate)\n  key: \(key)\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let data = folder.appendingPathComponent("data")
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+        let server = try ServerProcess(data: data, arguments: ["--config", config])
+        defer { server.stop() }
+        #expect(server.stdout.contains("listening on https://"))
+
+        let secure = try TestBinary.runCommand(
+            "/usr/bin/curl", ["-sS", "--cacert", certificate, "-o", "-", "-w", "\n%{http_code}", "https://127.0.0.1:\(server.port)/healthz"])
+        #expect(secure.output.hasSuffix("\n200"), "\(secure.output) \(secure.error)")
+        #expect(secure.output.contains("\"status\":\"ok\""))
+
+        // In clear, the TLS listener answers nothing an HTTP client can read.
+        let clear = try TestBinary.runCommand(
+            "/usr/bin/curl", ["-sS", "--max-time", "10", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(server.port)/healthz"])
+        #expect(clear.output != "200", "\(clear.output)")
+
+        // An unknown key under tls: is refused at start, naming it.
+        try "tls:\n  certificate: \(certificate)\n  key: \(key)\n  ciphers: all\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let refused = try TestBinary.run("xgw", ["serve", "--config", config], environment: ["XGW_DATA": data.path, "XGW_PORT": "0"])
+        #expect(refused.status == 78, "\(refused.output) \(refused.error)")
+        #expect(refused.error.contains("tls.ciphers"), "\(refused.error)")
+    }
+}
