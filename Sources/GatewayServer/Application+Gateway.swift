@@ -209,6 +209,8 @@ func readBody(_ request: Request, limit: Int) async throws -> [UInt8] {
         throw APIError.tooLarge(limit)
     }
     var collected: [UInt8] = []
+    // One allocation of the announced size, not a doubling array (a 16 MiB body would peak at 24 MiB).
+    if let length = request.headers[.contentLength].flatMap({ Int($0) }) { collected.reserveCapacity(length) }
     for try await buffer in request.body {
         guard collected.count + buffer.readableBytes <= limit else { throw APIError.tooLarge(limit) }
         collected.append(contentsOf: buffer.readableBytesView)
