@@ -30,13 +30,20 @@ extension Context {
         let r3 = try await lease(outbox)
         try check(r3.map(\.envelopeId) == [third.envelopeId], "other records pass: \(r3.map(\.recordId))")
         try await queue.ack(participant: outbox, leaseToken: r3[0].leaseToken)
-        // Dead by a nack or an expiry (maxDeliveries 1) holds too.
+        // An expired lease at an outbox is a failed transfer: queued again, never dead, whatever
+        // maxDeliveries (1 here) says; dead by a peer's refusal after that, it holds its group.
         let expiring = contractItem(recordId: "r4", updatedAt: "2026-01-01T01:00:00Z", to: [outbox])
         let afterExpiring = contractItem(recordId: "r4", updatedAt: "2026-01-01T02:00:00Z", to: [outbox])
         _ = try await queue.enqueue(submitter: "a", items: [expiring, afterExpiring])
         try check(try await lease(outbox, visibility: 30).map(\.envelopeId) == [expiring.envelopeId], "r4 head")
         clock.advance(by: 31)
-        try check(try await lease(outbox).isEmpty, "dead by expiry, it holds its group")
+        _ = try await queue.reclaimExpired()
+        try check(try await queue.depths()[outbox]?.dead == 1, "an expiry does not make an outbox message dead")
+        clock.advance(by: 3600)
+        let again = try await lease(outbox)
+        try check(again.map(\.envelopeId) == [expiring.envelopeId], "r4 head again after its back-off: \(again.map(\.recordId))")
+        try await queue.deadLetter(participant: outbox, leaseToken: again[0].leaseToken, reason: "rejected by peer-node: bad-time")
+        try check(try await lease(outbox).isEmpty, "dead, it holds its group")
         let depth = try await queue.depths()[outbox]
         try check(depth == QueueDepth(queued: 2, leased: 0, dead: 2, acked: 2), "outbox depth: \(String(describing: depth))")
         // Replayed, the dead one goes first, then the held revision.
