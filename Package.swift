@@ -112,6 +112,9 @@ let package = Package(
             dependencies: [
                 "GatewayModel", "GatewayXML", "GatewayMapping", "GatewaySigning",
                 "GatewayQueue", "GatewayQueueSQLite", "GatewayQueuePostgres", "GatewayServer", "COpenSSL",
+                // bench federation: a signed directory, and gateways run in this process.
+                "GatewayFederation", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),

@@ -12,5 +12,6 @@ struct BenchCommand: AsyncParsableCommand {
             BenchPipeline.self,
             BenchSign.self,
             BenchQueue.self,
+            BenchFederation.self,
         ])
 }
