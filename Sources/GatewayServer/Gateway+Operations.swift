@@ -135,11 +135,12 @@ extension Gateway {
         return .object(o)
     }
 
-    /// The state history of an envelope's messages: all of it for ops; for a destination, the
-    /// events of its own message only (a bulletin's recipients do not see each other's acks).
+    /// The state history of an envelope's messages: all of it for ops and for its submitter (a
+    /// bulletin's issuer); for a destination, the events of its own message only (a bulletin's
+    /// recipients do not see each other's acks).
     public func history(envelopeId: String, principal: Principal) async throws -> JSONValue {
         var entries = try await queue.history(envelopeId: envelopeId)
-        if case .participant(let id) = principal {
+        if case .participant(let id) = principal, try await queue.storedEnvelope(id: envelopeId)?.submitter != id {
             entries = entries.filter { $0.destination == id }
             if entries.isEmpty { throw GatewayError.notFound("no message \(envelopeId) in your inbox") }
         }

@@ -308,7 +308,8 @@ struct HostileClientAPITests {
     }
 }
 
-/// Issue 17 row 12: a bulletin's recipients each see only their own message's history.
+/// Issue 17 row 12: a bulletin's recipients each see only their own message's history; its
+/// issuer and ops see all of it.
 @Suite(.serialized)
 struct BulletinHistoryTests {
     @Test func aRecipientSeesOnlyItsOwnMessagesHistory() async throws {
@@ -349,6 +350,11 @@ struct BulletinHistoryTests {
         #expect(xinsheng.events.contains("acked"))
         let all = try await history(ops)
         #expect(all.destinations == audience)
+        // The issuer sees every recipient's, as ops does.
+        let issued = try await history(issuer)
+        #expect(issued.status == 200)
+        #expect(issued.destinations == audience, "the issuer sees \(issued.destinations)")
+        #expect(issued.events == all.events)
         // Not a recipient: no such message in its inbox.
         #expect(try await history(tokens["dachuan"]).status == 404)
     }
