@@ -184,7 +184,7 @@ func addRoutes(to router: Router<GatewayContext>, gateway: Gateway) {
     v1.get("ops/dead-letters") { request, context in
         try context.requireOps()
         let participant = request.uri.queryParameters.get("participant")
-        if let participant, gateway.seeds.participant(participant) == nil {
+        if let participant, gateway.seeds.participant(participant) == nil, !gateway.peerOutboxes.contains(participant) {
             throw APIError(.notFound, "not-found", "no participant \(participant)")
         }
         return Response.json(try await gateway.deadLetters(participant: participant, limit: 1000))

@@ -108,11 +108,20 @@ func officeServer(_ configuration: ServerConfiguration, http1: HTTP1Channel.Conf
     return try .tls(.http1(configuration: http1), tlsConfiguration: settings)
 }
 
-/// `GET /v1/ops/peers` on the office API (ops token): the federation health object.
+/// `GET /v1/ops/peers` on the office API (ops token): the federation health object; and
+/// `POST /v1/ops/dead-letters/{messageId}/discard`.
 func addPeerRoutes(to router: Router<GatewayContext>, gateway: Gateway) {
     router.get("v1/ops/peers") { _, context in
         try context.requireOps()
         return Response.json(try await gateway.federationHealth())
+    }
+    // A dead letter given up (an outbox's holds its record's later revisions until replayed or this).
+    router.post("v1/ops/dead-letters/:messageId/discard") { _, context in
+        try context.requireOps()
+        guard let id = context.parameters.get("messageId", as: Int64.self) else {
+            throw APIError.badRequest("the message id must be an integer")
+        }
+        return Response.json(try await gateway.discard(messageId: id))
     }
 }
 

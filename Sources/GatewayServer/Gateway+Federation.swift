@@ -183,7 +183,8 @@ extension Gateway {
     /// The node's federation health (`GET /v1/federation/health`, and `GET /v1/ops/peers` for ops):
     /// the directory held and, per peer, its outbox, dead letters, last success and last error.
     func federationHealth(at time: Date = Date()) async throws -> JSONValue {
-        guard let directory else { throw APIError(.notFound, "not-found", "this server is not a node of a federation") }
+        // The one-node federation: no directory, no peers.
+        guard let directory else { return ["directoryStale": false, "peers": .object(JSONObject())] }
         let current = directory.current
         let depths = try await queue.depths()
         let oldest = (try? await queue.oldestQueued()) ?? [:]

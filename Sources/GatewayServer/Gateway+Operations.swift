@@ -178,7 +178,7 @@ extension Gateway {
 
     /// Dead letters of one participant, or of every participant.
     public func deadLetters(participant: String?, limit: Int) async throws -> JSONValue {
-        let ids = participant.map { [$0] } ?? translator.seeds.participants.map(\.id)
+        let ids = participant.map { [$0] } ?? (translator.seeds.participants.map(\.id) + peerOutboxes)
         var out: [JSONValue] = []
         for id in ids {
             for d in try await queue.deadLetters(participant: id, limit: limit) {
@@ -192,6 +192,19 @@ extension Gateway {
             }
         }
         return ["deadLetters": .array(out)]
+    }
+
+    /// The outboxes of this node's peers (`node:<id>`); none without a `node` section.
+    var peerOutboxes: [String] {
+        guard let directory else { return [] }
+        return directory.current.nodes.map(\.id).filter { $0 != directory.node.id }.map(Outbox.destination(node:))
+    }
+
+    /// Gives up a dead message: acked, rejected `discarded`; at an outbox its record's later
+    /// revisions then go to the peer.
+    public func discard(messageId: Int64) async throws -> JSONValue {
+        try await queue.discard(messageId: MessageID(messageId))
+        return ["discarded": .number(JSONNumber(Int(messageId)))]
     }
 
     public func replay(messageId: Int64) async throws -> JSONValue {
