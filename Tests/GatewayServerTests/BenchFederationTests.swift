@@ -1,0 +1,37 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// `xgw bench federation` through the built binary: the lines it prints (not their timings).
+@Suite(.serialized) struct BenchFederationTests {
+    @Test func printsTheRunsTheRatioAndTheTransferPercentilesOfEachAlgorithm() throws {
+        let run = try TestBinary.run("xgw", ["bench", "federation", "--records", "200", "--rounds", "1"])
+        #expect(run.status == 0, "\(run.error)")
+        let lines = run.output.split(separator: "\n").map(String.init)
+        #expect(lines.first?.hasPrefix("command: xgw bench federation --records 200 --documents-of 100 --algorithms ES256,SM2-SM3 --rounds 1") == true, "\(run.output)")
+        for algorithm in ["ES256", "SM2-SM3"] {
+            let mine = lines.filter { $0.hasPrefix(algorithm + " ") }
+            for mode in ["one-node", "federated"] {
+                // alg, records per document, mode, round, then records/s, µs/rec and CPU µs/rec as numbers.
+                let row = mine.first { $0.split(separator: " ").dropFirst(2).first == Substring(mode) }
+                let fields = row?.split(separator: " ") ?? []
+                #expect(fields.count == 7 && fields[1] == "100" && fields[3] == "1", "\(run.output)")
+                #expect(fields.dropFirst(4).allSatisfy { Double($0).map { $0 > 0 } ?? false }, "\(run.output)")
+            }
+            #expect(mine.contains { $0.contains("ratio federated/one-node ") }, "\(run.output)")
+            // The forwarder's observer saw the transfers: two batches of 100 at least (the warm-up's are left out).
+            let transfer = mine.first { $0.contains("transfer renshi-node → xinsheng-node: ") }
+            let batches = transfer.flatMap { line in
+                line.components(separatedBy: "xinsheng-node: ").last?.split(separator: " ").first.flatMap { Int($0) }
+            }
+            #expect((batches ?? 0) >= 1, "\(run.output)")
+            #expect(transfer?.contains(" p50 ") == true && transfer?.contains(" p99 ") == true, "\(run.output)")
+        }
+    }
+
+    @Test func anUnknownAlgorithmIsAUsageError() throws {
+        let run = try TestBinary.run("xgw", ["bench", "federation", "--records", "100", "--rounds", "1", "--algorithms", "RSA"])
+        #expect(run.status == 64, "\(run.output) \(run.error)")
+        #expect(run.error.contains("unknown algorithm RSA"), "\(run.error)")
+    }
+}
