@@ -187,28 +187,26 @@ struct HostileClientAPITests {
     /// Row 11: a known path with a method it does not answer is 405 with `Allow`, in the JSON
     /// error shape; an unknown path stays 404.
     @Test func aWrongMethodIs405WithAllow() async throws {
-        let data = try ServerProcess.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: data) }
-        let server = try ServerProcess(data: data)
-        defer { server.stop() }
-        let token = try #require(server.printedTokens["renshi"])
-        let client = HTTPClient(port: server.port)
-        let cases: [(String, String, String)] = [
-            ("DELETE", "/healthz", "GET"), ("POST", "/metrics", "GET"), ("GET", "/v1/inbox/lease", "POST"),
-            ("PUT", "/v1/inbox/0192f7a4-0000-7000-8000-000000000000/ack", "POST"), ("POST", "/v1/receipts", "GET"),
-            ("GET", "/v1/documents", "POST"), ("DELETE", "/v1/ops/dead-letters/1/replay", "POST"),
-        ]
-        for (method, path, allow) in cases {
-            let answer = try await client.call(method, path, token: token)
-            #expect(answer.status == 405, "\(method) \(path): \(answer.status) \(answer.text)")
-            #expect(answer.header("Allow") == allow, "\(method) \(path): Allow \(answer.header("Allow") ?? "none")")
-            #expect(answer.json?["error"]?["code"]?.stringValue == "method-not-allowed", "\(answer.text)")
-            #expect(answer.json?["error"]?["requestId"]?.stringValue == answer.header("X-Request-Id"))
-        }
-        for path in ["/v1/nothing", "/v1/inbox/lease/more", "/healthz/x"] {
-            let answer = try await client.call("GET", path, token: token)
-            #expect(answer.status == 404, "\(path): \(answer.status)")
-            #expect(answer.header("Allow") == nil)
+        try await withServer { server in
+            let token = try #require(server.printedTokens["renshi"])
+            let client = HTTPClient(port: server.port)
+            let cases: [(String, String, String)] = [
+                ("DELETE", "/healthz", "GET"), ("POST", "/metrics", "GET"), ("GET", "/v1/inbox/lease", "POST"),
+                ("PUT", "/v1/inbox/0192f7a4-0000-7000-8000-000000000000/ack", "POST"), ("POST", "/v1/receipts", "GET"),
+                ("GET", "/v1/documents", "POST"), ("DELETE", "/v1/ops/dead-letters/1/replay", "POST"),
+            ]
+            for (method, path, allow) in cases {
+                let answer = try await client.call(method, path, token: token)
+                #expect(answer.status == 405, "\(method) \(path): \(answer.status) \(answer.text)")
+                #expect(answer.header("Allow") == allow, "\(method) \(path): Allow \(answer.header("Allow") ?? "none")")
+                #expect(answer.json?["error"]?["code"]?.stringValue == "method-not-allowed", "\(answer.text)")
+                #expect(answer.json?["error"]?["requestId"]?.stringValue == answer.header("X-Request-Id"))
+            }
+            for path in ["/v1/nothing", "/v1/inbox/lease/more", "/healthz/x"] {
+                let answer = try await client.call("GET", path, token: token)
+                #expect(answer.status == 404, "\(path): \(answer.status)")
+                #expect(answer.header("Allow") == nil)
+            }
         }
     }
 
@@ -247,63 +245,59 @@ struct HostileClientAPITests {
             #expect(description.contains(stated), "info.description does not state \(stated)")
         }
 
-        let data = try ServerProcess.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: data) }
-        let server = try ServerProcess(data: data)
-        defer { server.stop() }
-        let renshi = try #require(server.printedTokens["renshi"]), ops = try #require(server.printedTokens["ops"])
-        let client = HTTPClient(port: server.port)
-        // Raw bodies: a canonical JSON writer would turn 1.0 into 1.
-        for refused in ["\(maxLease + 1)", "1.0", "1e1", "0"] {
-            let answer = try await client.call("POST", "/v1/inbox/lease", token: renshi, body: Array("{\"max\":\(refused)}".utf8))
-            #expect(answer.status == 400, "max \(refused): \(answer.status)")
+        try await withServer { server in
+            let renshi = try #require(server.printedTokens["renshi"]), ops = try #require(server.printedTokens["ops"])
+            let client = HTTPClient(port: server.port)
+            // Raw bodies: a canonical JSON writer would turn 1.0 into 1.
+            for refused in ["\(maxLease + 1)", "1.0", "1e1", "0"] {
+                let answer = try await client.call("POST", "/v1/inbox/lease", token: renshi, body: Array("{\"max\":\(refused)}".utf8))
+                #expect(answer.status == 400, "max \(refused): \(answer.status)")
+            }
+            #expect(try await client.call("POST", "/v1/inbox/lease", token: renshi, json: ["max": .number(JSONNumber(maxLease))]).status == 200)
+            #expect(try await client.call("GET", "/v1/receipts?limit=1.0", token: renshi).status == 400)
+            #expect(try await client.call("POST", "/v1/ops/dead-letters/9223372036854775808/replay", token: ops).status == 400)
+            #expect(try await client.call("POST", "/v1/ops/dead-letters/9223372036854775807/replay", token: ops).status == 404)
         }
-        #expect(try await client.call("POST", "/v1/inbox/lease", token: renshi, json: ["max": .number(JSONNumber(maxLease))]).status == 200)
-        #expect(try await client.call("GET", "/v1/receipts?limit=1.0", token: renshi).status == 400)
-        #expect(try await client.call("POST", "/v1/ops/dead-letters/9223372036854775808/replay", token: ops).status == 400)
-        #expect(try await client.call("POST", "/v1/ops/dead-letters/9223372036854775807/replay", token: ops).status == 404)
     }
 
     /// Row 13: paging receipts with the `next` cursor lists each receipt once, even when more than
     /// `limit` share an acked second; `since` compares in milliseconds.
     @Test func receiptsPageWithACursor() async throws {
-        let data = try ServerProcess.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: data) }
-        let server = try ServerProcess(data: data)
-        defer { server.stop() }
-        let xinsheng = try #require(server.printedTokens["xinsheng"]), renshi = try #require(server.printedTokens["renshi"])
-        let client = HTTPClient(port: server.port)
-        let count = 7
-        let submitted = try await client.call("POST", "/v1/documents", token: xinsheng, body: chongqingTraffic(tag: "cur", count: count))
-        #expect(submitted.status == 200, "\(submitted.text)")
-        let lease = try await client.call("POST", "/v1/inbox/lease", token: renshi, json: ["max": .number(JSONNumber(count))])
-        let messages = try #require(lease.json?["messages"]?.arrayValue)
-        #expect(messages.count == count)
-        for message in messages {
-            let ack = try await client.call(
-                "POST", "/v1/inbox/\(message["envelopeId"]?.stringValue ?? "")/ack", token: renshi,
-                json: ["leaseToken": message["leaseToken"] ?? .null])
-            #expect(ack.status == 200, "\(ack.text)")
-        }
-        var seen: [Int] = []
-        var query = "limit=2"
-        for _ in 0..<(count + 2) {
-            let page = try await client.call("GET", "/v1/receipts?\(query)", token: xinsheng)
-            #expect(page.status == 200, "\(page.text)")
-            let receipts = page.json?["receipts"]?.arrayValue ?? []
-            seen += receipts.compactMap { $0["messageId"]?.numberValue?.intValue }
-            let next = try #require(page.json?["next"]?.stringValue, "no next: \(page.text)")
-            #expect(receipts.last?["cursor"]?.stringValue == next || receipts.isEmpty)
-            if receipts.isEmpty { break }
-            query = "limit=2&after=\(next)"
-        }
-        #expect(seen.count == count, "\(seen)")
-        #expect(Set(seen).count == count, "repeated: \(seen)")
-        #expect(seen == seen.sorted(), "\(seen)")
+        try await withServer { server in
+            let xinsheng = try #require(server.printedTokens["xinsheng"]), renshi = try #require(server.printedTokens["renshi"])
+            let client = HTTPClient(port: server.port)
+            let count = 7
+            let submitted = try await client.call("POST", "/v1/documents", token: xinsheng, body: chongqingTraffic(tag: "cur", count: count))
+            #expect(submitted.status == 200, "\(submitted.text)")
+            let lease = try await client.call("POST", "/v1/inbox/lease", token: renshi, json: ["max": .number(JSONNumber(count))])
+            let messages = try #require(lease.json?["messages"]?.arrayValue)
+            #expect(messages.count == count)
+            for message in messages {
+                let ack = try await client.call(
+                    "POST", "/v1/inbox/\(message["envelopeId"]?.stringValue ?? "")/ack", token: renshi,
+                    json: ["leaseToken": message["leaseToken"] ?? .null])
+                #expect(ack.status == 200, "\(ack.text)")
+            }
+            var seen: [Int] = []
+            var query = "limit=2"
+            for _ in 0..<(count + 2) {
+                let page = try await client.call("GET", "/v1/receipts?\(query)", token: xinsheng)
+                #expect(page.status == 200, "\(page.text)")
+                let receipts = page.json?["receipts"]?.arrayValue ?? []
+                seen += receipts.compactMap { $0["messageId"]?.numberValue?.intValue }
+                let next = try #require(page.json?["next"]?.stringValue, "no next: \(page.text)")
+                #expect(receipts.last?["cursor"]?.stringValue == next || receipts.isEmpty)
+                if receipts.isEmpty { break }
+                query = "limit=2&after=\(next)"
+            }
+            #expect(seen.count == count, "\(seen)")
+            #expect(Set(seen).count == count, "repeated: \(seen)")
+            #expect(seen == seen.sorted(), "\(seen)")
 
-        // A cursor is a cursor; with since it is ambiguous.
-        for bad in ["after=12", "after=x-1", "after=1-2-3", "after=-1-2", "after=1-2&since=2023-01-01T00:00:00Z"] {
-            #expect(try await client.call("GET", "/v1/receipts?\(bad)", token: xinsheng).status == 400, "\(bad)")
+            // A cursor is a cursor; with since it is ambiguous.
+            for bad in ["after=12", "after=x-1", "after=1-2-3", "after=-1-2", "after=1-2&since=2023-01-01T00:00:00Z"] {
+                #expect(try await client.call("GET", "/v1/receipts?\(bad)", token: xinsheng).status == 400, "\(bad)")
+            }
         }
     }
 }
@@ -313,51 +307,58 @@ struct HostileClientAPITests {
 @Suite(.serialized)
 struct BulletinHistoryTests {
     @Test func aRecipientSeesOnlyItsOwnMessagesHistory() async throws {
-        let data = try ServerProcess.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: data) }
-        let server = try ServerProcess(data: data)
-        defer { server.stop() }
-        let tokens = server.printedTokens
-        let issuer = try #require(tokens["kaijiang-renshi"]), ops = try #require(tokens["ops"])
-        let client = HTTPClient(port: server.port)
-        // The formats.md bulletin of kaijiang-renshi, to liangping-xinsheng and liangping.
-        let submitted = try await client.call("POST", "/v1/documents", token: issuer, body: try fixture("sc-bulletin-xml/001-spec-example.xml"))
-        let record = try #require(submitted.json?["records"]?.arrayValue?.first, "\(submitted.text)")
-        let envelopeId = try #require(record["envelopeId"]?.stringValue)
-        let audience = Set(record["destinations"]?.arrayValue?.compactMap(\.stringValue) ?? [])
-        #expect(audience == ["liangping-xinsheng", "liangping"], "\(submitted.text)")
-        // liangping-xinsheng leases and acks; liangping only leases.
-        for recipient in ["liangping-xinsheng", "liangping"] {
-            let lease = try await client.call("POST", "/v1/inbox/lease", token: tokens[recipient], json: ["max": 1])
-            let message = try #require(lease.json?["messages"]?.arrayValue?.first, "\(recipient): \(lease.text)")
-            if recipient == "liangping-xinsheng" {
-                let ack = try await client.call(
-                    "POST", "/v1/inbox/\(envelopeId)/ack", token: tokens[recipient], json: ["leaseToken": message["leaseToken"] ?? .null])
-                #expect(ack.status == 200, "\(ack.text)")
+        try await withServer { server in
+            let tokens = server.printedTokens
+            let issuer = try #require(tokens["kaijiang-renshi"]), ops = try #require(tokens["ops"])
+            let client = HTTPClient(port: server.port)
+            // The formats.md bulletin of kaijiang-renshi, to liangping-xinsheng and liangping.
+            let submitted = try await client.call("POST", "/v1/documents", token: issuer, body: try fixture("sc-bulletin-xml/001-spec-example.xml"))
+            let record = try #require(submitted.json?["records"]?.arrayValue?.first, "\(submitted.text)")
+            let envelopeId = try #require(record["envelopeId"]?.stringValue)
+            let audience = Set(record["destinations"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+            #expect(audience == ["liangping-xinsheng", "liangping"], "\(submitted.text)")
+            // liangping-xinsheng leases and acks; liangping only leases.
+            for recipient in ["liangping-xinsheng", "liangping"] {
+                let lease = try await client.call("POST", "/v1/inbox/lease", token: tokens[recipient], json: ["max": 1])
+                let message = try #require(lease.json?["messages"]?.arrayValue?.first, "\(recipient): \(lease.text)")
+                if recipient == "liangping-xinsheng" {
+                    let ack = try await client.call(
+                        "POST", "/v1/inbox/\(envelopeId)/ack", token: tokens[recipient], json: ["leaseToken": message["leaseToken"] ?? .null])
+                    #expect(ack.status == 200, "\(ack.text)")
+                }
             }
+            func history(_ token: String?) async throws -> (status: Int, destinations: Set<String>, events: [String]) {
+                let answer = try await client.call("GET", "/v1/messages/\(envelopeId)/history", token: token)
+                let entries = answer.json?["history"]?.arrayValue ?? []
+                return (answer.status, Set(entries.compactMap { $0["destination"]?.stringValue }), entries.compactMap { $0["event"]?.stringValue })
+            }
+            let liangping = try await history(tokens["liangping"])
+            #expect(liangping.status == 200)
+            #expect(liangping.destinations == ["liangping"], "liangping sees \(liangping.destinations)")
+            #expect(!liangping.events.contains("acked"), "liangping sees an ack: \(liangping.events)")
+            let xinsheng = try await history(tokens["liangping-xinsheng"])
+            #expect(xinsheng.destinations == ["liangping-xinsheng"])
+            #expect(xinsheng.events.contains("acked"))
+            let all = try await history(ops)
+            #expect(all.destinations == audience)
+            // The issuer sees every recipient's, as ops does.
+            let issued = try await history(issuer)
+            #expect(issued.status == 200)
+            #expect(issued.destinations == audience, "the issuer sees \(issued.destinations)")
+            #expect(issued.events == all.events)
+            // Not a recipient: no such message in its inbox.
+            #expect(try await history(tokens["dachuan"]).status == 404)
         }
-        func history(_ token: String?) async throws -> (status: Int, destinations: Set<String>, events: [String]) {
-            let answer = try await client.call("GET", "/v1/messages/\(envelopeId)/history", token: token)
-            let entries = answer.json?["history"]?.arrayValue ?? []
-            return (answer.status, Set(entries.compactMap { $0["destination"]?.stringValue }), entries.compactMap { $0["event"]?.stringValue })
-        }
-        let liangping = try await history(tokens["liangping"])
-        #expect(liangping.status == 200)
-        #expect(liangping.destinations == ["liangping"], "liangping sees \(liangping.destinations)")
-        #expect(!liangping.events.contains("acked"), "liangping sees an ack: \(liangping.events)")
-        let xinsheng = try await history(tokens["liangping-xinsheng"])
-        #expect(xinsheng.destinations == ["liangping-xinsheng"])
-        #expect(xinsheng.events.contains("acked"))
-        let all = try await history(ops)
-        #expect(all.destinations == audience)
-        // The issuer sees every recipient's, as ops does.
-        let issued = try await history(issuer)
-        #expect(issued.status == 200)
-        #expect(issued.destinations == audience, "the issuer sees \(issued.destinations)")
-        #expect(issued.events == all.events)
-        // Not a recipient: no such message in its inbox.
-        #expect(try await history(tokens["dachuan"]).status == 404)
     }
+}
+
+/// Runs `body` against a fresh `xgw serve` with a data folder of its own, stopped and removed after.
+func withServer<T>(_ body: (ServerProcess) async throws -> T) async throws -> T {
+    let data = try ServerProcess.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: data) }
+    let server = try ServerProcess(data: data)
+    defer { server.stop() }
+    return try await body(server)
 }
 
 /// A raw TCP connection to 127.0.0.1 (what a stalled or trickling client is).

@@ -36,32 +36,30 @@ struct MemoryBoundTests {
     ])
     func aHostileDocumentCostsAtMostFourTimesItsSize(label: String, text: String) async throws {
         let body = Array(text.utf8)
-        let data = try ServerProcess.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: data) }
-        let server = try ServerProcess(data: data)
-        defer { server.stop() }
-        let pid = server.process.processIdentifier
-        let token = try #require(server.printedTokens["xinsheng"])
-        let client = HTTPClient(port: server.port)
-        // A real submission first, so that mappings, keys and the database are warm.
-        #expect(try await client.call("POST", "/v1/documents", token: token, body: chongqingTraffic(tag: "mem", count: 3)).status == 200)
+        try await withServer { server in
+            let pid = server.process.processIdentifier
+            let token = try #require(server.printedTokens["xinsheng"])
+            let client = HTTPClient(port: server.port)
+            // A real submission first, so that mappings, keys and the database are warm.
+            #expect(try await client.call("POST", "/v1/documents", token: token, body: chongqingTraffic(tag: "mem", count: 3)).status == 200)
 
-        // Reset the high-water mark to the current resident size (root or the owner may).
-        try? "5".write(toFile: "/proc/\(pid)/clear_refs", atomically: false, encoding: .utf8)
-        let before = try Self.memory(of: pid)
-        let cpuBefore = try Self.cpuSeconds(of: pid)
-        let answer = try await client.call("POST", "/v1/documents", token: token, body: body, timeout: 120)
-        let after = try Self.memory(of: pid)
-        let cpu = try Self.cpuSeconds(of: pid) - cpuBefore
-        let mib = Double(body.count) / Double(1 << 20)
-        #expect(answer.status == 422, "\(label): \(answer.status)")
-        let code = answer.json?["records"]?.arrayValue?.first?["errors"]?.arrayValue?.first?["code"]?.stringValue
-        #expect(code == "malformed-document", "\(label): \(answer.text.prefix(300))")
-        let cost = after.peak - before.resident
-        #expect(
-            cost <= 4 * body.count,
-            "\(label): \(String(format: "%.1f", mib)) MiB cost \(cost >> 20) MiB at peak (\(String(format: "%.1f", Double(cost) / Double(body.count)))×)")
-        #expect(cpu < mib, "\(label): \(String(format: "%.2f", cpu)) s of CPU for \(String(format: "%.1f", mib)) MiB")
-        #expect(try await client.call("GET", "/healthz").status == 200)
+            // Reset the high-water mark to the current resident size (root or the owner may).
+            try? "5".write(toFile: "/proc/\(pid)/clear_refs", atomically: false, encoding: .utf8)
+            let before = try Self.memory(of: pid)
+            let cpuBefore = try Self.cpuSeconds(of: pid)
+            let answer = try await client.call("POST", "/v1/documents", token: token, body: body, timeout: 120)
+            let after = try Self.memory(of: pid)
+            let cpu = try Self.cpuSeconds(of: pid) - cpuBefore
+            let mib = Double(body.count) / Double(1 << 20)
+            #expect(answer.status == 422, "\(label): \(answer.status)")
+            let code = answer.json?["records"]?.arrayValue?.first?["errors"]?.arrayValue?.first?["code"]?.stringValue
+            #expect(code == "malformed-document", "\(label): \(answer.text.prefix(300))")
+            let cost = after.peak - before.resident
+            #expect(
+                cost <= 4 * body.count,
+                "\(label): \(String(format: "%.1f", mib)) MiB cost \(cost >> 20) MiB at peak (\(String(format: "%.1f", Double(cost) / Double(body.count)))×)")
+            #expect(cpu < mib, "\(label): \(String(format: "%.2f", cpu)) s of CPU for \(String(format: "%.1f", mib)) MiB")
+            #expect(try await client.call("GET", "/healthz").status == 200)
+        }
     }
 }

@@ -61,44 +61,42 @@ struct ParserRefusalTests {
     }
 
     @Test func parserRefusalsHaveTheJSONErrorShape() async throws {
-        let data = try ServerProcess.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: data) }
-        let server = try ServerProcess(data: data)
-        defer { server.stop() }
-        let port = server.port
+        try await withServer { server in
+            let port = server.port
 
-        let longURI = "GET /healthz?" + String(repeating: "q", count: 100 << 10) + " HTTP/1.1\r\nHost: x\r\n\r\n"
-        Self.expectRefusal(try Self.send(longURI, port: port), status: 414, code: "uri-too-long", "100 KiB URI")
+            let longURI = "GET /healthz?" + String(repeating: "q", count: 100 << 10) + " HTTP/1.1\r\nHost: x\r\n\r\n"
+            Self.expectRefusal(try Self.send(longURI, port: port), status: 414, code: "uri-too-long", "100 KiB URI")
 
-        let bigHeader = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + String(repeating: "a", count: 100 << 10) + "\r\n\r\n"
-        Self.expectRefusal(try Self.send(bigHeader, port: port), status: 431, code: "headers-too-large", "100 KiB header")
+            let bigHeader = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + String(repeating: "a", count: 100 << 10) + "\r\n\r\n"
+            Self.expectRefusal(try Self.send(bigHeader, port: port), status: 431, code: "headers-too-large", "100 KiB header")
 
-        let manyHeaders = "GET /healthz HTTP/1.1\r\nHost: x\r\n" + (0..<5000).map { "X-H\($0): v\r\n" }.joined() + "\r\n"
-        Self.expectRefusal(try Self.send(manyHeaders, port: port), status: 431, code: "headers-too-large", "5000 headers")
+            let manyHeaders = "GET /healthz HTTP/1.1\r\nHost: x\r\n" + (0..<5000).map { "X-H\($0): v\r\n" }.joined() + "\r\n"
+            Self.expectRefusal(try Self.send(manyHeaders, port: port), status: 431, code: "headers-too-large", "5000 headers")
 
-        let post = "POST /v1/inbox/lease HTTP/1.1\r\nHost: x\r\n"
-        let malformed: [(String, String)] = [
-            ("Content-Length: abc\r\n\r\n", "a bad Content-Length"),
-            ("Content-Length: 2\r\nContent-Length: 3\r\n\r\n{}", "two Content-Lengths"),
-            ("Content-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n{}", "Content-Length with Transfer-Encoding"),
-            ("X-A: a\u{0}b\r\n\r\n", "NUL in a header"),
-            ("X-A: a\u{7F}b\r\n\r\n", "DEL in a header"),
-            ("X A: b\r\n\r\n", "a space in a header name"),
-        ]
-        for (rest, label) in malformed {
-            Self.expectRefusal(try Self.send(post + rest, port: port), status: 400, code: "bad-request", label)
+            let post = "POST /v1/inbox/lease HTTP/1.1\r\nHost: x\r\n"
+            let malformed: [(String, String)] = [
+                ("Content-Length: abc\r\n\r\n", "a bad Content-Length"),
+                ("Content-Length: 2\r\nContent-Length: 3\r\n\r\n{}", "two Content-Lengths"),
+                ("Content-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n{}", "Content-Length with Transfer-Encoding"),
+                ("X-A: a\u{0}b\r\n\r\n", "NUL in a header"),
+                ("X-A: a\u{7F}b\r\n\r\n", "DEL in a header"),
+                ("X A: b\r\n\r\n", "a space in a header name"),
+            ]
+            for (rest, label) in malformed {
+                Self.expectRefusal(try Self.send(post + rest, port: port), status: 400, code: "bad-request", label)
+            }
+
+            // Malformed between requests: the first request still gets its answer, then the refusal.
+            let pipelined = try Self.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nX A: b\r\n\r\n", port: port)
+            #expect(pipelined.map(\.status) == [200, 400], "\(pipelined.map(\.status))")
+            Self.expectRefusal(Array(pipelined.dropFirst()), status: 400, code: "bad-request", "after a good request")
+
+            // A request refused before its body is read (no token) gets one answer, not a second bare 400.
+            let unauthorized = try Self.send(post + "Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n", port: port)
+            #expect(unauthorized.map(\.status) == [401], "\(unauthorized.map(\.status))")
+
+            // The server is unharmed.
+            #expect(try await HTTPClient(port: port).call("GET", "/healthz").status == 200)
         }
-
-        // Malformed between requests: the first request still gets its answer, then the refusal.
-        let pipelined = try Self.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nX A: b\r\n\r\n", port: port)
-        #expect(pipelined.map(\.status) == [200, 400], "\(pipelined.map(\.status))")
-        Self.expectRefusal(Array(pipelined.dropFirst()), status: 400, code: "bad-request", "after a good request")
-
-        // A request refused before its body is read (no token) gets one answer, not a second bare 400.
-        let unauthorized = try Self.send(post + "Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n", port: port)
-        #expect(unauthorized.map(\.status) == [401], "\(unauthorized.map(\.status))")
-
-        // The server is unharmed.
-        #expect(try await HTTPClient(port: port).call("GET", "/healthz").status == 200)
     }
 }
