@@ -7,9 +7,8 @@ import Testing
 /// `xgw` built beside the tests: the key ceremony with requests, both nodes started from their
 /// node.yaml, their `/healthz`, `check-keys`, `stop`.
 ///
-/// The lead extends this once the node-to-node listener and the forwarders exist: the printed curl
-/// lines end to end (the submission below reaching xinsheng's inbox at xinsheng-node, the ack there,
-/// the receipt back at renshi-node's `GET /v1/receipts`).
+/// And the printed curl lines end to end: the submission at renshi-node reaches xinsheng's inbox at
+/// xinsheng-node, the ack there makes a receipt that comes back to renshi-node's `GET /v1/receipts`.
 @Suite struct ExampleScriptTests {
     static let script = TestBinary.repositoryRoot.appendingPathComponent("examples/federation/setup.sh")
 
@@ -96,11 +95,35 @@ import Testing
         #expect(own.status == 200, "\(own.text)")
         let foreign = try await renshiNode.call("POST", "/v1/inbox/lease", token: tokens["XINSHENG"], json: ["max": 1])
         #expect(foreign.status == 401, "xinsheng's token is xinsheng-node's: \(foreign.text)")
-        // The printed first curl line: accepted at renshi-node for xinsheng (it waits for the forwarder).
+        // The printed curl lines: submitted at renshi-node, leased and acked by xinsheng at xinsheng-node,
+        // the receipt back at renshi-node.
         let submitted = try await renshiNode.call(
             "POST", "/v1/documents", token: tokens["RENSHI"], body: try fixture("sc-traffic-xml/001-formats-example-gbk.xml"))
         #expect(submitted.status == 200, "\(submitted.text)")
         #expect(submitted.json?["accepted"]?.numberValue?.intValue == 1, "\(submitted.text)")
+        let xinshengNode = HTTPClient(port: port[2])
+        var leased: [JSONValue] = []
+        let deadline = Date().addingTimeInterval(60)
+        while leased.isEmpty && Date() < deadline {
+            leased = try await xinshengNode.call("POST", "/v1/inbox/lease", token: tokens["XINSHENG"], json: ["max": 10])
+                .json?["messages"]?.arrayValue ?? []
+            if leased.isEmpty { try await Task.sleep(for: .milliseconds(250)) }
+        }
+        try #require(leased.count == 1, "the envelope never reached xinsheng-node")
+        #expect(leased[0]["envelope"]?["envelope"]?["from"] == "renshi")
+        let acked = try await xinshengNode.call(
+            "POST", "/v1/inbox/\(leased[0]["envelopeId"]!.stringValue!)/ack", token: tokens["XINSHENG"],
+            json: ["leaseToken": leased[0]["leaseToken"]!, "outcome": "accepted"])
+        #expect(acked.status == 200, "\(acked.text)")
+        var receipts: [JSONValue] = []
+        while receipts.isEmpty && Date() < deadline {
+            receipts = try await renshiNode.call("GET", "/v1/receipts", token: tokens["RENSHI"]).json?["receipts"]?.arrayValue ?? []
+            if receipts.isEmpty { try await Task.sleep(for: .milliseconds(250)) }
+        }
+        #expect(receipts.count == 1, "the receipt never came back to renshi-node")
+        #expect(receipts.first?["receipt"]?["receipt"]?["by"] == "xinsheng")
+        let peers = try await renshiNode.call("GET", "/v1/ops/peers", token: tokens["RENSHI_NODE_OPS"])
+        #expect(peers.json?["peers"]?["xinsheng-node"]?["outboxDepth"]?.numberValue?.intValue == 0, "\(peers.text)")
 
         let keys = try Self.script("check-keys", environment)
         #expect(keys.status == 0, "\(keys.output)")
