@@ -22,6 +22,7 @@ public func buildApplication(
     router.add(middleware: RequestMiddleware(tokens: gateway.tokens, metrics: metrics))
     addRoutes(to: router, gateway: gateway)
     addPeerRoutes(to: router, gateway: gateway)
+    addInboxRoutes(to: router, gateway: gateway)
     router.add(middleware: MethodNotAllowedMiddleware(routes: router.routes))
     raiseDescriptorLimit(logger: logger)
     let requestTimeout = TimeAmount.nanoseconds(Int64(configuration.requestTimeoutSeconds * 1e9))
@@ -117,6 +118,7 @@ func addRoutes(to router: Router<GatewayContext>, gateway: Gateway) {
     router.get("/metrics") { _, _ in
         _ = try? await gateway.queueDepths()
         _ = gateway.certificateWarnings()
+        await gateway.refreshReadTimeMetrics()
         return Response(
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: gateway.metrics.exposition())))

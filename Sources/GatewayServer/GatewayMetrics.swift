@@ -31,15 +31,28 @@ public final class GatewayMetrics: Sendable {
     }
 
     private func counter(_ label: String, _ dimensions: [(String, String)] = []) -> CoreMetrics.Counter {
-        handle(label, dimensions) { CoreMetrics.Counter(label: $0, dimensions: $1, factory: factory) }
+        handle(label, dimensions) {
+            CoreMetrics.Counter(
+                label: $0, dimensions: $1, handler: registry.makeCounter(name: $0, labels: $1, help: Self.help($0)), factory: factory)
+        }
     }
 
     private func gauge(_ label: String, _ dimensions: [(String, String)] = []) -> CoreMetrics.Gauge {
-        handle(label, dimensions) { CoreMetrics.Gauge(label: $0, dimensions: $1, factory: factory) }
+        handle(label, dimensions) {
+            CoreMetrics.Gauge(
+                label: $0, dimensions: $1, aggregate: false, handler: registry.makeGauge(name: $0, labels: $1, help: Self.help($0)),
+                factory: factory)
+        }
     }
 
     private func timer(_ label: String, _ dimensions: [(String, String)] = []) -> CoreMetrics.Timer {
-        handle(label, dimensions) { CoreMetrics.Timer(label: $0, dimensions: $1, factory: factory) }
+        handle(label, dimensions) {
+            CoreMetrics.Timer(
+                label: $0, dimensions: $1,
+                handler: registry.makeDurationHistogram(
+                    name: $0, labels: $1, buckets: factory.defaultDurationHistogramBuckets, help: Self.help($0)),
+                factory: factory)
+        }
     }
 
     /// Told of each node-to-node transfer as it is recorded (peer, seconds, messages of the batch):
@@ -111,6 +124,39 @@ public final class GatewayMetrics: Sendable {
     func outbox(peer: String, depth: Int, oldestSeconds: Double) {
         gauge("xgw_federation_outbox_depth", [("peer", peer)]).record(depth)
         gauge("xgw_federation_outbox_oldest_seconds", [("peer", peer)]).record(oldestSeconds)
+    }
+
+    /// The `# HELP` text of each `xgw_*` metric (made through the registry's own `make*` calls,
+    /// since swift-metrics' factory path carries no help). A metric missing here gets no HELP
+    /// line, which `MetricsExpositionTests` catches.
+    static let helpTexts: [String: String] = [
+        "xgw_records_total": "Records submitted, by format, outcome (accepted, duplicate, rejected) and the first error code of a rejection.",
+        "xgw_http_request_duration_seconds": "Office API request latency, by method, route and status.",
+        "xgw_lease_duration_seconds": "Time taken by a lease (GET /v1/messages) to return.",
+        "xgw_leased_messages_total": "Messages handed out by leases.",
+        "xgw_queue_depth": "Messages per participant and state (queued, leased, dead, acked), refreshed when /metrics is read.",
+        "xgw_queue_oldest_seconds": "Age in seconds of the oldest queued or leased message per participant (0 when none), refreshed when /metrics is read.",
+        "xgw_certificate_expiry_seconds": "Seconds until a hosted participant's signing certificate expires (negative once it has).",
+        "xgw_certificate_usable": "1 when a hosted participant's certificate may sign now, 0 when revoked, expired or untrusted.",
+        "xgw_federation_directory_serial": "Serial of the node directory this node holds.",
+        "xgw_federation_directory_stale": "1 when the held node directory is past its nextUpdate.",
+        "xgw_federation_transfers_total": "Items of node-to-node transfers, by peer and result (accepted, duplicate, rejected, failed).",
+        "xgw_federation_transfer_seconds": "Duration of one node-to-node transfer batch, by peer.",
+        "xgw_federation_outbox_depth": "Messages waiting in a peer's outbox (queued or in flight).",
+        "xgw_federation_outbox_oldest_seconds": "Age in seconds of the oldest message in a peer's outbox.",
+    ]
+
+    static func help(_ name: String) -> String { helpTexts[name] ?? "" }
+
+    /// Process metrics (`process_*`, from /proc/self), refreshed by `refreshProcess()`.
+    let process = ProcessMetrics()
+
+    /// Reads /proc/self into the `process_*` metrics (when /metrics is read).
+    func refreshProcess() { process.refresh(registry: registry) }
+
+    /// Per participant: the age of its oldest queued or leased message (0 when it has none).
+    func queueOldest(participant: String, seconds: Double) {
+        gauge("xgw_queue_oldest_seconds", [("participant", participant)]).record(seconds)
     }
 
     /// The Prometheus text exposition.
