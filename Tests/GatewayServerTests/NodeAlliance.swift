@@ -78,10 +78,13 @@ struct NodeAlliance {
 
     /// The `xgw serve --config` file of `node`, with its `node` section.
     /// `federationPort` 0 (the default): any free port, so that tests of one node never collide.
-    func configuration(node: String = "renshi-node", directory: String, hosts: [String]? = nil, federationPort: Int = 0) -> String {
+    func configuration(
+        node: String = "renshi-node", directory: String, hosts: [String]? = nil, federationPort: Int = 0, pollSeconds: Double? = nil
+    ) -> String {
         let pki = PKIDirectory(path: folder.appendingPathComponent(node).appendingPathComponent("pki").path)
         var lines = ["pki: \(pki.path)", "node:", "  id: \(node)", "  directory: \(directory)"]
         if let hosts { lines.append("  hosts: [\(hosts.joined(separator: ", "))]") }
+        if let pollSeconds { lines.append("  directoryPollSeconds: \(pollSeconds)") }
         lines += [
             "  federation:", "    listen: 127.0.0.1", "    port: \(federationPort)", "    certificate: \(pki.nodeCertificatePath(node))",
             "    key: \(pki.nodeKeyPath(node))", "    trust: \(pki.tlsCACertificatePath)",
