@@ -26,6 +26,12 @@ struct Forwarders: Service {
     var batchSize = 200
     /// How long a forwarder waits when its outbox is empty before it looks again.
     var idleInterval: Duration = .milliseconds(100)
+    /// How long a forwarder holds what it leased from an outbox: longer than one transfer can take
+    /// (`PeerClient.requestTimeout`, after a probe of at most its connect timeout), so that two
+    /// processes of one node never send a message at once; and short, because the leases of a
+    /// process that died (kill -9, a power cut) hold its batch, and the later revisions of its
+    /// records, back until they expire.
+    var leaseSeconds: TimeInterval = 30
     let state: PeerStates
 
     func run() async throws {
@@ -59,7 +65,7 @@ struct Forwarders: Service {
             }
             let messages: [LeasedMessage]
             do {
-                messages = try await gateway.queue.lease(participant: outbox, max: size, visibility: 300)
+                messages = try await gateway.queue.lease(participant: outbox, max: size, visibility: leaseSeconds)
             } catch {
                 try? await Task.sleep(for: .seconds(1))
                 continue

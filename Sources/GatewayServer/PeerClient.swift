@@ -22,6 +22,9 @@ final class PeerClient: Sendable {
     let tls: NodeTLS
     let http: HTTPClient
     let probeInterval: Duration
+    /// The most one request to a peer may take (connect, send, answer): shorter than the
+    /// forwarders' outbox lease (`Forwarders.leaseSeconds`); ample for a batch (at most 200 envelopes).
+    static let requestTimeout: TimeAmount = .seconds(20)
     private let probed = Mutex<[String: (pin: String, at: ContinuousClock.Instant)]>([:])
 
     init(tls: NodeTLS, probeInterval: Duration = .seconds(60)) {
@@ -29,7 +32,7 @@ final class PeerClient: Sendable {
         self.probeInterval = probeInterval
         var configuration = HTTPClient.Configuration(
             tlsConfiguration: tls.clientConfiguration(), redirectConfiguration: .disallow,
-            timeout: .init(connect: .seconds(5), read: .seconds(120)))
+            timeout: .init(connect: .seconds(5), read: Self.requestTimeout))
         configuration.httpVersion = .http1Only
         http = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
     }
@@ -61,7 +64,7 @@ final class PeerClient: Sendable {
 
     private func execute(_ request: HTTPClientRequest, peer: DirectoryNode) async throws -> (status: Int, body: [UInt8]) {
         do {
-            let response = try await http.execute(request, timeout: .seconds(120))
+            let response = try await http.execute(request, timeout: Self.requestTimeout)
             let body = try await response.body.collect(upTo: 32 << 20)
             return (Int(response.status.code), Array(body.readableBytesView))
         } catch {
