@@ -105,11 +105,25 @@ final class SigningKeys: Sendable {
     /// A file that cannot be read keeps what was loaded before: a half-written CRL never lifts a revocation.
     func refreshIfDue() {
         guard let current = files.changed() else { return }
+        read(current)
+    }
+
+    /// Re-reads every PKI file now, changed or not (SIGHUP); false when one could not be read
+    /// (what was loaded before stays).
+    @discardableResult
+    func reload() -> Bool {
+        read(FileChangeCheck.stamps(of: files.paths))
+    }
+
+    /// Reads the PKI files whose times are `current`; false (keeping what was loaded) when one could not be read.
+    @discardableResult
+    private func read(_ current: [String: Date]) -> Bool {
         let previous = state.withLock { $0.signers }
         guard let (reloaded, read) = try? Self.load(pki: pki, participants: participants, previous: previous, stamps: current)
-        else { return }
+        else { return false }
         state.withLock { $0 = reloaded }
         files.record(read)
+        return true
     }
 
     private static func check(_ signer: Signer, trust: TrustStore, at time: Date) -> Unavailable.Reason? {

@@ -15,7 +15,8 @@ struct ServeCommand: AsyncParsableCommand {
             (one per participant, one ops token) created and shown once in ./data/tokens (stored hashed), \
             listening on 127.0.0.1:8080. database: postgres://… (config key or XGW_DATABASE) puts the queue in PostgreSQL \
             instead, so that several nodes can share it (docs/postgres.md). Environment overrides: XGW_LISTEN, XGW_PORT, XGW_DATA, \
-            XGW_DATABASE, XGW_ALGORITHM. Stops cleanly on SIGINT or SIGTERM.
+            XGW_DATABASE, XGW_ALGORITHM. Stops cleanly on SIGINT or SIGTERM. With SQLite, one server per data folder \
+            (<data>/xgw.lock); SIGHUP re-reads the CRL (and, in node mode, the directory file).
             """)
 
     @Option(name: .long, help: ArgumentHelp("YAML configuration file (see docs/server.md).", valueName: "FILE"))
@@ -38,6 +39,15 @@ struct ServeCommand: AsyncParsableCommand {
             Console.error("xgw serve: \(error)")
             throw Exit.configuration
         }
+        // One server per SQLite data folder, for the life of this process.
+        let lock: DataFolderLock?
+        do {
+            lock = try DataFolderLock.acquire(for: configuration)
+        } catch {
+            Console.error("xgw serve: \(error)")
+            throw Exit.configuration
+        }
+        defer { lock?.hold() }
         // Which mappings and seeds this server runs on, before anything can fail on them.
         func folder(_ label: String, _ used: String, _ located: String, _ name: String) -> String {
             Installation.describe(label, given: used == located ? nil : used, option: "configuration", name: name)
