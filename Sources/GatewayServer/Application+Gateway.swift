@@ -22,6 +22,7 @@ public func buildApplication(
     router.add(middleware: RequestMiddleware(tokens: gateway.tokens, metrics: metrics))
     addRoutes(to: router, gateway: gateway)
     addPeerRoutes(to: router, gateway: gateway)
+    addInboxRoutes(to: router, gateway: gateway)
     router.add(middleware: MethodNotAllowedMiddleware(routes: router.routes))
     raiseDescriptorLimit(logger: logger)
     let requestTimeout = TimeAmount.nanoseconds(Int64(configuration.requestTimeoutSeconds * 1e9))

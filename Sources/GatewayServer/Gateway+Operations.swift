@@ -61,7 +61,10 @@ extension Gateway {
         return ["messages": .array(out)]
     }
 
-    /// Settles a lease and returns the receipt signed with `participant`'s key.
+    /// Settles a lease and returns the receipt signed with `participant`'s key. A repeated ack (its
+    /// answer lost) answers the receipt stored with the first one when `participant` acked
+    /// `envelopeId` with the same outcome; tokens are not kept after an ack, so the repeat is
+    /// matched on envelope, participant and outcome. Another outcome is `unknownLease` (409).
     public func ack(participant: String, envelopeId: String, leaseToken: String, outcome: AckOutcome) async throws -> JSONValue {
         // The lease this node granted, or else one another node (or this one before a restart)
         // granted: the queue knows every current lease.
@@ -71,6 +74,7 @@ extension Gateway {
                 participant: participant, envelopeId: held.envelopeId, envelope: held.envelope, expiresAt: held.leaseExpiresAt)
         }
         guard let lease else {
+            if let receipt = try await storedReceipt(participant: participant, envelopeId: envelopeId, outcome: outcome) { return receipt }
             throw GatewayError.unknownLease
         }
         guard lease.envelopeId == envelopeId else {
@@ -91,9 +95,22 @@ extension Gateway {
         let acknowledgement = Acknowledgement(
             leaseToken: LeaseToken(leaseToken), outcome: outcome, receipt: bytes,
             forward: receiptForward(of: envelope, by: participant, receipt: bytes))
-        if let refused = try await queue.ack(participant: participant, [acknowledgement]).first ?? nil { throw refused }
+        if let refused = try await queue.ack(participant: participant, [acknowledgement]).first ?? nil {
+            // The same ack, sent twice at once: the one that lost the race answers the winner's receipt.
+            if let receipt = try await storedReceipt(participant: participant, envelopeId: envelopeId, outcome: outcome) { return receipt }
+            throw refused
+        }
         leases.remove(leaseToken)
         return ["receipt": json]
+    }
+
+    /// The answer of an earlier ack of `envelopeId` by `participant` with `outcome`: its stored
+    /// receipt. Nil when there is none, or it was acked with another outcome.
+    func storedReceipt(participant: String, envelopeId: String, outcome: AckOutcome) async throws -> JSONValue? {
+        guard let stored = try await queue.receipts(envelopeId: envelopeId).first(where: { $0.destination == participant }),
+            stored.outcome == outcome, let bytes = stored.receipt, let receipt = try? JSONParser.parse(bytes)
+        else { return nil }
+        return ["receipt": receipt]
     }
 
     /// In node mode, when the envelope's sender is hosted by another node: the receipt goes into
@@ -175,6 +192,26 @@ extension Gateway {
         }
         return ["queues": .array(out)]
     }
+
+    /// The counts of `participant`'s own inbox, read without leasing anything. Counts only: the
+    /// queue has no read that lists a destination's messages without leasing them.
+    public func inbox(participant: String) async throws -> JSONValue {
+        let d = try await queue.depths()[participant] ?? QueueDepth()
+        return [
+            "participant": .string(participant), "queued": .number(JSONNumber(d.queued)), "leased": .number(JSONNumber(d.leased)),
+            "dead": .number(JSONNumber(d.dead)), "acked": .number(JSONNumber(d.acked)),
+        ]
+    }
+
+    /// The alliance root certificate (`which == .root`) or the current CRL, PEM, as this node
+    /// holds them in its PKI folder; nil when the file is missing.
+    public func alliancePEM(_ which: AllianceFile) -> [UInt8]? {
+        let pki = PKIDirectory(path: configuration.pkiPath)
+        return FileManager.default.contents(atPath: which == .root ? pki.caCertificatePath : pki.crlPath).map { Array($0) }
+    }
+
+    /// What `alliancePEM` reads.
+    public enum AllianceFile: Sendable { case root, crl }
 
     /// Dead letters of one participant, or of every participant.
     public func deadLetters(participant: String?, limit: Int) async throws -> JSONValue {
