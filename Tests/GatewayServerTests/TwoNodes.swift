@@ -1,5 +1,6 @@
 import Foundation
 import GatewayFederation
+import GatewayModel
 import GatewaySigning
 import TestSupport
 
@@ -9,6 +10,8 @@ final class TwoNodes: @unchecked Sendable {
     var servers: [String: ServerProcess] = [:]
     let ports: [String: Int]
     let directoryPath: [String: String]
+    /// Lines appended to every node's configuration file (e.g. a faster `retry` policy).
+    var extraConfiguration = ""
 
     init(serial: Int = 7) throws {
         alliance = try NodeAlliance()
@@ -25,7 +28,7 @@ final class TwoNodes: @unchecked Sendable {
 
     func configPath(_ node: String) throws -> String {
         let config = alliance.folder.appendingPathComponent("\(node).yaml").path
-        try alliance.configuration(node: node, directory: directoryPath[node]!, federationPort: ports[node]!)
+        try (alliance.configuration(node: node, directory: directoryPath[node]!, federationPort: ports[node]!) + extraConfiguration)
             .write(toFile: config, atomically: true, encoding: .utf8)
         return config
     }
@@ -37,6 +40,7 @@ final class TwoNodes: @unchecked Sendable {
         try FileManager.default.createDirectory(at: data(node), withIntermediateDirectories: true)
         let server = try ServerProcess(data: data(node), arguments: ["--config", try configPath(node)])
         servers[node] = server
+        tokens[node, default: [:]].merge(server.printedTokens) { kept, _ in kept }
         return server
     }
 
@@ -52,6 +56,40 @@ final class TwoNodes: @unchecked Sendable {
         return tokens[node]![participant]!
     }
 
+    /// `GET /v1/ops/peers` at `node`: the outbox towards `peer` (queued and leased) and its dead letters.
+    func outbox(_ node: String, towards peer: String) async throws -> (depth: Int, dead: Int) {
+        let answer = try await client(node).call("GET", "/v1/ops/peers", token: token(node, "ops"))
+        guard let entry = answer.json?["peers"]?[peer], let depth = entry["outboxDepth"]?.numberValue?.intValue,
+            let dead = entry["deadLetters"]?.numberValue?.intValue
+        else { throw TestFailure("GET /v1/ops/peers at \(node): \(answer.status) \(answer.text)") }
+        return (depth, dead)
+    }
+
+    /// Polls until `node`'s outbox towards `peer` is empty (true) or `seconds` passed (false).
+    func drained(_ node: String, towards peer: String, seconds: Double = 60) async throws -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if let outbox = try? await outbox(node, towards: peer), outbox.depth == 0 { return true }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        return false
+    }
+
+    /// Leases at `node` as `participant` (visibility 10 minutes, so that nothing leased here comes
+    /// back during a test) until `done` holds for what came, or `seconds` passed.
+    func leaseAll(_ node: String, _ participant: String, seconds: Double = 60, until done: ([JSONValue]) -> Bool) async throws -> [JSONValue] {
+        var got: [JSONValue] = []
+        let deadline = Date().addingTimeInterval(seconds)
+        repeat {
+            let answer = try await client(node).call(
+                "POST", "/v1/inbox/lease", token: token(node, participant), json: ["max": 100, "visibilitySeconds": 600])
+            let messages = answer.json?["messages"]?.arrayValue ?? []
+            got += messages
+            if messages.isEmpty && !done(got) { try await Task.sleep(for: .milliseconds(200)) }
+        } while !done(got) && Date() < deadline
+        return got
+    }
+
     func stopAll() {
         for server in servers.values { server.stop() }
     }
@@ -64,12 +102,13 @@ final class TwoNodes: @unchecked Sendable {
 
 /// One HTTPS request with curl (a client independent of ours), with or without a client certificate.
 /// Status 0 when the TLS handshake failed.
-func curlFederation(port: Int, path: String, certificate: String?, key: String?, root: String, method: String = "GET", body: String? = nil)
-    throws -> (status: Int, body: String)
-{
+func curlFederation(port: Int, path: String, certificate: String?, key: String?, root: String, method: String = "GET", body: String? = nil,
+    headers: [String] = []
+) throws -> (status: Int, body: String) {
     var arguments = ["-sS", "--tlsv1.3", "--cacert", root, "-o", "-", "-w", "\n%{http_code}", "--max-time", "20", "-X", method]
     if let certificate, let key { arguments += ["--cert", certificate, "--key", key] }
     if let body { arguments += ["-H", "Content-Type: application/json", "--data-binary", body] }
+    for header in headers { arguments += ["-H", header] }
     // Host names are not checked by nodes (the pin identifies the node); curl would check them.
     arguments += ["--insecure", "https://127.0.0.1:\(port)\(path)"]
     let run = try TestBinary.runCommand("/usr/bin/curl", arguments)
