@@ -214,7 +214,11 @@ extension PostgresQueueTests {
         }
 
         // 1. SIGKILL node a mid-load, start it again on the same folder.
-        try await MultiNode.waitUntil(60, "a quarter of the documents accepted") { progress().documents >= total / 4 && progress().acks >= 20 }
+        // Some acks too, unless the lessees lag behind on a loaded machine: then at half the documents,
+        // so that the kill still falls mid-load (a full parallel test run once finished all 120 first).
+        try await MultiNode.waitUntil(60, "a quarter of the documents accepted") {
+            progress().documents >= total / 4 && (progress().acks >= 20 || progress().documents >= total / 2)
+        }
         #expect(progress().documents < total, "node a is killed before the load ends")
         await MultiNode.stop(nodes[0], signal: SIGKILL)
         servers.withLock { $0[0] = nil }
