@@ -131,7 +131,12 @@ let package = Package(
             swiftSettings: strict
         ),
         // Helpers shared by test targets: built executables, `xgw serve` as a child process, an HTTP client.
-        .target(name: "TestSupport", dependencies: ["GatewayModel"], path: "Tests/TestSupport", swiftSettings: strict),
+        .target(
+            name: "TestSupport",
+            // AsyncHTTPClient: the tests' HTTP client (URLSession's could hang under load).
+            dependencies: ["GatewayModel", .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            path: "Tests/TestSupport", swiftSettings: strict
+        ),
         .testTarget(name: "GatewayModelTests", dependencies: ["GatewayModel"], swiftSettings: strict),
         .testTarget(name: "GatewayXMLTests", dependencies: ["GatewayXML"], swiftSettings: strict),
         .testTarget(name: "GatewayMappingTests", dependencies: ["GatewayMapping", "GatewayModel"], swiftSettings: strict),

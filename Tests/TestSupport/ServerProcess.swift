@@ -1,9 +1,6 @@
 import Foundation
 import GatewayModel
 import Synchronization
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// A real `xgw serve` started as a child process on a loopback port (XGW_PORT=0: the server
 /// prints the port it bound), in the repository root so it finds Mappings/ and seeds/, with its
@@ -145,40 +142,6 @@ public struct HTTPAnswer: Sendable {
 
     public func header(_ name: String) -> String? {
         headers.first { $0.key.lowercased() == name.lowercased() }?.value
-    }
-}
-
-/// A plain HTTP/1.1 client over URLSession (FoundationNetworking on Linux), loopback only.
-public struct HTTPClient: Sendable {
-    public let port: Int
-    public init(port: Int) { self.port = port }
-    static let session: URLSession = {
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = 120
-        configuration.httpMaximumConnectionsPerHost = 16
-        return URLSession(configuration: configuration)
-    }()
-
-    public func call(
-        _ method: String, _ path: String, token: String? = nil, body: [UInt8]? = nil, json: JSONValue? = nil,
-        headers: [String: String] = [:], timeout: TimeInterval? = nil
-    ) async throws -> HTTPAnswer {
-        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
-        if let timeout { request.timeoutInterval = timeout }
-        request.httpMethod = method
-        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
-        for (k, v) in headers { request.setValue(v, forHTTPHeaderField: k) }
-        if let json {
-            request.httpBody = Data(json.canonicalBytes())
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        } else if let body {
-            request.httpBody = Data(body)
-        }
-        let (data, response) = try await Self.session.data(for: request)
-        guard let http = response as? HTTPURLResponse else { throw TestFailure("not an HTTP answer") }
-        var fields: [String: String] = [:]
-        for (k, v) in http.allHeaderFields { fields["\(k)"] = "\(v)" }
-        return HTTPAnswer(status: http.statusCode, headers: fields, body: Array(data))
     }
 }
 
