@@ -96,6 +96,7 @@ public struct APIError: HTTPResponseError, Sendable {
         case let e as HTTPParserError: return parser(e)
         case let e as SubmitPipeline.Refusal: return forbidden(e.description)
         case let e as SigningKeys.Unavailable: return signing(e)
+        case let e as AttachmentStore.Failure: return attachment(e)
         case let e as any HTTPResponseError:
             switch e.status {
             case .notFound: return APIError(.notFound, "not-found", "no such resource")

@@ -23,6 +23,7 @@ public func buildApplication(
     addRoutes(to: router, gateway: gateway)
     addPeerRoutes(to: router, gateway: gateway)
     addInboxRoutes(to: router, gateway: gateway)
+    addAttachmentRoutes(to: router, gateway: gateway)
     router.add(middleware: MethodNotAllowedMiddleware(routes: router.routes))
     raiseDescriptorLimit(logger: logger)
     let requestTimeout = TimeAmount.nanoseconds(Int64(configuration.requestTimeoutSeconds * 1e9))

@@ -21,7 +21,7 @@ extension Gateway {
     }
 
     var pipeline: SubmitPipeline {
-        guard let directory else { return SubmitPipeline(translator: translator, routes: routes, queue: queue) }
+        guard let directory else { return SubmitPipeline(translator: translator, routes: routes, queue: queue, attachments: attachments) }
         let current = directory.current
         let here = directory.node.id
         return SubmitPipeline(
@@ -32,7 +32,7 @@ extension Gateway {
                     if let node = current.node(hosting: destination)?.id, node != here, !nodes.contains(node) { nodes.append(node) }
                 }
                 return nodes.map(Outbox.destination(node:))
-            })
+            }, attachments: attachments)
     }
 
     /// Leases up to `max` messages of `participant`'s inbox.

@@ -29,6 +29,8 @@ public final class Gateway: Sendable {
     let nodeTLS: NodeTLS?
     /// The last success and error of each peer's forwarder (`GET /v1/ops/peers`).
     let peers = PeerStates()
+    /// Bulletin attachments' bytes by hash, and who may read them.
+    public let attachments: AttachmentStore
 
     /// The tokens created by this start (name, token): shown once, never stored in clear.
     public let createdTokens: [(String, String)]
@@ -92,6 +94,12 @@ public final class Gateway: Sendable {
         let bootstrap = try TokenStore.bootstrap(path: configuration.tokensPath, participants: participants)
         tokens = configuration.node == nil ? bootstrap.store : bootstrap.store.restricted(to: Set(participants))
         createdTokens = bootstrap.created
+
+        do {
+            attachments = try AttachmentStore(directory: configuration.attachmentsPath, maxBytes: configuration.attachments.maxBytes)
+        } catch {
+            throw ServerConfigurationError("attachments: \(error)")
+        }
 
         (queue, queueService) = try QueueDriver.open(configuration, logger: logger)
     }

@@ -47,6 +47,17 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// The office API over TLS (`tls:` with `certificate` and `key`): offices that reach their node
     /// across a network. Nil: plain HTTP, the loopback default.
     public var tls: OfficeTLS?
+    /// Bulletin attachments' bytes (`attachments:`): where they are kept and how large one may be.
+    public var attachments = Attachments()
+
+    public struct Attachments: Sendable, Equatable {
+        /// The folder of the attachment store; nil means `<data>/attachments`.
+        public var directory: String?
+        /// Largest attachment accepted by `PUT /v1/attachments/{sha256}` (413 beyond), and
+        /// declared by a bulletin (refused `attachment-too-large` beyond): 20 MiB by default.
+        public var maxBytes = 20 << 20
+        public init() {}
+    }
 
     public struct OfficeTLS: Sendable, Equatable {
         public var certificate: String
@@ -65,6 +76,7 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var databaseURL: String { database ?? "sqlite:\(dataDirectory)/xgw.sqlite" }
     public var pkiPath: String { pkiDirectory ?? dataDirectory + "/pki" }
     public var tokensPath: String { dataDirectory + "/tokens" }
+    public var attachmentsPath: String { attachments.directory ?? dataDirectory + "/attachments" }
 
     /// The queue driver `databaseURL` selects.
     public enum Database: Sendable, Equatable {
@@ -163,6 +175,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         guard (0...65535).contains(port) else { throw ServerConfigurationError("port \(port) is not in 0...65535") }
         guard maxBodyBytes > 0 else { throw ServerConfigurationError("maxBodyBytes must be positive") }
         guard maxLease > 0 else { throw ServerConfigurationError("maxLease must be positive") }
+        guard attachments.maxBytes > 0 else { throw ServerConfigurationError("attachments.maxBytes must be positive") }
         guard idleTimeoutSeconds > 0, idleTimeoutSeconds <= 86_400 else {
             throw ServerConfigurationError("idleTimeoutSeconds must be in (0, 86400]")
         }

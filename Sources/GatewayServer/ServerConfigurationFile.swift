@@ -21,6 +21,24 @@ struct ServerConfigurationFile: Decodable {
     var certificateWarningDays: Double?
     var node: Node?
     var tls: TLS?
+    var attachments: Attachments?
+
+    /// Bulletin attachments (issue 16 item 10): `maxBytes` and `directory`, both optional.
+    struct Attachments: Decodable {
+        var maxBytes: Int?
+        var directory: String?
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case maxBytes, directory
+        }
+
+        init(from decoder: any Decoder) throws {
+            try ServerConfigurationFile.refuseUnknownKeys(CodingKeys.self, in: decoder, at: "attachments.")
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            maxBytes = try c.decodeIfPresent(Int.self, forKey: .maxBytes)
+            directory = try c.decodeIfPresent(String.self, forKey: .directory)
+        }
+    }
 
     /// The office API over TLS (issue 13 item 6): `certificate` and `key`, PEM files.
     struct TLS: Decodable {
@@ -94,6 +112,7 @@ struct ServerConfigurationFile: Decodable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case listen, port, data, database, pki, mappings, seeds, algorithm, certificateDays, maxBodyBytes, retry
         case retentionDays, maxLease, idleTimeoutSeconds, requestTimeoutSeconds, certificateWarningDays, node, tls
+        case attachments
     }
 
     init(from decoder: any Decoder) throws {
@@ -117,6 +136,7 @@ struct ServerConfigurationFile: Decodable {
         certificateWarningDays = try c.decodeIfPresent(Double.self, forKey: .certificateWarningDays)
         node = try c.decodeIfPresent(Node.self, forKey: .node)
         tls = try c.decodeIfPresent(TLS.self, forKey: .tls)
+        attachments = try c.decodeIfPresent(Attachments.self, forKey: .attachments)
     }
 
     /// Overrides what the file gives (the algorithm is checked by the caller).
@@ -137,6 +157,8 @@ struct ServerConfigurationFile: Decodable {
         if let certificateWarningDays { c.certificateWarningDays = certificateWarningDays }
         if let node { c.node = node.configuration }
         if let tls { c.tls = ServerConfiguration.OfficeTLS(certificate: tls.certificate, key: tls.key) }
+        if let v = attachments?.maxBytes { c.attachments.maxBytes = v }
+        if let v = attachments?.directory { c.attachments.directory = v }
         if let retry {
             if let v = retry.baseDelaySeconds { c.retry.baseDelay = v }
             if let v = retry.maxDelaySeconds { c.retry.maxDelay = v }

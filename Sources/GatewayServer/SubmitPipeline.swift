@@ -36,16 +36,21 @@ public struct SubmitPipeline: Sendable {
     /// inboxes. A destination hosted elsewhere also keeps its own message at this node, which waits
     /// for the receipt that node sends back (`MessageQueue.settleRemote`).
     public let outboxes: @Sendable ([String]) -> [String]
+    /// The attachment store a bulletin's attachments are checked against (`AttachmentStore.check`:
+    /// a record whose stored bytes do not match is rejected) and whose read grants each accepted
+    /// bulletin's issuer and audience receive; nil: attachments are neither checked nor granted.
+    public let attachments: AttachmentStore?
 
     public init(
         translator: Translator, routes: Routes, queue: any MessageQueue, isRoutable: @escaping @Sendable (String) -> Bool = { _ in true },
-        outboxes: @escaping @Sendable ([String]) -> [String] = { _ in [] }
+        outboxes: @escaping @Sendable ([String]) -> [String] = { _ in [] }, attachments: AttachmentStore? = nil
     ) {
         self.translator = translator
         self.routes = routes
         self.queue = queue
         self.isRoutable = isRoutable
         self.outboxes = outboxes
+        self.attachments = attachments
     }
 
     /// What became of one record, in document order.
@@ -61,6 +66,9 @@ public struct SubmitPipeline: Sendable {
         public var accepted = 0, duplicates = 0, rejected = 0
         /// Rejected records per first error code (for the metrics).
         public var rejectedCodes: [String: Int] = [:]
+        /// Per accepted (or duplicate) record index, its attachments whose bytes are not uploaded
+        /// yet (`/attachments/<i>/sha256`): the answer's `missingAttachments`.
+        public var missingAttachments: [Int: [String]] = [:]
 
         /// The document was refused as a whole (not recognised, malformed, over a limit).
         public var refusedAsWhole: Bool { summary.documentRejection != nil }
@@ -79,11 +87,15 @@ public struct SubmitPipeline: Sendable {
                 case .rejected(let rejection):
                     records.append(rejection.json(file: nil))
                 case .enqueued(let index, let recordId, let stored):
-                    records.append([
+                    var record = JSONObject([
                         "index": .number(JSONNumber(index)), "recordId": .string(recordId),
                         "envelopeId": .string(stored.envelopeId), "destinations": .array(stored.destinations.filter { !Outbox.isOutbox($0) }.map { .string($0) }),
                         "duplicate": .bool(stored.duplicate),
                     ])
+                    if let missing = missingAttachments[index], !missing.isEmpty {
+                        record["missingAttachments"] = .array(missing.map { .string($0) })
+                    }
+                    records.append(.object(record))
                 }
             }
             return [
@@ -121,6 +133,9 @@ public struct SubmitPipeline: Sendable {
         }
         var pending: [Pending] = []
         var items: [EnqueueItem] = []
+        // Attachment hashes each accepted record's issuer and audience may read, and what is missing.
+        var grants: [(hashes: [String], participants: [String])] = []
+        var missingAttachments: [Int: [String]] = [:]
         pending.reserveCapacity(outcomes.count)
         items.reserveCapacity(outcomes.count)
         for outcome in outcomes {
@@ -129,6 +144,11 @@ public struct SubmitPipeline: Sendable {
                 pending.append(.rejected(rejection))
             case .translated(let index, let record, _):
                 let recordId = record["recordId"]?.stringValue ?? ""
+                let attached = attachments?.check(record) ?? AttachmentStore.Check()
+                if !attached.errors.isEmpty {
+                    pending.append(.rejected(Rejection(index: index, recordId: recordId, errors: attached.errors)))
+                    continue
+                }
                 let route = timed(timer, .route) {
                     Result { () throws(RecordError) in try routes.route(record, submitter: submitter) }
                 }
@@ -158,9 +178,14 @@ public struct SubmitPipeline: Sendable {
                     destinations: decision.destinations + outboxes(decision.destinations), envelope: body)
                 pending.append(.item(index: index, item))
                 items.append(item)
+                if !attached.hashes.isEmpty { grants.append((attached.hashes, [submitter] + decision.destinations)) }
+                if !attached.missing.isEmpty { missingAttachments[index] = attached.missing }
             }
         }
         var stored: [EnqueuedItem] = []
+        // Read grants first: once the answer says accepted, the audience can download the bytes
+        // (a failed enqueue leaves grants to the audience of a bulletin that was not stored).
+        for grant in grants { try attachments?.grant(grant.hashes, to: grant.participants) }
         if !items.isEmpty {
             let start = timer?.read()
             stored = try await queue.enqueue(submitter: submitter, items: items)
@@ -168,6 +193,7 @@ public struct SubmitPipeline: Sendable {
         }
 
         var result = Outcome(summary: summary, entries: [])
+        result.missingAttachments = missingAttachments
         result.entries.reserveCapacity(pending.count)
         var next = 0
         for entry in pending {
