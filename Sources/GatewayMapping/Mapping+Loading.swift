@@ -64,7 +64,7 @@ struct MappingLoader {
     mutating func load() throws(ConfigurationError) -> Mapping {
         let top = try file.mapping(file.root, "a mapping file")
         try file.allowKeys(
-            top, ["id", "version", "kind", "region", "system", "syntax", "namespaces", "detect", "source-error", "records", "members", "description"],
+            top, ["id", "version", "kind", "region", "system", "syntax", "namespaces", "detect", "source-error", "records", "members", "description", "render"],
             in: "a mapping file")
         func req(_ key: String) throws(ConfigurationError) -> Node {
             guard let n = top[key] else { throw file.error(file.root, "missing '\(key)'") }
@@ -112,10 +112,13 @@ struct MappingLoader {
         }
         let records = try path(try req("records"))
         let members = try rules(try req("members"), "members")
-        return Mapping(
+        let render = try renderSettings(top["render"], line: top.first { $0.key.string == "render" }?.key.mark?.line)
+        var mapping = Mapping(
             id: id, version: version, kind: kind, region: region, system: system, syntax: syntax, file: file.path,
             detect: detection, sourceError: sourceError, records: records, members: members, namespaces: namespaces,
             branchNames: branchNames)
+        mapping.render = render
+        return mapping
     }
 
     func path(_ node: Node) throws(ConfigurationError) -> SourcePath {

@@ -26,6 +26,9 @@ public struct Mapping: Sendable {
     var records: SourcePath
     var members: [MemberRule]
     var namespaces: [String: String]
+    /// The way back (`render:`): what rendering canonical records into this format cannot derive
+    /// from the rules above (see `Renderer`).
+    public internal(set) var render = RenderSettings()
     /// How many rules and branches the mapping has (indexes of `Coverage`).
     public internal(set) var branchNames: [BranchName]
 }

@@ -12,6 +12,7 @@ struct XGW: AsyncParsableCommand {
         subcommands: [
             // Subcommands are registered here, one line each.
             TranslateCommand.self,
+            RenderCommand.self,
             FixturesCommand.self,
             MappingsCommand.self,
             RoutesCommand.self,
