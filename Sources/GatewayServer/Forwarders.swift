@@ -14,7 +14,8 @@ import Synchronization
 /// until ops replay or discard it); a failed transfer (no answer, an answer of another shape,
 /// a 4xx other than 413, a 5xx) gives the batch back with back-off, never drops it. A 413 halves the
 /// batch. When the peer's answer names a higher directory serial, the forwarder first fetches the
-/// peer's directory (adopted if it passes acceptance).
+/// peer's directory (adopted if it passes acceptance), then settles: a `not-hosted-here` under a
+/// directory that no longer gives the peer any recipient is re-routed (`reroute`), not dead.
 ///
 /// Several processes of one node on PostgreSQL each run forwarders: the queue's leases keep them
 /// from sending the same message at once.
@@ -125,8 +126,14 @@ struct Forwarders: Service {
             else {
                 throw PeerClient.Failure(description: "\(peer.url)\(path): answered \(answer.status) without the contract's results")
             }
-            if let serial = json["directorySerial"]?.numberValue?.intValue, serial > directory.current.serial {
-                await fetchDirectory(from: peer)
+            // A newer directory at the peer is fetched (and adopted if it passes acceptance) before
+            // anything of this answer is settled, so that a re-route follows the directory adopted.
+            let peerSerial = json["directorySerial"]?.numberValue?.intValue ?? -1
+            if peerSerial > directory.current.serial {
+                let fetched = await fetchDirectory(from: peer)
+                if !fetched && results.contains(where: { $0["reason"]?.stringValue == "not-hosted-here" }) {
+                    throw PeerClient.Failure(description: "\(peer.url): answered not-hosted-here with directory serial \(peerSerial), which cannot be fetched")
+                }
             }
             var acks: [Acknowledgement] = []
             for (message, result) in zip(group, results) {
@@ -136,8 +143,17 @@ struct Forwarders: Service {
                     acks.append(Acknowledgement(leaseToken: message.leaseToken))
                     gateway.metrics.transfer(peer: peer.id, result: status)
                 case "rejected":
-                    let reason = result["reason"]?.stringValue ?? "rejected"
+                    var reason = result["reason"]?.stringValue ?? "rejected"
                     gateway.metrics.transfer(peer: peer.id, result: "rejected")
+                    if reason == "not-hosted-here", message.kind != Forwarded.receiptKind {
+                        switch reroute(message, refusedBy: peer, peerSerial: peerSerial) {
+                        case .settle(let ack):
+                            acks.append(ack)
+                            continue
+                        case .deadLetter(let why):
+                            reason += why
+                        }
+                    }
                     gateway.logger.warning(
                         "a peer rejected a message: it is a dead letter until replayed",
                         metadata: ["peer": .string(peer.id), "envelopeId": .string(message.envelopeId), "reason": .string(reason)])
@@ -150,6 +166,64 @@ struct Forwarders: Service {
             state.succeeded(peer: peer.id)
         }
         return false
+    }
+
+    /// What becomes of an envelope that `peer` refused as `not-hosted-here` (federation.md, Store
+    /// and forward: "except `not-hosted-here` from a peer with a newer directory, which re-routes").
+    enum Reroute {
+        /// Settle it from the peer's outbox with this ack (which forwards it, when other nodes now
+        /// host members of its `to`, in the same transaction).
+        case settle(Acknowledgement)
+        /// A dead letter: the peer's refusal, followed by why it is not re-routed.
+        case deadLetter(String)
+    }
+
+    /// The re-route of `message`, refused by `peer` as `not-hosted-here` in an answer naming
+    /// directory serial `peerSerial` (already fetched and, if it passed acceptance, adopted).
+    ///
+    /// It re-routes when the directory held now is at least as new as the peer's and gives the peer
+    /// none of the envelope's `to`: the envelope was routed under an older directory. The same
+    /// signed envelope, unchanged, then goes to the outbox of every other node that now hosts a
+    /// member of `to`, enqueued by the ack that settles this message (one transaction: a crash
+    /// leaves it either here or there). A member this node now hosts already has its message here
+    /// (the one that waited for the receipt, now in its inbox). When no node hosts any member, or
+    /// the peer's directory is not the one held, it is a dead letter, replayable after a fix.
+    func reroute(_ message: LeasedMessage, refusedBy peer: DirectoryNode, peerSerial: Int) -> Reroute {
+        let current = directory.current
+        guard peerSerial <= current.serial else {
+            return .deadLetter(" (the peer holds directory serial \(peerSerial), which this node has not adopted: it holds \(current.serial))")
+        }
+        guard let envelope = try? Envelope(json: JSONParser.parse(message.envelope)), let envelopeId = envelope.id else {
+            return .deadLetter(" (the envelope cannot be read to re-route it)")
+        }
+        let hosts = envelope.to.compactMap { current.node(hosting: $0)?.id }
+        guard !hosts.contains(peer.id) else {
+            return .deadLetter(" (directory serial \(current.serial) still gives \(peer.id) a recipient)")
+        }
+        guard !hosts.isEmpty else {
+            return .deadLetter(" (no node of directory serial \(current.serial) hosts any of its recipients)")
+        }
+        var nodes: [String] = []
+        for node in hosts where node != directory.node.id && !nodes.contains(node) { nodes.append(node) }
+        let settled = "not-hosted-here at \(peer.id) (directory serial \(peerSerial)); re-routed to "
+            + (nodes.isEmpty ? "this node" : nodes.joined(separator: ", "))
+        gateway.logger.notice(
+            "re-routed an envelope a peer does not host any more",
+            metadata: [
+                "peer": .string(peer.id), "envelopeId": .string(envelopeId), "directorySerial": "\(current.serial)",
+                "to": .string(nodes.isEmpty ? directory.node.id : nodes.joined(separator: ",")),
+            ])
+        guard !nodes.isEmpty else {
+            return .settle(Acknowledgement(leaseToken: message.leaseToken, outcome: .rejected(reason: settled)))
+        }
+        let id = Forwarded.rerouteId(envelopeId: envelopeId, serial: current.serial)
+        let item = EnqueueItem(
+            envelopeId: id, kind: message.kind, recordId: message.recordId, updatedAt: message.updatedAt,
+            payloadDigest: Forwarded.digest(Array(id.utf8)), destinations: nodes.map(Outbox.destination(node:)), envelope: message.envelope)
+        return .settle(
+            Acknowledgement(
+                leaseToken: message.leaseToken, outcome: .rejected(reason: settled),
+                forward: Acknowledgement.Forward(submitter: message.submitter, item: item)))
     }
 
     /// Every `directoryPollSeconds`: the peer's directory and both its CRLs, each adopted when it
@@ -180,9 +254,7 @@ struct Forwarders: Service {
             if root == .tls {
                 try tls.adopt(crl: offered)
             } else {
-                let temporary = heldPath + ".tmp"
-                try Data(try offered.pem()).write(to: URL(fileURLWithPath: temporary))
-                guard rename(temporary, heldPath) == 0 else { return }
+                try FileBytes.write(try offered.pem(), to: heldPath)
             }
             gateway.logger.notice(
                 "adopted a CRL from a peer", metadata: ["peer": .string(peer.id), "root": .string(root.rawValue), "crlNumber": "\(number)"])
@@ -191,10 +263,13 @@ struct Forwarders: Service {
         }
     }
 
-    /// Asks a peer for its directory and adopts it if it passes acceptance.
-    func fetchDirectory(from peer: DirectoryNode) async {
-        guard let answer = try? await client.get(peer, path: "/v1/federation/directory"), answer.status == 200 else { return }
+    /// Asks a peer for its directory and adopts it if it passes acceptance (before it returns).
+    /// False when the peer served none (no answer, or not 200).
+    @discardableResult
+    func fetchDirectory(from peer: DirectoryNode) async -> Bool {
+        guard let answer = try? await client.get(peer, path: "/v1/federation/directory"), answer.status == 200 else { return false }
         directory.adopt(answer.body, from: peer.id)
+        return true
     }
 }
 

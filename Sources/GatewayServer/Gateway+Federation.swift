@@ -153,18 +153,20 @@ extension Gateway {
         hostedHere: Set<String>, trust: TrustStore, now: Date
     ) async throws -> TransferResult {
         let envelopeId = ids["envelopeId"] ?? "", by = ids["by"] ?? ""
-        let stored = try await queue.storedEnvelope(id: envelopeId)
-        // An identical repeat of a kept receipt.
-        if let stored, let kept = try await queue.receipts(envelopeId: envelopeId).first(where: { $0.destination == by }), kept.receipt == bytes {
-            _ = stored
+        // An identical repeat of a kept receipt (byte for byte one that verified when it was kept):
+        // the contract's first check, as for envelopes, without verifying again.
+        if let kept = try await queue.receipts(envelopeId: envelopeId).first(where: { $0.destination == by }), kept.receipt == bytes {
             return .of("duplicate", ids)
         }
+        // Then the receipt verifies before anything it names (its envelope) is read.
         let at = receipt.receivedAt.flatMap(Timestamp.date) ?? now
         if case .failure(let failure) = receipt.verify(trust: trust, at: at) {
             return .of("rejected", reason: failure.code.rawValue, ids)
         }
         guard current.node(hosting: by)?.id == peer.id else { return .of("rejected", reason: "sender-not-hosted", ids) }
-        guard let stored, hostedHere.contains(stored.submitter) else { return .of("rejected", reason: "unknown-envelope", ids) }
+        guard let stored = try await queue.storedEnvelope(id: envelopeId), hostedHere.contains(stored.submitter) else {
+            return .of("rejected", reason: "unknown-envelope", ids)
+        }
         guard let envelope = try? Envelope(json: JSONParser.parse(stored.envelope)), envelope.to.contains(by) else {
             return .of("rejected", reason: "not-a-recipient", ids)
         }
@@ -188,10 +190,10 @@ extension Gateway {
         let current = directory.current
         let depths = try await queue.depths()
         let oldest = (try? await queue.oldestQueued()) ?? [:]
+        refreshOutboxMetrics(depths: depths, oldest: oldest, at: time)
         var peers = JSONObject()
         for peer in current.nodes where peer.id != directory.node.id {
-            let outbox = Outbox.destination(node: peer.id)
-            let depth = depths[outbox] ?? QueueDepth()
+            let depth = depths[Outbox.destination(node: peer.id)] ?? QueueDepth()
             let entry = self.peers.entry(peer.id)
             var object = JSONObject([
                 "outboxDepth": .number(JSONNumber(depth.queued + depth.leased)),
@@ -200,13 +202,22 @@ extension Gateway {
             object["lastSuccessAt"] = entry.lastSuccessAt.map { .string(Timestamp.string($0)) } ?? .null
             object["lastError"] = entry.lastError.map { .string($0) } ?? .null
             peers[peer.id] = .object(object)
-            metrics.outbox(
-                peer: peer.id, depth: depth.queued + depth.leased,
-                oldestSeconds: oldest[outbox].map { max(0, time.timeIntervalSince($0)) } ?? 0)
         }
         return [
             "node": .string(directory.node.id), "directorySerial": .number(JSONNumber(current.serial)),
             "directoryStale": .bool(directory.isStale(at: time)), "peers": .object(peers),
         ]
+    }
+
+    /// `xgw_federation_outbox_depth{peer}` and `_outbox_oldest_seconds{peer}` for every peer of the
+    /// held directory (0 for an empty outbox), from the queue's depths and oldest messages: when
+    /// `/metrics` is scraped and when the peers' health is read.
+    func refreshOutboxMetrics(depths: [String: QueueDepth], oldest: [String: Date], at time: Date = Date()) {
+        for outbox in peerOutboxes {
+            let depth = depths[outbox] ?? QueueDepth()
+            metrics.outbox(
+                peer: Outbox.node(of: outbox) ?? outbox, depth: depth.queued + depth.leased,
+                oldestSeconds: oldest[outbox].map { max(0, time.timeIntervalSince($0)) } ?? 0)
+        }
     }
 }

@@ -171,11 +171,7 @@ final class NodeDirectory: Sendable {
     private func writeAdoptedCopy(_ signed: SignedDirectory, unless existing: [UInt8]?) throws {
         let bytes = signed.canonicalBytes()
         if let existing, (try? SignedDirectory(bytes: existing)) == signed { return }
-        let temporary = adoptedPath + ".tmp"
-        try Data(bytes).write(to: URL(fileURLWithPath: temporary))
-        guard rename(temporary, adoptedPath) == 0 else {
-            throw ServerConfigurationError("\(adoptedPath): cannot be written (errno \(errno))")
-        }
+        try FileBytes.write(bytes, to: adoptedPath)
     }
 
     /// The signing root: the only trust anchor of a directory.

@@ -96,10 +96,7 @@ final class NodeTLS: Sendable {
 
     /// Replaces the TLS CRL with one adopted from a peer (already checked by the caller).
     func adopt(crl: CertificateRevocationList) throws {
-        let pem = try crl.pem()
-        let temporary = crlPath + ".tmp"
-        try Data(pem).write(to: URL(fileURLWithPath: temporary))
-        _ = rename(temporary, crlPath)
+        try FileBytes.write(try crl.pem(), to: crlPath)
         trust.withLock { $0 = (try? Self.loadTrust(rootPath: rootPath, crlPath: crlPath)) ?? $0 }
         files.record(FileChangeCheck.stamps(of: [rootPath, crlPath]))
     }

@@ -22,14 +22,19 @@ final class PeerClient: Sendable {
     let tls: NodeTLS
     let http: HTTPClient
     let probeInterval: Duration
+    /// The most a probe's TLS handshake may take once connected: a peer that accepts the TCP
+    /// connection and never answers (or answers too slowly) fails the probe, it does not hold the
+    /// forwarder.
+    let probeTimeout: TimeAmount
     /// The most one request to a peer may take (connect, send, answer): shorter than the
     /// forwarders' outbox lease (`Forwarders.leaseSeconds`); ample for a batch (at most 200 envelopes).
     static let requestTimeout: TimeAmount = .seconds(20)
     private let probed = Mutex<[String: (pin: String, at: ContinuousClock.Instant)]>([:])
 
-    init(tls: NodeTLS, probeInterval: Duration = .seconds(60)) {
+    init(tls: NodeTLS, probeInterval: Duration = .seconds(60), probeTimeout: TimeAmount = .seconds(10)) {
         self.tls = tls
         self.probeInterval = probeInterval
+        self.probeTimeout = probeTimeout
         var configuration = HTTPClient.Configuration(
             tlsConfiguration: tls.clientConfiguration(), redirectConfiguration: .disallow,
             timeout: .init(connect: .seconds(5), read: Self.requestTimeout))
@@ -120,6 +125,13 @@ final class PeerClient: Sendable {
         defer { channel.close(promise: nil) }
         do {
             let completion = try await channel.pipeline.handler(type: HandshakeCompletion.self).get()
+            // A peer that never completes the handshake: fail it after `probeTimeout`.
+            let timeout = probeTimeout
+            let deadline = channel.eventLoop.scheduleTask(in: timeout) {
+                completion.done.fail(Failure(description: "no TLS handshake within \(timeout.nanoseconds / 1_000_000) ms"))
+                channel.close(promise: nil)
+            }
+            defer { deadline.cancel() }
             try await completion.done.futureResult.get()
         } catch {
             throw Failure(description: "\(peer.url): the TLS handshake failed (\(Self.describe(error)))")

@@ -33,14 +33,11 @@ enum Forwarded {
     /// group of its own, so that a receipt never waits behind a record's revisions.
     static func receiptId(envelopeId: String, by: String) -> String { "receipt:\(envelopeId):\(by)" }
 
+    /// The queue id of an envelope re-routed under directory `serial` (`Forwarders.reroute`): the
+    /// same signed envelope, enqueued again for the nodes that now host its recipients, under an id
+    /// (and idempotency key) of its own, in its record's FIFO group.
+    static func rerouteId(envelopeId: String, serial: Int) -> String { "reroute:\(serial):\(envelopeId)" }
+
     /// The queue's idempotency digest of a receipt (lower-case hex SHA-256 of its bytes).
-    static func digest(_ receipt: [UInt8]) -> String {
-        let hex = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        for byte in Digest.compute(.sha256, receipt) {
-            out.append(hex[Int(byte >> 4)])
-            out.append(hex[Int(byte & 0xf)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
+    static func digest(_ receipt: [UInt8]) -> String { Hex.encode(Digest.compute(.sha256, receipt)) }
 }

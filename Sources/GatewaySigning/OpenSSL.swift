@@ -111,10 +111,10 @@ enum OpenSSL {
 }
 
 /// Lower-case hexadecimal, the way envelope.md writes digests and key ids.
-enum Hex {
+public enum Hex {
     private static let digits: [UInt8] = Array("0123456789abcdef".utf8)
 
-    static func encode<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
+    public static func encode<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
         String(unsafeUninitializedCapacity: bytes.count * 2) { buffer in
             var index = 0
             for byte in bytes {
