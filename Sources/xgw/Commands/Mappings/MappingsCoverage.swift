@@ -7,7 +7,11 @@ struct MappingsCoverage: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "coverage",
         abstract: "Run the fixtures and report which rules and branches of each mapping they exercised.",
-        discussion: "Exit 1 when a mapping's coverage is under --min percent.")
+        discussion: """
+            Exit 1 when a mapping's coverage is under --min percent. With --render, list instead what each \
+            format cannot carry when canonical records are rendered into it (render.lossy), and check that \
+            every mapping has its way back (exit 1 when one has not).
+            """)
 
     @OptionGroup var selection: FixtureSelection
     @OptionGroup var mappingOptions: MappingOptions
@@ -18,8 +22,12 @@ struct MappingsCoverage: AsyncParsableCommand {
     @Flag(name: .long, help: "List the exercised branches too, with their hit counts.")
     var verbose = false
 
+    @Flag(name: .long, help: "List the members each format declares lossy when rendering (render.lossy).")
+    var render = false
+
     func run() async throws {
         let translator = try mappingOptions.translator()
+        if render { return try listLossy(translator) }
         let coverage = Coverage()
         let runner = FixtureRunner(translator: translator, coverage: coverage)
         for fixture in selection.selected() { _ = runner.run(fixture) }
@@ -41,5 +49,24 @@ struct MappingsCoverage: AsyncParsableCommand {
             Console.error("xgw: coverage under \(min)% for \(below.joined(separator: ", "))")
             throw Exit.checkFailed
         }
+    }
+
+    /// `--render`: per mapping, the canonical members rendering into it loses, with the reason.
+    private func listLossy(_ translator: Translator) throws {
+        var broken = false
+        for mapping in translator.mappings {
+            do {
+                _ = try Renderer(mapping: mapping)
+            } catch {
+                Console.out.line(Console.paint("\(mapping.id)  no way back: \(error)", "31"))
+                broken = true
+                continue
+            }
+            let lossy = mapping.render.lossy
+            Console.out.line("\(mapping.id)  \(lossy.isEmpty ? "nothing lossy" : "\(lossy.count) lossy member(s)")")
+            for l in lossy { Console.out.line("    \(mapping.file):\(l.line): \(l.member)  \(l.reason)") }
+        }
+        Console.out.flush()
+        if broken { throw Exit.checkFailed }
     }
 }
