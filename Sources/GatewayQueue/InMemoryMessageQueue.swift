@@ -158,6 +158,20 @@ public actor InMemoryMessageQueue: QueueStorage {
         return counts
     }
 
+    public func headers(destination: String, states: Set<DeliveryState>, after: MessageID?, limit: Int) -> [MessageHeader] {
+        let found = messages.values.filter { message in
+            message.destination == destination && states.contains(message.delivery.state) && after.map { message.id > $0 } ?? true
+        }
+        return found.sorted { $0.id < $1.id }.prefix(limit).compactMap { message in
+            guard let envelope = envelopes[message.envelopeId] else { return nil }
+            let item = envelope.item
+            return MessageHeader(
+                messageId: message.id, envelopeId: item.envelopeId, destination: message.destination, submitter: envelope.submitter,
+                kind: item.kind, recordId: item.recordId, updatedAt: item.updatedAt, enqueuedAt: envelope.enqueuedAt,
+                delivery: message.delivery)
+        }
+    }
+
     /// Walks the queued messages in lease order (availableAt, sequence), each checked against
     /// its group by `LeaseSelection.mayLease`. Debug builds (every test) also check the walk
     /// against `LeaseSelection.select` over all pending messages of the participant, so the oracle

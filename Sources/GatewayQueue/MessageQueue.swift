@@ -81,6 +81,11 @@ public protocol MessageQueue: Sendable {
     /// expiry that no one has reclaimed yet is counted where its expiry puts it (queued, or dead).
     func depths() async throws -> [String: QueueDepth]
 
+    /// A page of `participant`'s inbox without leasing or changing anything: the headers (no
+    /// envelope bytes) of its messages in `states` (queued, leased, dead; an expired lease counts
+    /// as queued or dead, as in `depths`), with ids above `after`, by id, at most `limit`.
+    func inbox(participant: String, states: Set<DeliveryState>, after: MessageID?, limit: Int) async throws -> InboxPage
+
     /// Per destination with a queued or leased message, when its oldest such message (lowest
     /// message id, i.e. first enqueued) was enqueued.
     func oldestQueued() async throws -> [String: Date]

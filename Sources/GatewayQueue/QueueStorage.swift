@@ -3,9 +3,9 @@ import Foundation
 /// What a queue driver provides: storage that selects messages and writes transitions, each
 /// `update` atomically. The queue's rules are not here: `QueueStorage+Operations` implements
 /// `lease`, `ack`, `nack`, `deadLetter`, `leased`, `reclaimExpired`, `replay`, `discard`,
-/// `settleRemote` and `depths` once for every driver, with `QueueDecision` deciding every
+/// `settleRemote`, `depths` and `inbox` once for every driver, with `QueueDecision` deciding every
 /// transition (through `Delivery`); a driver adds `enqueue` (also of an ack's `forward`, when it
-/// writes the ack's transition), the reads (receipts, dead letters, history, stored envelopes,
+/// writes the ack's transition), the reads (message headers, receipts, dead letters, history, stored envelopes,
 /// oldest queued), `purgeAcked` and `ping`, all of which are its SQL. (The shape of postgres-nio's connection state machines: the decisions are pure,
 /// the driver only carries them out.)
 ///
@@ -24,6 +24,11 @@ public protocol QueueStorage: MessageQueue {
 
     /// Message counts per (destination, state), and the leases that have expired at `now`.
     func counts(at now: Date) async throws -> QueueCounts
+
+    /// The headers of the messages of `destination` stored in one of `states` (as stored: a
+    /// lease past its expiry is leased), with ids above `after`, by id, at most `limit`
+    /// (`inbox` is written over it).
+    func headers(destination: String, states: Set<DeliveryState>, after: MessageID?, limit: Int) async throws -> [MessageHeader]
 
     /// The instant as the storage keeps it (SQL drivers: whole milliseconds), so that a lease's
     /// expiry handed out equals the one read back later.

@@ -47,6 +47,8 @@ public enum QueueContract: String, CaseIterable, Sendable, CustomStringConvertib
     case ackForwardsInItsTransaction
     case receiptsLeaveOutboxesOut
     case oldestQueuedPerDestination
+    // Issue 16 item 6: a read-only look at an inbox.
+    case inboxReadsHeadersWithoutLeasing
 
     public var description: String { rawValue }
 
@@ -85,6 +87,7 @@ public enum QueueContract: String, CaseIterable, Sendable, CustomStringConvertib
         case .ackForwardsInItsTransaction: try await context.ackForwardsInItsTransaction()
         case .receiptsLeaveOutboxesOut: try await context.receiptsLeaveOutboxesOut()
         case .oldestQueuedPerDestination: try await context.oldestQueuedPerDestination()
+        case .inboxReadsHeadersWithoutLeasing: try await context.inboxReadsHeadersWithoutLeasing()
         }
     }
 }
