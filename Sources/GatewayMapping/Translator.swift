@@ -12,7 +12,13 @@ public struct Translator: Sendable {
         public var maxDocumentBytes: Int = 16 << 20
         /// Deepest nesting accepted in a document.
         public var maxDepth: Int = 256
-        public init() {}
+        /// The most memory translating one document may take, in estimated bytes: the parsed
+        /// tree (`XMLDocument.Options.maxTreeBytes`) or value (`JSONParser.Options.maxMemoryBytes`)
+        /// and the records' outcomes with what the submit path makes of them (answer, envelope);
+        /// past it the document is refused whole (`malformed-document` naming the limit) and
+        /// nothing of it is emitted. Nil: no budget (`xgw translate`). See `Translator+MemoryBudget`.
+        public var maxWorkBytes: Int?
+        public init(maxWorkBytes: Int? = nil) { self.maxWorkBytes = maxWorkBytes }
     }
 
     public let mappings: [Mapping]
@@ -26,10 +32,14 @@ public struct Translator: Sendable {
     }
 
     /// Loads the seeds and every mapping of a folder.
-    public static func load(mappingsDirectory: String, seedsDirectory: String) throws(ConfigurationErrors) -> Translator {
+    public static func load(
+        mappingsDirectory: String, seedsDirectory: String, configuration: Configuration = .init()
+    ) throws(ConfigurationErrors) -> Translator {
         let seeds: Seeds
         do { seeds = try Seeds.load(directory: seedsDirectory) } catch { throw ConfigurationErrors([error]) }
-        return Translator(mappings: try Mapping.loadAll(directory: directoryPath(mappingsDirectory), seeds: seeds), seeds: seeds)
+        return Translator(
+            mappings: try Mapping.loadAll(directory: directoryPath(mappingsDirectory), seeds: seeds), seeds: seeds,
+            configuration: configuration)
     }
 
     private static func directoryPath(_ path: String) -> String {
@@ -71,9 +81,13 @@ public struct Translator: Sendable {
                 var options = XMLDocument.Options()
                 options.maxDocumentBytes = configuration.maxDocumentBytes
                 options.maxDepth = configuration.maxDepth
+                // While parsing, libxml2's copy of the input takes its share of the budget (freed
+                // before the records are built): the tree gets what is left.
+                options.maxTreeBytes = configuration.maxWorkBytes.map { max(0, $0 - XMLDocument.inputCost(of: bytes)) }
                 document = try XMLDocument.parse(bytes, options: options)
             } catch {
-                return reject(error.recordError)
+                guard error.kind == .tooMuchMemory, let limit = configuration.maxWorkBytes else { return reject(error.recordError) }
+                return reject(Self.overBudget(limit, line: error.line, column: error.column))
             }
             guard let root = document.root else {
                 return reject(RecordError(.malformedDocument, message: "the XML document has no root element"))
@@ -83,19 +97,23 @@ public struct Translator: Sendable {
                 return reject(
                     RecordError(.unknownFormat, message: "no mapping recognises an XML document with root element '\(root.localName)'"))
             }
-            return run(mapping, rootNode, summary: &summary, coverage: coverage, explain: explain, emit: emit)
+            return run(
+                mapping, rootNode, parsedBytes: document.estimatedBytes, summary: &summary, coverage: coverage, explain: explain,
+                emit: emit)
         case .json:
             let value: JSONValue
+            let parsedBytes: Int
             do {
-                value = try JSONParser.parse(bytes, options: jsonOptions)
+                (value, parsedBytes) = try JSONParser.parseMeasuring(bytes, options: jsonOptions)
             } catch {
-                return reject(error.recordError)
+                guard case .tooMuchMemory = error.reason, let limit = configuration.maxWorkBytes else { return reject(error.recordError) }
+                return reject(Self.overBudget(limit, line: error.line, column: error.column))
             }
             let rootNode = JSONSourceNode(value: value, pointer: "")
             guard let mapping = forced ?? mappings.first(where: { $0.syntax == .json && $0.recognises(jsonRoot: rootNode) }) else {
                 return reject(RecordError(.unknownFormat, message: "no mapping recognises this JSON document"))
             }
-            return run(mapping, rootNode, summary: &summary, coverage: coverage, explain: explain, emit: emit)
+            return run(mapping, rootNode, parsedBytes: parsedBytes, summary: &summary, coverage: coverage, explain: explain, emit: emit)
         case nil:
             // A scalar at top level (`null`, `42`, `"x"`) is well-formed JSON that no mapping reads
             // records from: unknown, not malformed (issue 17 row 10).
@@ -107,12 +125,16 @@ public struct Translator: Sendable {
     }
 
     private func run<Node: SourceNode>(
-        _ mapping: Mapping, _ root: Node, summary: inout DocumentSummary, coverage: Coverage?, explain: Bool,
+        _ mapping: Mapping, _ root: Node, parsedBytes: Int, summary: inout DocumentSummary, coverage: Coverage?, explain: Bool,
         emit: (RecordOutcome) -> Void
     ) -> DocumentSummary {
         summary.mapping = mapping
         if let error = mapping.sourceError(on: root) { return summary.reject(error, emit: emit) }
         var builder = RecordBuilder<Node>(mapping: mapping, coverage: coverage, explain: explain)
+        if let limit = configuration.maxWorkBytes {
+            return runWithinBudget(
+                limit, used: parsedBytes, root.nodes(mapping.records), builder: &builder, summary: &summary, emit: emit)
+        }
         for (index, node) in root.nodes(mapping.records).enumerated() {
             let outcome = builder.build(node, index: index)
             summary.records += 1
@@ -131,7 +153,9 @@ public struct Translator: Sendable {
             message: "the document is \(sniffed.rawValue.uppercased()) and mapping '\(forced.id)' reads \(forced.syntax.rawValue.uppercased())")
     }
 
-    private var jsonOptions: JSONParser.Options { .init(maxDepth: configuration.maxDepth, allowByteOrderMark: true) }
+    private var jsonOptions: JSONParser.Options {
+        .init(maxDepth: configuration.maxDepth, allowByteOrderMark: true, maxMemoryBytes: configuration.maxWorkBytes)
+    }
 
     /// XML starts with `<`, JSON with `{` or `[` (after a BOM and white space); anything else is
     /// neither, or a JSON scalar (`translate` tells those apart).

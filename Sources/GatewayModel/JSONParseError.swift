@@ -20,6 +20,7 @@ public struct JSONParseError: Error, Sendable, Hashable, CustomStringConvertible
         case duplicateMemberName
         case tooDeep(maxDepth: Int)
         case tooManyValues(maxValues: Int)
+        case tooMuchMemory(maxBytes: Int)
         case trailingContent
     }
 
@@ -56,6 +57,8 @@ public struct JSONParseError: Error, Sendable, Hashable, CustomStringConvertible
         case .duplicateMemberName: "duplicate member name in object"
         case .tooDeep(let maxDepth): "nesting deeper than \(maxDepth)"
         case .tooManyValues(let maxValues): "more than \(maxValues) values in the document"
+        case .tooMuchMemory(let maxBytes):
+            "the document would take more than \(maxBytes % (1 << 20) == 0 ? "\(maxBytes >> 20) MiB" : "\(maxBytes) bytes") of memory"
         case .trailingContent: "unexpected content after the JSON value"
         }
     }

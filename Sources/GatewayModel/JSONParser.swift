@@ -14,12 +14,34 @@ public enum JSONParser {
         /// each costs a `JSONValue` in memory, so a body of one-byte values (`[0,0,0,…]`) would
         /// otherwise take many times its size.
         public var maxValues: Int
+        /// The most memory the parsed value may take, in bytes as `JSONValue.MemoryCost` estimates
+        /// them while reading (values, members, containers, strings); nil: no budget. The value
+        /// bound alone does not bound memory: a value costs 25 times a 2-byte `0,`.
+        public var maxMemoryBytes: Int?
 
-        public init(maxDepth: Int = 256, allowByteOrderMark: Bool = true, maxValues: Int = 1_000_000) {
+        public init(maxDepth: Int = 256, allowByteOrderMark: Bool = true, maxValues: Int = 1_000_000, maxMemoryBytes: Int? = nil) {
             self.maxDepth = maxDepth
             self.allowByteOrderMark = allowByteOrderMark
             self.maxValues = maxValues
+            self.maxMemoryBytes = maxMemoryBytes
         }
+    }
+
+    /// Parses one JSON document and says what the value takes in memory (`JSONValue.MemoryCost`),
+    /// stopping with `tooMuchMemory` as soon as the estimate passes `maxMemoryBytes`.
+    public static func parseMeasuring(_ bytes: [UInt8], options: Options = .init()) throws(JSONParseError)
+        -> (value: JSONValue, estimatedBytes: Int)
+    {
+        let result: Result<(value: JSONValue, estimatedBytes: Int), JSONParseError> = bytes.withUnsafeBufferPointer { buffer in
+            var reader = Reader(bytes: buffer, options: options)
+            do throws(JSONParseError) {
+                let value = try reader.parseDocument()
+                return .success((value, reader.estimatedBytes))
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
     }
 
     /// Parses one JSON document from contiguous bytes (the fast path).
@@ -83,6 +105,9 @@ private struct Reader {
     var depth = 0
     /// Values started so far (`Options.maxValues`).
     var values = 0
+    /// What the values read so far take (`JSONValue.MemoryCost`), and the budget (`Int.max`: none).
+    var estimatedBytes = 0
+    let maxMemoryBytes: Int
     /// Where the document starts (after a BOM), for column counting.
     var start = 0
     /// Scratch buffer for strings with escapes, reused across strings.
@@ -97,6 +122,14 @@ private struct Reader {
     init(bytes: UnsafeBufferPointer<UInt8>, options: Options) {
         self.bytes = bytes
         self.options = options
+        self.maxMemoryBytes = options.maxMemoryBytes ?? .max
+    }
+
+    /// Adds `bytes` to the estimate; past the budget, the document is refused where it stands.
+    @inline(__always)
+    mutating func charge(_ bytes: Int, at offset: Int) throws(JSONParseError) {
+        estimatedBytes &+= bytes
+        if estimatedBytes > maxMemoryBytes { throw error(.tooMuchMemory(maxBytes: maxMemoryBytes), at: offset) }
     }
 
     // MARK: Errors
@@ -151,8 +184,13 @@ private struct Reader {
         guard position < bytes.count else { throw error(.unexpectedEndOfInput, at: position) }
         values += 1
         if values > options.maxValues { throw error(.tooManyValues(maxValues: options.maxValues), at: position) }
+        try charge(JSONValue.MemoryCost.value, at: position)
         switch bytes[position] {
-        case quote: return .string(try parseString())
+        case quote:
+            let begin = position
+            let string = try parseString()
+            try charge(JSONValue.MemoryCost.text(position - begin - 2), at: begin)
+            return .string(string)
         case UInt8(ascii: "{"): return try parseObject()
         case UInt8(ascii: "["): return try parseArray()
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try parseNumber())
@@ -215,6 +253,7 @@ private struct Reader {
             depth -= 1
             return .array([])
         }
+        try charge(JSONValue.MemoryCost.container, at: position)
         let base = elementStack.count
         while true {
             skipWhitespace()
@@ -238,6 +277,7 @@ private struct Reader {
             depth -= 1
             return .object(JSONObject())
         }
+        try charge(JSONValue.MemoryCost.container, at: position)
         let base = memberStack.count
         while true {
             skipWhitespace()
@@ -247,6 +287,7 @@ private struct Reader {
                 throw error(bytes[position] == UInt8(ascii: "/") ? .comment : .unexpectedCharacter, at: position)
             }
             let key = try parseString()
+            try charge(JSONValue.MemoryCost.member + JSONValue.MemoryCost.text(position - keyStart - 2), at: keyStart)
             // Duplicate check: linear for small objects, hashed beyond that (bounded cost).
             if memberStack.count - base < 16 {
                 for member in memberStack[base...] where member.key.hasSameUTF8(as: key) {
@@ -302,6 +343,7 @@ private struct Reader {
             guard position < bytes.count, isDigit(bytes[position]) else { throw error(.invalidNumber, at: position) }
             skipDigits()
         }
+        try charge(JSONValue.MemoryCost.text(position - begin), at: begin)
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[begin..<position]), as: UTF8.self)
         return JSONNumber(uncheckedText: text)
     }

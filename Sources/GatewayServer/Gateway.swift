@@ -48,8 +48,11 @@ public final class Gateway: Sendable {
         try fm.createDirectory(
             atPath: configuration.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         do {
+            // What translating one document may take besides its body (issue 17 row 3): with the
+            // body, at most 4 times the body limit (docs/security.md).
             translator = try Translator.load(
-                mappingsDirectory: configuration.mappingsDirectory, seedsDirectory: configuration.seedsDirectory)
+                mappingsDirectory: configuration.mappingsDirectory, seedsDirectory: configuration.seedsDirectory,
+                configuration: .init(maxWorkBytes: Translator.workBudget(maxBodyBytes: configuration.maxBodyBytes)))
             routes = try Routes.load(directory: configuration.mappingsDirectory, seeds: translator.seeds)
         } catch let errors as ConfigurationErrors {
             throw ServerConfigurationError(errors.errors.map { "\($0)" }.joined(separator: "\n"))

@@ -8,9 +8,14 @@ import CLibXML2
 ///   no entity is ever expanded (nor even recorded);
 /// - `resolveEntity` / `externalSubset` never load anything;
 /// - `startElementNs` / `endElementNs` count the depth (and drive record streaming);
+/// - with a tree budget (`XMLDocument.Options.maxTreeBytes`), every node the tree builder is about
+///   to make is costed (`TreeCost`) and the parse stops once the sum passes the budget: elements
+///   with their attributes and namespace declarations, text, comments and processing instructions;
 /// - `serror` keeps the first error libxml2 reports, per context (thread-safe: no globals).
 final class ParseGuard {
     let maxDepth: Int
+    /// The tree budget in estimated bytes (`Int.max`: none).
+    let maxTreeBytes: Int
     /// Our own rejection (entity declaration, depth, size): reported in preference to whatever
     /// libxml2 says after `xmlStopParser`.
     var failure: XMLError?
@@ -19,22 +24,28 @@ final class ParseGuard {
     /// Set while streaming: told about every element start and end.
     var observer: (any ElementObserver)?
 
-    init(maxDepth: Int) {
+    init(maxDepth: Int, maxTreeBytes: Int? = nil) {
         self.maxDepth = maxDepth
+        self.maxTreeBytes = maxTreeBytes ?? .max
     }
+
+    /// The estimated bytes of the tree built so far (`TreeCost`).
+    var treeBytes: Int { hot.pointee.treeBytes }
 
     /// What the per-element hooks need, in plain memory: reaching it from `_private` costs no
     /// reference counting or exclusivity check (the hooks run twice per element).
     struct Hot {
         var depth = 0
         let maxDepth: Int
+        var treeBytes = 0
+        let maxTreeBytes: Int
         var observing = false
         unowned(unsafe) let owner: ParseGuard
     }
 
     private lazy var hot: UnsafeMutablePointer<Hot> = {
         let p = UnsafeMutablePointer<Hot>.allocate(capacity: 1)
-        p.initialize(to: Hot(maxDepth: maxDepth, owner: self))
+        p.initialize(to: Hot(maxDepth: maxDepth, maxTreeBytes: maxTreeBytes, owner: self))
         return p
     }()
 
@@ -72,6 +83,11 @@ final class ParseGuard {
                 ParseGuard.reject(ctx, .tooDeep, "elements nest deeper than \(hot.pointee.maxDepth) levels")
                 return
             }
+            hot.pointee.treeBytes += TreeCost.element(attributes: Int(nbAttrs), namespaces: Int(nbNs), attrs)
+            if hot.pointee.treeBytes > hot.pointee.maxTreeBytes {
+                ParseGuard.overBudget(ctx, hot)
+                return
+            }
             if hot.pointee.observing, let observer = hot.pointee.owner.observer,
                !observer.willStartElement(ctxt, localname, uri, depth: depth) {
                 return
@@ -92,6 +108,7 @@ final class ParseGuard {
         // normalisation (§2.11: CR LF and lone CR become LF), unlike the pull parser; normalise
         // here so that a streamed record reads exactly like the same record parsed whole.
         sax.pointee.cdataBlock = { ctx, value, length in
+            if !ParseGuard.charge(ctx, text: Int(length)) { return }
             guard let value, length > 0, UnsafeBufferPointer(start: value, count: Int(length)).contains(0x0D) else {
                 xmlSAX2CDataBlock(ctx, value, length)
                 return
@@ -112,6 +129,7 @@ final class ParseGuard {
             }
             out.withUnsafeBufferPointer { xmlSAX2CDataBlock(ctx, $0.baseAddress, Int32($0.count)) }
         }
+        if maxTreeBytes != .max { installTreeBudget(on: sax) }
         sax.pointee.serror = { userData, error in
             guard let (_, state) = ParseGuard.state(userData), let error else { return }
             guard state.firstError == nil, error.pointee.level.rawValue >= XML_ERR_ERROR.rawValue else { return }
@@ -150,6 +168,50 @@ final class ParseGuard {
                                      column: column > 0 ? column : nil)
         }
         xmlStopParser(ctxt)
+    }
+
+    /// Charges what the tree builder makes for text, comments and processing instructions (the
+    /// element hook charges elements): installed only with a budget, the common path stays as is.
+    private func installTreeBudget(on sax: UnsafeMutablePointer<xmlSAXHandler>) {
+        sax.pointee.characters = { ctx, value, length in
+            if ParseGuard.charge(ctx, text: Int(length)) { xmlSAX2Characters(ctx, value, length) }
+        }
+        sax.pointee.comment = { ctx, value in
+            if ParseGuard.charge(ctx, node: Int(xmlStrlen(value))) {
+                xmlSAX2Comment(ctx, value)
+            }
+        }
+        sax.pointee.processingInstruction = { ctx, target, data in
+            if ParseGuard.charge(ctx, node: Int(xmlStrlen(target)) + Int(xmlStrlen(data))) { xmlSAX2ProcessingInstruction(ctx, target, data) }
+        }
+    }
+
+    /// Charges a text run: a new text node unless it extends the current parent's last one.
+    /// False (and the parse stopped) past the budget.
+    static func charge(_ ctx: UnsafeMutableRawPointer?, text length: Int) -> Bool {
+        guard let (ctxt, hot) = hot(ctx), hot.pointee.maxTreeBytes != .max else { return true }
+        let extends = ctxt.pointee.node?.pointee.last?.pointee.type == XML_TEXT_NODE
+        hot.pointee.treeBytes += extends ? length : TreeCost.text(length)
+        guard hot.pointee.treeBytes <= hot.pointee.maxTreeBytes else {
+            overBudget(ctx, hot)
+            return false
+        }
+        return true
+    }
+
+    /// Charges a comment or processing instruction of `length` bytes.
+    static func charge(_ ctx: UnsafeMutableRawPointer?, node length: Int) -> Bool {
+        guard let (_, hot) = hot(ctx) else { return true }
+        hot.pointee.treeBytes += TreeCost.node + length
+        guard hot.pointee.treeBytes <= hot.pointee.maxTreeBytes else {
+            overBudget(ctx, hot)
+            return false
+        }
+        return true
+    }
+
+    static func overBudget(_ ctx: UnsafeMutableRawPointer?, _ hot: UnsafeMutablePointer<Hot>) {
+        reject(ctx, .tooMuchMemory, "the document's tree would take more than \(TreeCost.mebibytes(hot.pointee.maxTreeBytes)) of memory")
     }
 
     /// The libxml2 options every XML parse uses: no network, no entity substitution, no DTD

@@ -27,16 +27,25 @@ public final class XMLDocument: @unchecked Sendable {
         /// elements would otherwise take many times its size in memory. `XMLRecordStream` releases
         /// each record as it completes and bounds the bytes outside records, so it does not apply it.
         public var maxElements: Int
+        /// The most memory the tree may take, in bytes as `TreeCost` estimates them while libxml2
+        /// builds it (every element, attribute, namespace declaration, text, comment and processing
+        /// instruction): past it the parse stops (`XMLError.Kind.tooMuchMemory`). Nil: no budget.
+        /// The element bound alone does not bound memory: a node costs 40 times a 4-byte `<a/>`.
+        /// `XMLRecordStream` does not apply it. What libxml2 holds besides the tree (its copy of the
+        /// input, and the input converted to UTF-8 when it declares another encoding) is not in it:
+        /// see `inputCost(of:)`.
+        public var maxTreeBytes: Int?
 
         public init(
             maxDocumentBytes: Int = 16 << 20, maxDepth: Int = 256, ignoreBlankText: Bool = true,
-            maxAttributesPerElement: Int = 256, maxElements: Int = 1_000_000
+            maxAttributesPerElement: Int = 256, maxElements: Int = 1_000_000, maxTreeBytes: Int? = nil
         ) {
             self.maxDocumentBytes = maxDocumentBytes
             self.maxDepth = maxDepth
             self.ignoreBlankText = ignoreBlankText
             self.maxAttributesPerElement = maxAttributesPerElement
             self.maxElements = maxElements
+            self.maxTreeBytes = maxTreeBytes
         }
     }
 
@@ -44,6 +53,9 @@ public final class XMLDocument: @unchecked Sendable {
     /// For a record produced by `XMLRecordStream`: the location path of the root element in the
     /// streamed document (`/root/body/vio[3]`), used as the prefix of every `locationPath`.
     let rootLocationPath: String?
+    /// What the tree takes, as `TreeCost` estimated it while parsing (0 when not parsed by
+    /// `parse`, e.g. a streamed record).
+    public let estimatedBytes: Int
 
     /// Positions of the children of parents with many child elements, built on first use so that
     /// `locationPath` of every record of a large batch does not cost O(n²).
@@ -85,9 +97,10 @@ public final class XMLDocument: @unchecked Sendable {
         }
     }
 
-    init(pointer: xmlDocPtr, rootLocationPath: String? = nil) {
+    init(pointer: xmlDocPtr, rootLocationPath: String? = nil, estimatedBytes: Int = 0) {
         self.pointer = pointer
         self.rootLocationPath = rootLocationPath
+        self.estimatedBytes = estimatedBytes
     }
 
     deinit {
@@ -135,7 +148,7 @@ public final class XMLDocument: @unchecked Sendable {
         var scanner = MarkupScanner(
             limits: .init(maxAttributesPerElement: options.maxAttributesPerElement, maxElements: options.maxElements))
         if let error = scanner.scan(bytes) { throw error }
-        let state = ParseGuard(maxDepth: options.maxDepth)
+        let state = ParseGuard(maxDepth: options.maxDepth, maxTreeBytes: options.maxTreeBytes)
         xmlCtxtUseOptions(ctxt, ParseGuard.parserOptions(ignoreBlankText: options.ignoreBlankText))
         state.install(on: ctxt)
         let rc = withExtendedLifetime(state) { xmlParseDocument(ctxt) }
@@ -145,7 +158,30 @@ public final class XMLDocument: @unchecked Sendable {
             if let doc { xmlFreeDoc(doc) }
             throw state.error(for: ctxt)
         }
-        return XMLDocument(pointer: doc)
+        return XMLDocument(pointer: doc, estimatedBytes: state.treeBytes)
+    }
+
+    /// What libxml2 2.9 holds of the input itself while parsing `bytes` in memory: its own copy
+    /// of them (`xmlCreateMemoryParserCtxt` copies), and once more when the XML declaration names
+    /// an encoding other than UTF-8 (the input converted to UTF-8; GBK text grows by half).
+    public static func inputCost(of bytes: [UInt8]) -> Int {
+        // The declaration, lower-cased, if the document starts with one (after a UTF-8 BOM).
+        var head = bytes.prefix(256).map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }
+        if head.starts(with: [0xEF, 0xBB, 0xBF]) { head.removeFirst(3) }
+        guard head.starts(with: Array("<?xml".utf8)), let end = Self.find(Array("?>".utf8), in: head[...]) else { return bytes.count }
+        let declaration = head[..<end]
+        guard let at = Self.find(Array("encoding".utf8), in: declaration) else { return bytes.count }
+        let value = declaration[(at + 8)...].drop { $0 == 0x20 || $0 == 0x3D || $0 == 0x22 || $0 == 0x27 }
+        let utf8 = value.starts(with: Array("utf-8".utf8)) || value.starts(with: Array("utf8".utf8))
+        return utf8 ? bytes.count : bytes.count * 5 / 2
+    }
+
+    private static func find(_ needle: [UInt8], in haystack: ArraySlice<UInt8>) -> Int? {
+        guard haystack.count >= needle.count else { return nil }
+        for i in haystack.startIndex...(haystack.endIndex - needle.count) where haystack[i..<(i + needle.count)].elementsEqual(needle) {
+            return i
+        }
+        return nil
     }
 
     /// Convenience: parses UTF-8 (or declared-encoding) text given as a Swift string.

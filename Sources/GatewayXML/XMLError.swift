@@ -17,6 +17,9 @@ public struct XMLError: Error, Sendable, Hashable, CustomStringConvertible {
         case tooManyAttributes
         /// The document has more elements than the configured limit.
         case tooManyElements
+        /// The document's tree would take more memory than the configured budget
+        /// (`XMLDocument.Options.maxTreeBytes`).
+        case tooMuchMemory
         /// An XPath expression does not compile or uses an unbound prefix.
         case invalidPath
         /// The input could not be opened or read.
