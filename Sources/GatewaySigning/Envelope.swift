@@ -50,7 +50,20 @@ public struct Envelope: Sendable, Hashable {
         payload: JSONValue, kind: String, recordId: String, from: String, to: [String],
         createdAt: Date = Date(), id: String = UUIDv7.generate(), signer: Signer
     ) throws -> Envelope {
-        let digestAlgorithm = signer.algorithm.payloadDigest
+        var envelope = unsigned(
+            payload: payload, kind: kind, recordId: recordId, from: from, to: to, createdAt: createdAt, id: id,
+            algorithm: signer.algorithm)
+        envelope.signature = try signer.signature(over: envelope.signedBytes)
+        return envelope
+    }
+
+    /// The envelope `seal` builds, with an empty `signature` member: the header, its JCS bytes and
+    /// the payload's, computed once (`Envelope.sealBatch` signs many of these with one signature).
+    static func unsigned(
+        payload: JSONValue, kind: String, recordId: String, from: String, to: [String],
+        createdAt: Date, id: String, algorithm: SignatureAlgorithm
+    ) -> Envelope {
+        let digestAlgorithm = algorithm.payloadDigest
         var payloadBytes: [UInt8] = []
         payloadBytes.reserveCapacity(2048)
         payload.writeCanonical(to: &payloadBytes)
@@ -86,11 +99,16 @@ public struct Envelope: Sendable, Hashable {
             JSONValue.string(office).writeCanonical(to: &headerBytes)
         }
         headerBytes.append(contentsOf: "],\"version\":1}".utf8)
-        var envelope = Envelope(header: header, payload: payload, signature: try signer.signature(over: headerBytes))
+        var envelope = Envelope(
+            header: header, payload: payload,
+            signature: SignatureBlock(alg: algorithm.rawValue, keyId: "", certificate: "", value: ""))
         envelope.canonicalHeader = headerBytes
         envelope.canonicalPayload = payloadBytes
         return envelope
     }
+
+    /// The bytes the signature signs (directly, or as a batch leaf): the JCS of the header.
+    var signedBytes: [UInt8] { canonicalHeader ?? JSONValue.object(header).canonicalBytes() }
 
     /// Seals a canonical record, taking `kind` and `recordId` from the record itself.
     public static func seal(
@@ -143,16 +161,16 @@ public struct Envelope: Sendable, Hashable {
     }
 
     /// Verifies the envelope at `time` against `trust`: shape, algorithm, certificate (chain,
-    /// validity, revocation, key id), signature over the JCS header, sender identity (`from`),
-    /// and finally the payload digest. Returns the signer's certificate or the first failure.
+    /// validity, revocation, key id), signature over the JCS header (or, with `signature.batch`,
+    /// over the batch statement its path folds to), sender identity (`from`), and finally the
+    /// payload digest. Returns the signer's certificate or the first failure.
     public func verify(trust: TrustStore, at time: Date = Date()) -> Result<Certificate, VerificationFailure> {
         guard header["version"]?.numberValue?.intValue == 1, id != nil, kind != nil, recordId != nil,
               let from, header["to"]?.arrayValue != nil, createdAt != nil,
               let digest = payloadDigest?.objectValue, let digestName = digest["alg"]?.stringValue,
               let digestValue = digest["value"]?.stringValue
         else { return .failure(VerificationFailure(.malformedEnvelope, "envelope header incomplete")) }
-        let checked = signature.verify(
-            message: canonicalHeader ?? JSONValue.object(header).canonicalBytes(), signerID: from, trust: trust, at: time)
+        let checked = signature.verify(message: signedBytes, signerID: from, trust: trust, at: time)
         guard case .success(let certificate) = checked else { return checked }
         guard let digestAlgorithm = DigestAlgorithm(rawValue: digestName),
               digestAlgorithm == certificate.algorithm.payloadDigest

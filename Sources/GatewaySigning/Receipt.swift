@@ -29,6 +29,15 @@ public struct Receipt: Sendable, Hashable {
         for envelope: Envelope, by: String, outcome: Outcome, reason: VerificationFailure.Code? = nil,
         receivedAt: Date = Date(), signer: Signer
     ) throws -> Receipt {
+        let header = try header(for: envelope, by: by, outcome: outcome, reason: reason, receivedAt: receivedAt)
+        let signature = try signer.signature(over: JSONValue.object(header).canonicalBytes())
+        return Receipt(header: header, signature: signature)
+    }
+
+    /// The `receipt` member `issue` signs.
+    static func header(
+        for envelope: Envelope, by: String, outcome: Outcome, reason: VerificationFailure.Code?, receivedAt: Date
+    ) throws -> JSONObject {
         guard let envelopeId = envelope.id, let digest = envelope.payloadDigest else {
             throw SigningError(.invalidInput, "the envelope has no id or payload digest")
         }
@@ -41,8 +50,7 @@ public struct Receipt: Sendable, Hashable {
             "outcome": .string(outcome.rawValue),
         ])
         if outcome == .rejected { header["reason"] = .string((reason ?? .malformedEnvelope).rawValue) }
-        let signature = try signer.signature(over: JSONValue.object(header).canonicalBytes())
-        return Receipt(header: header, signature: signature)
+        return header
     }
 
     public init(json: JSONValue) throws(VerificationFailure) {
@@ -56,8 +64,8 @@ public struct Receipt: Sendable, Hashable {
         .object(JSONObject(["receipt": .object(header), "signature": signature.json]))
     }
 
-    /// Verifies the receipt: shape, then the same signature checks as an envelope with `by` as the
-    /// signer identity.
+    /// Verifies the receipt: shape, then the same signature checks as an envelope (single or batch
+    /// form) with `by` as the signer identity.
     public func verify(trust: TrustStore, at time: Date = Date()) -> Result<Certificate, VerificationFailure> {
         guard header["version"]?.numberValue?.intValue == 1, envelopeId != nil, let by, receivedAt != nil,
               let outcome, payloadDigest?.objectValue != nil, outcome == .accepted || reason != nil

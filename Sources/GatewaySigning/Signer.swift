@@ -46,12 +46,17 @@ public struct SignatureBlock: Sendable, Hashable {
     public var keyId: String
     public var certificate: String
     public var value: String
+    /// `batch` (envelope.md, "Batch signatures"), exactly as received: when present, `value` signs
+    /// the batch statement this member's path folds to. Kept unparsed so that a malformed one is
+    /// refused by `verify` as `bad-signature`, as the contract says (`BatchProof(json:)` reads it).
+    public var batch: JSONValue?
 
-    public init(alg: String, keyId: String, certificate: String, value: String) {
+    public init(alg: String, keyId: String, certificate: String, value: String, batch: JSONValue? = nil) {
         self.alg = alg
         self.keyId = keyId
         self.certificate = certificate
         self.value = value
+        self.batch = batch
     }
 
     init(json: JSONValue?) throws(VerificationFailure) {
@@ -59,18 +64,21 @@ public struct SignatureBlock: Sendable, Hashable {
               let alg = object["alg"]?.stringValue, let keyId = object["keyId"]?.stringValue,
               let certificate = object["certificate"]?.stringValue, let value = object["value"]?.stringValue
         else { throw VerificationFailure(.malformedEnvelope, "signature member missing or incomplete") }
-        self.init(alg: alg, keyId: keyId, certificate: certificate, value: value)
+        self.init(alg: alg, keyId: keyId, certificate: certificate, value: value, batch: object["batch"])
     }
 
     public var json: JSONValue {
-        .object(JSONObject([
+        var object = JSONObject([
             "alg": .string(alg), "keyId": .string(keyId), "certificate": .string(certificate), "value": .string(value),
-        ]))
+        ])
+        if let batch { object["batch"] = batch }
+        return .object(object)
     }
 
     /// Checks this signature over `message` (the JCS of the signed member) made by office
     /// `signerID`, in envelope.md's order: algorithm known, certificate trusted at `time`,
-    /// `keyId` names it, algorithm matches its key, signature verifies, identity is `signerID`.
+    /// `keyId` names it, algorithm matches its key, signature verifies (directly, or with `batch`
+    /// through the batch statement: `signatureVerifies`), identity is `signerID`.
     func verify(message: [UInt8], signerID: String, trust: TrustStore, at time: Date) -> Result<Certificate, VerificationFailure> {
         guard let algorithm = SignatureAlgorithm(name: alg) else {
             return .failure(VerificationFailure(.unsupportedAlgorithm, "signature algorithm is not SM2-SM3, ES256 or Ed25519"))
@@ -86,9 +94,13 @@ public struct SignatureBlock: Sendable, Hashable {
         guard certificate.algorithm == algorithm else {
             return .failure(VerificationFailure(.algorithmMismatch, "\(alg) signature with a \(certificate.algorithm) key"))
         }
-        guard let signature = Data(base64Encoded: value),
-              certificate.publicKey.isValidSignature([UInt8](signature), for: message)
-        else { return .failure(VerificationFailure(.badSignature, "signature does not verify")) }
+        guard let signature = Data(base64Encoded: value) else {
+            return .failure(VerificationFailure(.badSignature, "signature value is not base64"))
+        }
+        if case .failure(let failure) = signatureVerifies(
+            [UInt8](signature), message: message, certificate: certificate, algorithm: algorithm, trust: trust) {
+            return .failure(failure)
+        }
         guard certificate.officeIDs.contains(signerID) else {
             return .failure(VerificationFailure(.senderMismatch, "certificate is not the sender's"))
         }

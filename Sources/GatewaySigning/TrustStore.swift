@@ -18,6 +18,9 @@ public final class TrustStore: @unchecked Sendable {
     private let store: OpaquePointer
     private let cache = Mutex<[String: CachedChain]>([:])
     private static let cacheLimit = 4096
+    /// Batch statements whose signature verified (envelope.md, "Batch signatures"): only the
+    /// signature check is cached; `validate` still runs for every envelope.
+    public let batchStatements = BatchStatementCache()
 
     /// A chain check that does not depend on time: the certificate with the validity window of its
     /// whole chain, or the reason it does not chain.

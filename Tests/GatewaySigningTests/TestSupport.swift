@@ -20,9 +20,14 @@ enum TestSupport {
     /// Runs the `openssl` command line; returns its exit status and standard output.
     @discardableResult
     static func openssl(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        try run(["openssl"] + arguments)
+    }
+
+    /// Runs `command` (found on PATH); returns its exit status and its standard output and error together.
+    static func run(_ command: [String]) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["openssl"] + arguments
+        process.arguments = command
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe

@@ -12,7 +12,9 @@ struct SignCommand: AsyncParsableCommand {
             Each envelope carries the record as its payload, a UUIDv7 id, kind and recordId from the record, \
             the payload digest and the signature over the JCS header. A line that is not a record is reported \
             on standard error (cli.md's rejection shape) and the others are still signed: exit 65. \
-            Example: xgw translate doc.xml | xgw sign --key k.pem --cert c.pem --to renshi | xgw verify --trust ca.pem -
+            With --batch N, every N records (the last group may be smaller) are signed with one signature over \
+            the root of a Merkle tree, each envelope carrying its signature.batch path (envelope.md, "Batch \
+            signatures"). Example: xgw translate doc.xml | xgw sign --key k.pem --cert c.pem --to renshi | xgw verify --trust ca.pem -
             """)
 
     @Option(help: ArgumentHelp("Office private key (PEM).", valueName: "FILE")) var key: String
@@ -22,8 +24,14 @@ struct SignCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Receiving office ids, comma-separated.", valueName: "ID[,ID]")) var to: String
     @Option(help: "Expected algorithm of the key (it is taken from the key; a different one is a usage error).")
     var alg: SignatureAlgorithm?
+    @Option(help: ArgumentHelp("Sign every N envelopes as one batch (one signature, a Merkle path each).", valueName: "N"))
+    var batch: Int?
     @Argument(help: ArgumentHelp("Canonical NDJSON files; - or nothing for standard input.", valueName: "FILE"))
     var files: [String] = []
+
+    func validate() throws {
+        if let batch, batch < 1 { throw ValidationError("--batch needs a number of envelopes ≥ 1") }
+    }
 
     func run() async throws {
         var signer: Signer?
@@ -40,11 +48,25 @@ struct SignCommand: AsyncParsableCommand {
         guard !recipients.isEmpty else { throw ValidationError("--to needs at least one office id") }
 
         var rejected = false
+        // With --batch: the records waiting to be signed as one batch (each already checked).
+        var pending: [JSONValue] = []
+        func signPending() throws {
+            guard !pending.isEmpty else { return }
+            for envelope in try Envelope.sealBatch(records: pending, from: sender, to: recipients, signer: signer) {
+                Console.out.line(envelope.canonicalBytes())
+            }
+            pending.removeAll(keepingCapacity: true)
+        }
         let opened = JSONDocuments.each(in: files) { file, index, document in
             do {
                 let record = try document.get()
                 guard record["kind"]?.stringValue != nil, record["recordId"]?.stringValue != nil else {
                     throw RecordError(.missingField, path: "/recordId", message: "a canonical record needs kind and recordId")
+                }
+                if let batch {
+                    pending.append(record)
+                    if pending.count == batch { try signPending() }
+                    return
                 }
                 let envelope = try Envelope.seal(record: record, from: sender, to: recipients, signer: signer)
                 Console.out.line(envelope.canonicalBytes())
@@ -53,6 +75,8 @@ struct SignCommand: AsyncParsableCommand {
                 JSONDocuments.reject(file: file, index: index, error: error)
             }
         }
+        try SigningFailure.exit { try signPending() }
+        Console.out.flush()
         if !opened { throw Exit.noInput }
         if rejected { throw Exit.dataError }
     }

@@ -10,7 +10,8 @@ struct VerifyCommand: AsyncParsableCommand {
         commandName: "verify",
         abstract: "Verify signed envelopes and receipts; prints ok <id> or fail <id> <reason-code> per item.",
         discussion: """
-            A file holds one JSON envelope or receipt, or many as NDJSON. A receipt is named by its envelopeId; an \
+            A file holds one JSON envelope or receipt, or many as NDJSON. Both signature forms are accepted: \
+            single, and batch (signature.batch, envelope.md), whose statement is checked once per batch. A receipt is named by its envelopeId; an \
             item whose id cannot be read is named -. A receipt that verifies prints its outcome after the id: \
             ok <id> accepted, or ok <id> rejected <reason> (the signature is good; the receiver refused the envelope). \
             Reason codes: malformed-envelope, unsupported-algorithm, \
