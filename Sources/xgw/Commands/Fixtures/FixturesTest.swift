@@ -29,7 +29,8 @@ struct FixturesTest: AsyncParsableCommand {
         if reporter == .human { Console.out.line(folders) } else { Console.error("xgw: " + folders) }
         let translator = try mappingOptions.translator()
         let fixtures = selection.selected()
-        if fixtures.isEmpty {
+        let renderFixtures = selection.selectedRender()
+        if fixtures.isEmpty && renderFixtures.isEmpty {
             Console.error("xgw: no fixtures found in \(selection.fixturesDirectory)\(selection.filter.map { " matching '\($0)'" } ?? "")")
             throw Exit.checkFailed
         }
@@ -45,6 +46,8 @@ struct FixturesTest: AsyncParsableCommand {
             }
         }
         if progress { Console.err.write("\n"); Console.err.flush() }
+        let renderRunner = RenderFixtureRunner(translator: translator)
+        results += renderFixtures.map { renderRunner.run($0).result }
         if let routes = routesResult(translator) { results.append(routes) }
         switch reporter {
         case .human: FixtureReport.human(results)

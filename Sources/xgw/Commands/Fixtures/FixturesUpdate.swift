@@ -33,6 +33,16 @@ struct FixturesUpdate: AsyncParsableCommand {
             record(r.actualRecords.map { $0.canonicalString }, in: fixture.expectedPath, failed: &failed)
             record(r.actualRejections.map { rejectionExpectation($0).canonicalString }, in: fixture.rejectionsPath, failed: &failed)
         }
+        let renderRunner = RenderFixtureRunner(translator: translator)
+        for fixture in selection.selectedRender() {
+            let r = renderRunner.run(fixture)
+            if r.result.passed { continue }
+            changed += 1
+            Console.out.line(Console.paint("~ \(fixture.id)", "33"))
+            for p in r.result.problems { Console.out.line("    " + p) }
+            recordDocument(r.document, in: r.expectedPath, failed: &failed)
+            record(r.result.actualRejections.map { rejectionExpectation($0).canonicalString }, in: fixture.rejectionsPath, failed: &failed)
+        }
         Console.out.line(dryRun ? "\(changed) fixture(s) would change" : "\(changed) fixture(s) updated")
         if failed { throw Exit.ioError }
     }
@@ -41,6 +51,17 @@ struct FixturesUpdate: AsyncParsableCommand {
     /// them, and says so; with --dry-run only says what it would do.
     private func record(_ lines: [String], in path: String, failed: inout Bool) {
         let contents = lines.isEmpty ? nil : Data((lines.joined(separator: "\n") + "\n").utf8)
+        store(contents, in: path, detail: " (\(lines.count) line\(lines.count == 1 ? "" : "s"))", failed: &failed)
+    }
+
+    /// A render fixture's expected document, written byte for byte (removed when none is expected).
+    private func recordDocument(_ bytes: [UInt8]?, in path: String, failed: inout Bool) {
+        store(bytes.map { Data($0) }, in: path, detail: "", failed: &failed)
+    }
+
+    /// Writes `contents` to `path` (removes it for nil) unless the file already holds them, and says
+    /// so; with --dry-run only says what it would do.
+    private func store(_ contents: Data?, in path: String, detail: String, failed: inout Bool) {
         let current = FileManager.default.contents(atPath: path)
         guard current != contents else { return }
         let verb = contents == nil ? (dryRun ? "would remove" : "removed") : current == nil ? (dryRun ? "would create" : "created") : (dryRun ? "would write" : "wrote")
@@ -49,7 +70,7 @@ struct FixturesUpdate: AsyncParsableCommand {
             failed = true
             return
         }
-        Console.out.line("    \(verb) \(path)\(contents == nil ? "" : " (\(lines.count) line\(lines.count == 1 ? "" : "s"))")")
+        Console.out.line("    \(verb) \(path)\(contents == nil ? "" : detail)")
     }
 
     private func rejectionExpectation(_ r: Rejection) -> JSONValue {
