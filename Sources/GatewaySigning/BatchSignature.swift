@@ -38,10 +38,10 @@ public struct BatchProof: Sendable, Hashable {
         var path: [[UInt8]] = []
         path.reserveCapacity(elements.count)
         for (position, element) in elements.enumerated() {
-            guard let text = element.stringValue, let data = Data(base64Encoded: text), data.count == MerkleTree.hashLength,
-                  data.base64EncodedString() == text
-            else { throw Self.bad("signature.batch.path[\(position)] is not the base64 of a \(MerkleTree.hashLength)-byte hash") }
-            path.append([UInt8](data))
+            guard let text = element.stringValue, let hash = Self.hash(base64: text) else {
+                throw Self.bad("signature.batch.path[\(position)] is not the base64 of a \(MerkleTree.hashLength)-byte hash")
+            }
+            path.append(hash)
         }
         guard path.count == MerkleTree.pathLength(index: index, size: size) else {
             throw Self.bad("signature.batch.path has \(path.count) elements; index \(index) of \(size) needs \(MerkleTree.pathLength(index: index, size: size))")
@@ -67,17 +67,59 @@ public struct BatchProof: Sendable, Hashable {
     }
 
     private static func bad(_ message: String) -> VerificationFailure { VerificationFailure(.badSignature, message) }
+
+    /// The 32 bytes of `text` when it is their canonical RFC 4648 §4 base64: 43 characters of the
+    /// alphabet, the last with its two unused low bits zero, then one `=`. Nil otherwise.
+    static func hash(base64 text: String) -> [UInt8]? {
+        text.utf8.withContiguousStorageIfAvailable { decodeHash($0) } ?? decodeHash(Array(text.utf8))
+    }
+
+    private static func decodeHash<C: RandomAccessCollection>(_ chars: C) -> [UInt8]? where C.Element == UInt8, C.Index == Int {
+        guard chars.count == 44, chars[chars.startIndex + 43] == UInt8(ascii: "=") else { return nil }
+        var out = [UInt8]()
+        out.reserveCapacity(33)
+        var accumulator: UInt32 = 0
+        var bits = 0
+        for offset in 0..<43 {
+            guard let value = sextet(chars[chars.startIndex + offset]) else { return nil }
+            accumulator = accumulator << 6 | UInt32(value)
+            bits += 6
+            if bits >= 8 {
+                bits -= 8
+                out.append(UInt8(truncatingIfNeeded: accumulator >> UInt32(bits)))
+            }
+        }
+        // 43 characters carry 258 bits: 32 bytes and two unused bits, which must be zero.
+        guard out.count == MerkleTree.hashLength, bits == 2, accumulator & 0b11 == 0 else { return nil }
+        return out
+    }
+
+    private static func sextet(_ c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"): c - UInt8(ascii: "A")
+        case UInt8(ascii: "a")...UInt8(ascii: "z"): c - UInt8(ascii: "a") + 26
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0") + 52
+        case UInt8(ascii: "+"): 62
+        case UInt8(ascii: "/"): 63
+        default: nil
+        }
+    }
 }
 
 /// The batch statement a batch signature signs: the RFC 8785 serialization of
 /// `{"xgwBatch": {"root": "<base64 root>", "size": N, "version": 1}}`.
 public enum BatchStatement {
+    /// Written directly (members in RFC 8785 order; base64 and a decimal integer need no escaping);
+    /// `BatchSignatureTests` checks it equals the JCS of the statement as a JSON value.
     public static func bytes(root: [UInt8], size: Int) -> [UInt8] {
-        JSONValue.object(JSONObject([
-            "xgwBatch": .object(JSONObject([
-                "root": .string(Data(root).base64EncodedString()), "size": .number(JSONNumber(size)), "version": 1,
-            ])),
-        ])).canonicalBytes()
+        var out = [UInt8]()
+        out.reserveCapacity(96)
+        out.append(contentsOf: "{\"xgwBatch\":{\"root\":\"".utf8)
+        out.append(contentsOf: Data(root).base64EncodedString().utf8)
+        out.append(contentsOf: "\",\"size\":".utf8)
+        out.append(contentsOf: String(size).utf8)
+        out.append(contentsOf: ",\"version\":1}}".utf8)
+        return out
     }
 }
 
@@ -86,7 +128,8 @@ public enum BatchStatement {
 ///
 /// It holds only the result of the signature check: the certificate's chain, validity and
 /// revocation are checked for every envelope before the cache is consulted. An entry is keyed by
-/// the algorithm, the statement, the certificate and the signature value, so an envelope whose
+/// the algorithm, the statement, the certificate (by its `keyId`, checked against the certificate
+/// before) and the signature value, so an envelope whose
 /// `value` was changed is checked (and refused) on its own. Only successful checks are kept.
 /// Bounded: two generations of at most `limit` entries each; when the newer one is full the older
 /// one is dropped, and an entry found in the older one moves to the newer one.
@@ -94,7 +137,8 @@ public final class BatchStatementCache: Sendable {
     struct Key: Hashable, Sendable {
         var algorithm: SignatureAlgorithm
         var statement: [UInt8]
-        var certificate: String
+        /// `keyId`, once checked to be the SHA-256 of the certificate's DER: names the certificate.
+        var keyId: String
         var value: String
     }
 
@@ -194,7 +238,7 @@ extension SignatureBlock {
             leafHash: MerkleTree.leafHash(hash, message), index: proof.index, size: proof.size, path: proof.path, hash)
         else { return .failure(VerificationFailure(.badSignature, "signature.batch.path does not fold")) }
         let statement = BatchStatement.bytes(root: root, size: proof.size)
-        let key = BatchStatementCache.Key(algorithm: algorithm, statement: statement, certificate: self.certificate, value: value)
+        let key = BatchStatementCache.Key(algorithm: algorithm, statement: statement, keyId: certificate.keyId, value: value)
         let verified = trust.batchStatements.verified(key) { certificate.publicKey.isValidSignature(signature, for: statement) }
         return verified ? .success(()) : .failure(VerificationFailure(.badSignature, "batch signature does not verify"))
     }

@@ -82,6 +82,44 @@ import Testing
         }
     }
 
+    @Test func statementBytesAreTheJCSOfTheStatement() {
+        for size in [1, 7, 100, 1_000_000] {
+            let root = Digest.compute(.sm3, Array("root \(size)".utf8))
+            let expected = JSONValue.object(JSONObject([
+                "xgwBatch": .object(JSONObject([
+                    "version": 1, "size": .number(JSONNumber(size)), "root": .string(Data(root).base64EncodedString()),
+                ])),
+            ])).canonicalBytes()
+            #expect(BatchStatement.bytes(root: root, size: size) == expected)
+        }
+    }
+
+    @Test func pathElementsDecodeOnlyAsCanonicalBase64() {
+        for seed in 0..<200 {
+            let hash = Digest.compute(.sha256, [UInt8(seed)])
+            let text = Data(hash).base64EncodedString()
+            #expect(BatchProof.hash(base64: text) == hash)
+            // Every single-character change is refused or decodes to other bytes.
+            var characters = Array(text.utf8)
+            for position in characters.indices {
+                let saved = characters[position]
+                for replacement in Array("A/+z9=".utf8) where replacement != saved {
+                    characters[position] = replacement
+                    let changed = String(decoding: characters, as: UTF8.self)
+                    #expect(BatchProof.hash(base64: changed) != hash, "\(changed)")
+                    if let decoded = BatchProof.hash(base64: changed) {
+                        #expect(Data(decoded).base64EncodedString() == changed)
+                    }
+                }
+                characters[position] = saved
+            }
+        }
+        for bad in ["", "=", String(repeating: "A", count: 44), String(repeating: "A", count: 43), String(repeating: "A", count: 42) + "==",
+                    String(repeating: "A", count: 42) + "B=", " " + String(repeating: "A", count: 42) + "="] {
+            #expect(BatchProof.hash(base64: bad) == nil, "\(bad)")
+        }
+    }
+
     // MARK: Sealing and verifying
 
     static func records(_ count: Int) -> [JSONValue] {
@@ -314,7 +352,7 @@ import Testing
     @Test func theCacheIsBounded() throws {
         let cache = BatchStatementCache(limit: 4)
         func key(_ n: Int) -> BatchStatementCache.Key {
-            .init(algorithm: .sm2sm3, statement: Array("statement \(n)".utf8), certificate: "c", value: "v")
+            .init(algorithm: .sm2sm3, statement: Array("statement \(n)".utf8), keyId: "k", value: "v")
         }
         var checks = 0
         for n in 0..<20 { #expect(cache.verified(key(n)) { checks += 1; return true }) }
