@@ -123,7 +123,7 @@ struct OpenAPITests {
                 }
             }
         }
-        #expect(operations == 18)
+        #expect(operations == 19)
 
         // Errors outside the documented routes keep the same shape; a stack or SQL never shows.
         let missing = try await client.call("GET", "/v1/nothing-here", token: tokens["renshi"])
