@@ -35,9 +35,11 @@ extension Gateway {
         // What this request stores, by submitter (one enqueue per submitter, all in one transaction each).
         var toStore: [(submitter: String, item: EnqueueItem)] = []
         var seenInRequest: [String: [UInt8]] = [:]
+        // The stored ids and the signature checks of the whole batch, ahead and on every core.
+        let checks = try await EnvelopeChecks.make(items, queue: queue, trust: trust)
 
-        for item in items {
-            guard let envelope = try? Envelope(json: item), let id = envelope.id, !id.isEmpty else {
+        for (index, envelope) in checks.envelopes.enumerated() {
+            guard let envelope, let id = envelope.id, !id.isEmpty else {
                 pending.append(.done(.of("rejected", reason: VerificationFailure.Code.malformedEnvelope.rawValue, ["envelopeId": ""])))
                 continue
             }
@@ -49,7 +51,7 @@ extension Gateway {
                 pending.append(.done(.of(earlier == header ? "duplicate" : "rejected", reason: earlier == header ? nil : "id-conflict", ids)))
                 continue
             }
-            if let stored = try await queue.storedEnvelope(id: id) {
+            if let stored = checks.stored[index] {
                 let storedHeader = (try? Envelope(json: JSONParser.parse(stored.envelope))).map { JSONValue.object($0.header).canonicalBytes() }
                 if storedHeader == header && stored.payloadDigest == digest && envelope.payloadMatchesDigest {
                     pending.append(.done(.of("duplicate", ids)))
@@ -63,7 +65,7 @@ extension Gateway {
                 pending.append(.done(.of("rejected", reason: VerificationFailure.Code.malformedEnvelope.rawValue, ids)))
                 continue
             }
-            if case .failure(let failure) = envelope.verify(trust: trust, at: created) {
+            if case .failure(let failure) = checks.verified[index] ?? envelope.verify(trust: trust, at: created) {
                 pending.append(.done(.of("rejected", reason: failure.code.rawValue, ids)))
                 continue
             }
