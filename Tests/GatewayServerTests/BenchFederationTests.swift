@@ -12,7 +12,7 @@ import TestSupport
         for algorithm in ["ES256", "SM2-SM3"] {
             let mine = lines.filter { $0.hasPrefix(algorithm + " ") }
             for mode in ["one-node", "federated"] {
-                // alg, records per document, mode, round, then records/s, µs/rec and CPU µs/rec as numbers.
+                // alg, records per document, mode, round, then records/s, wall ms/rec and CPU ms/rec as numbers.
                 let row = mine.first { $0.split(separator: " ").dropFirst(2).first == Substring(mode) }
                 let fields = row?.split(separator: " ") ?? []
                 #expect(fields.count == 7 && fields[1] == "100" && fields[3] == "1", "\(run.output)")
@@ -26,7 +26,18 @@ import TestSupport
             }
             #expect((batches ?? 0) >= 1, "\(run.output)")
             #expect(transfer?.contains(" p50 ") == true && transfer?.contains(" p99 ") == true, "\(run.output)")
+            // The receiver's checks of a batch (the envelopes that arrived, all verified) and the lone batches.
+            let checks = mine.first { $0.contains("receiver's signature checks of a batch of ") }
+            #expect(checks.map { Self.milliseconds(in: $0).count == 2 && Self.milliseconds(in: $0).allSatisfy { $0 > 0 } } == true, "\(run.output)")
+            let lone = mine.first { $0.contains("transfer of a batch alone ") }
+            #expect(lone?.contains(": 5 batches, 200 messages/batch") == true, "\(run.output)")
         }
+    }
+
+    /// The numbers before " ms" in `line`.
+    static func milliseconds(in line: String) -> [Double] {
+        let words = line.split(separator: " ")
+        return zip(words, words.dropFirst()).compactMap { $1.hasPrefix("ms") ? Double($0) : nil }
     }
 
     @Test func anUnknownAlgorithmIsAUsageError() throws {

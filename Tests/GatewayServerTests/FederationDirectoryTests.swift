@@ -1,5 +1,6 @@
 import Foundation
 import GatewayModel
+import GatewayServer
 import Testing
 import TestSupport
 

@@ -35,22 +35,8 @@ struct NodeAlliance {
     /// The `pki` folder of `node` holding the keys of `participants` (its hosted ones unless told).
     @discardableResult
     func nodePKI(_ node: String, participants: [String]? = nil) throws -> PKIDirectory {
-        let pki = PKIDirectory(path: folder.appendingPathComponent(node).appendingPathComponent("pki").path)
-        let fm = FileManager.default
-        try fm.createDirectory(atPath: pki.officesDirectory, withIntermediateDirectories: true)
-        try fm.createDirectory(atPath: pki.nodesDirectory, withIntermediateDirectories: true)
-        var copies = [
-            (alliance.caCertificatePath, pki.caCertificatePath), (alliance.crlPath, pki.crlPath),
-            (alliance.tlsCACertificatePath, pki.tlsCACertificatePath), (alliance.tlsCRLPath, pki.tlsCRLPath),
-            (alliance.nodeKeyPath(node), pki.nodeKeyPath(node)), (alliance.nodeCertificatePath(node), pki.nodeCertificatePath(node)),
-        ]
-        for id in participants ?? Self.hosts[node]! {
-            copies += [
-                (alliance.officeKeyPath(id), pki.officeKeyPath(id)), (alliance.officeCertificatePath(id), pki.officeCertificatePath(id)),
-            ]
-        }
-        for (from, to) in copies where !fm.fileExists(atPath: to) { try fm.copyItem(atPath: from, toPath: to) }
-        return pki
+        try alliance.makeNodeFolder(
+            node, participants: participants ?? Self.hosts[node]!, at: folder.appendingPathComponent(node).appendingPathComponent("pki").path)
     }
 
     /// A directory of both nodes (or of `hosts`), signed by the alliance root (or `signer`).

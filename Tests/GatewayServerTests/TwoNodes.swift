@@ -1,6 +1,7 @@
 import Foundation
 import GatewayFederation
 import GatewayModel
+import GatewayServer
 import GatewaySigning
 import TestSupport
 
