@@ -143,7 +143,7 @@ struct RecordBuilder<Node: SourceNode> {
                 errors.append(
                     RecordError(
                         .unknownCode, path: path.text, source: node.location(of: check.source),
-                        message: "'\(Masking.value(text))' is not one of \(allowed.joined(separator: ", "))"))
+                        message: "'\(PersonalData.quote(text, at: path.text))' is not one of \(allowed.joined(separator: ", "))"))
                 ok = false
             }
         }
@@ -177,7 +177,7 @@ struct RecordBuilder<Node: SourceNode> {
             do {
                 v = try t.apply(v)
             } catch {
-                errors.append(RecordError(error.code, path: path.text, source: node.location(of: source), message: error.message))
+                errors.append(RecordError(error.code, path: path.text, source: node.location(of: source), message: error.message(at: path.text)))
                 if explain { lineage.append(Lineage(path: path.text, source: node.location(of: source), raw: rawDisplay, steps: steps + [t.name + " ✗"], result: nil)) }
                 return nil
             }

@@ -22,11 +22,35 @@ enum Value: Sendable, Equatable {
     }
 }
 
-/// Why a transform refused a value: an error code of formats.md and a message that quotes no
-/// personal data.
+/// Why a transform refused a value: an error code of formats.md, the refused value and the
+/// problem. The value is quoted as `PersonalData` allows for the member it was for (a code, date
+/// or amount as sent, personal data masked): `message(at:)`.
 struct TransformFailure: Error, Sendable {
     var code: RecordError.Code
-    var message: String
+    /// The refused value, quoted at the start of the message; nil when the message quotes none.
+    var value: String?
+    /// What is wrong with it (the whole message when no value is quoted).
+    var problem: String
+
+    init(code: RecordError.Code, message: String) {
+        self.code = code
+        self.problem = message
+    }
+
+    init(code: RecordError.Code, value: String, problem: String) {
+        self.code = code
+        self.value = value
+        self.problem = problem
+    }
+
+    /// The message for the canonical member at `path`: the value as is unless the member holds
+    /// personal data; masked when the member is not known (nil).
+    func message(at path: String?) -> String {
+        value.map { "'\(PersonalData.quote($0, at: path))' \(problem)" } ?? problem
+    }
+
+    /// The message with the value masked whatever its member.
+    var message: String { message(at: nil) }
 }
 
 /// One step of a member's `apply:` list. Each is a reusable engine feature; mappings combine them.
@@ -133,12 +157,12 @@ enum Transform: Sendable {
             case .iso8601: dateTime = LocalDateTime(iso8601: text, requireOffset: true)
             }
             guard let dateTime else {
-                throw TransformFailure(code: .invalidDatetime, message: "'\(Masking.value(text))' is not a valid time of the form \(pattern)")
+                throw TransformFailure(code: .invalidDatetime, value: text, problem: "is not a valid time of the form \(pattern)")
             }
             return .json(.string(dateTime.instantString))
         case .date(let p, let pattern):
             guard let dateTime = p.parse(text) else {
-                throw TransformFailure(code: .invalidDatetime, message: "'\(Masking.value(text))' is not a valid date of the form \(pattern)")
+                throw TransformFailure(code: .invalidDatetime, value: text, problem: "is not a valid date of the form \(pattern)")
             }
             return .json(.string(dateTime.dateString))
         case .money(let power, let unit, let suffixes):
@@ -148,34 +172,34 @@ enum Transform: Sendable {
                 break
             }
             guard let decimal = DecimalText(t), !decimal.isNegative else {
-                throw TransformFailure(code: .invalidAmount, message: "'\(Masking.value(text))' is not a non-negative decimal amount in \(unit)")
+                throw TransformFailure(code: .invalidAmount, value: text, problem: "is not a non-negative decimal amount in \(unit)")
             }
             guard let fen = decimal.scaled(byPowerOfTen: power) else {
-                throw TransformFailure(code: .invalidAmount, message: "'\(Masking.value(text))' \(unit) is finer than one fen or too large")
+                throw TransformFailure(code: .invalidAmount, value: text, problem: "\(unit) is finer than one fen or too large")
             }
             return .json(.number(JSONNumber(fen)))
         case .integer:
             guard let i = Int(text) else {
-                throw TransformFailure(code: .invalidValue, message: "'\(Masking.value(text))' is not a whole number")
+                throw TransformFailure(code: .invalidValue, value: text, problem: "is not a whole number")
             }
             return .json(.number(JSONNumber(i)))
         case .number:
             guard DecimalText(text) != nil, let d = Double(text), d.isFinite else {
-                throw TransformFailure(code: .invalidValue, message: "'\(Masking.value(text))' is not a decimal number")
+                throw TransformFailure(code: .invalidValue, value: text, problem: "is not a decimal number")
             }
             return .json(.number(JSONNumber(uncheckedText: text)))
         case .lookup(let table, let byName, let entries):
             guard let v = entries[text] else {
                 throw TransformFailure(
                     code: .unknownCode,
-                    message: "'\(Masking.value(text))' is not a \(byName ? "name" : "code") of code table \(table)")
+                    value: text, problem: "is not a \(byName ? "name" : "code") of code table \(table)")
             }
             return .text(v)
         case .enumeration(let map):
             guard let v = map[text] else {
                 throw TransformFailure(
                     code: .unknownCode,
-                    message: "'\(Masking.value(text))' is not one of \(map.keys.sorted().joined(separator: ", "))")
+                    value: text, problem: "is not one of \(map.keys.sorted().joined(separator: ", "))")
             }
             return .text(v)
         case .replace(_, let regex, let template):

@@ -1,6 +1,7 @@
 /// Validates canonical records against `canonical.schema.json` (all three kinds, selected by
 /// `kind`) and the case domain rules, reporting every problem with the JSON Pointer of its member
-/// and the error code of formats.md. Messages quote values only masked.
+/// and the error code of formats.md. Messages quote a value as `PersonalData` allows for its
+/// member: codes, dates and amounts as sent, personal data masked.
 public enum CanonicalValidator {
     /// Every problem with `record`; empty when it is valid.
     public static func validate(_ record: JSONValue) -> [RecordError] {
@@ -85,12 +86,18 @@ public enum CanonicalValidator {
         DivisionCode.isValid(text) ? nil : DivisionCode.problemDescription
     }
 
-    static let idNumber = SchemaRule.token(.invalidIDNumber) { text in
-        IDNumber.problem(in: text).map { "ID number \(Masking.idNumber(text)): \($0)" }
+    /// The ID number at `member` (quoted as `PersonalData` says for it: masked).
+    static func idNumber(_ member: String) -> SchemaRule {
+        .token(.invalidIDNumber) { text in
+            IDNumber.problem(in: text).map { "ID number \(PersonalData.quote(text, at: member)): \($0)" }
+        }
     }
 
-    static let creditCode = SchemaRule.token(.invalidCreditCode) { text in
-        CreditCode.problem(in: text).map { "credit code \(Masking.value(text)): \($0)" }
+    /// The credit code at `member`.
+    static func creditCode(_ member: String) -> SchemaRule {
+        .token(.invalidCreditCode) { text in
+            CreditCode.problem(in: text).map { "credit code \(PersonalData.quote(text, at: member)): \($0)" }
+        }
     }
 
     static let region = SchemaRule.oneOf(Region.allCases.map(\.rawValue))
@@ -125,12 +132,14 @@ public enum CanonicalValidator {
 
     static let trafficViolation = SchemaObject(head(kind: .trafficViolation) + [
         .required("vehicle", .object(SchemaObject([
-            .required("plate", .token(.invalidPlate) { Plate.isValid($0) ? nil : "plate \(Masking.value($0)): " + Plate.problemDescription }),
+            .required("plate", .token(.invalidPlate) {
+                Plate.isValid($0) ? nil : "plate \(PersonalData.quote($0, at: "/vehicle/plate")): " + Plate.problemDescription
+            }),
             .required("plateType", pattern(TextPattern.digits(2...2), "a two-digit GA 24.7 plate type")),
         ]))),
         .optional("driver", .object(SchemaObject([
             .required("name", .text(min: 1, max: 50)),
-            .required("idNumber", idNumber),
+            .required("idNumber", idNumber("/driver/idNumber")),
         ]))),
         .required("occurredAt", instant),
         .required("location", .object(SchemaObject([
@@ -162,8 +171,8 @@ public enum CanonicalValidator {
         .required("party", .object(SchemaObject([
             .required("type", .oneOf(["person", "organization"])),
             .required("name", .text(min: 1, max: 100)),
-            .optional("idNumber", idNumber),
-            .optional("creditCode", creditCode),
+            .optional("idNumber", idNumber("/party/idNumber")),
+            .optional("creditCode", creditCode("/party/creditCode")),
         ]))),
         .required("facts", .text(min: 1, max: 10000)),
         .required("legalBasis", .array(item: .object(SchemaObject([

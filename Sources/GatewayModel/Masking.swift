@@ -1,4 +1,5 @@
-/// Masks personal data before it goes into a log line or an error message.
+/// Masks personal data before it goes into a log line or an error message (which members are
+/// personal: `PersonalData`).
 public enum Masking {
     /// `511723199001011233` → `511723********1233`: region and last four kept.
     public static func idNumber(_ text: some StringProtocol) -> String {
@@ -14,6 +15,14 @@ public enum Masking {
         guard let first = characters.first else { return "" }
         guard characters.count > 1 else { return "*" }
         return String(first) + String(repeating: "*", count: characters.count - 1)
+    }
+
+    /// `13812345678` → `138****5678`: the first three and last four kept (of eleven or more
+    /// characters; a shorter number is masked as any other value).
+    public static func phone(_ text: some StringProtocol) -> String {
+        let characters = Array(text)
+        guard characters.count >= 11 else { return value(text) }
+        return String(characters.prefix(3)) + String(repeating: "*", count: characters.count - 7) + String(characters.suffix(4))
     }
 
     /// Anything else that might be personal: a quarter of the characters kept at each end
