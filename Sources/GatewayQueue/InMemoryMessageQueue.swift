@@ -312,12 +312,27 @@ public actor InMemoryMessageQueue: QueueStorage {
         return oldest.compactMapValues { id in messages[id].flatMap { envelopes[$0.envelopeId]?.enqueuedAt } }
     }
 
-    @discardableResult
-    public func purgeAcked(before cutoff: Date) -> Int {
+    public func purgeAcked(before cutoff: Date, limit: Int, archive: @escaping PurgeArchive) async throws -> Int? {
         let old = messages.values.filter { message in
             message.delivery.state == .acked && (message.ackedAt ?? .distantFuture) < cutoff
+        }.sorted { ($0.ackedAt ?? .distantPast, $0.id) < ($1.ackedAt ?? .distantPast, $1.id) }.prefix(limit)
+        let settled = old.compactMap { message -> SettledMessage? in
+            guard let envelope = envelopes[message.envelopeId] else { return nil }
+            let item = envelope.item
+            return SettledMessage(
+                messageId: message.id, envelopeId: message.envelopeId, destination: message.destination,
+                submitter: envelope.submitter, kind: item.kind, recordId: item.recordId, updatedAt: item.updatedAt,
+                payloadDigest: item.payloadDigest, envelope: item.envelope, enqueuedAt: envelope.enqueuedAt,
+                outcome: message.delivery.outcome ?? .accepted, receipt: message.receipt, ackedAt: message.ackedAt ?? .distantPast,
+                history: (historyByEnvelope[message.envelopeId] ?? []).filter { $0.messageId == message.id })
         }
-        for message in old {
+        guard !settled.isEmpty else { return 0 }
+        try await archive(settled)
+        var purged = 0
+        // Re-read after the archive (the actor may have run other calls meanwhile): acked stays acked.
+        for id in settled.map(\.messageId) {
+            guard let message = messages[id], message.delivery.state == .acked else { continue }
+            purged += 1
             messages[message.id] = nil
             guard var envelope = envelopes[message.envelopeId] else { continue }
             envelope.messages.removeAll { $0 == message.id }
@@ -330,7 +345,7 @@ public actor InMemoryMessageQueue: QueueStorage {
                 envelopes[message.envelopeId] = envelope
             }
         }
-        return old.count
+        return purged
     }
 
     public func ping() {}

@@ -90,10 +90,14 @@ public protocol MessageQueue: Sendable {
     /// message id, i.e. first enqueued) was enqueued.
     func oldestQueued() async throws -> [String: Date]
 
-    /// Deletes acked messages acked before `cutoff` (with their history, and envelopes left with
-    /// no message). Never deletes queued, leased or dead messages. Returns messages deleted.
-    @discardableResult
-    func purgeAcked(before cutoff: Date) async throws -> Int
+    /// One batch of the retention purge: up to `limit` acked messages acked before `cutoff` (oldest
+    /// ack first), each with its envelope, receipt and history, go to `archive`; only once it
+    /// returns are they deleted (with their history, and envelopes left with no message). Nothing
+    /// is deleted when `archive` throws. Never deletes queued, leased or dead messages. Returns
+    /// messages deleted, or nil when another process is purging the same store (PostgreSQL: one
+    /// purger at a time across nodes). A crash between `archive` and the deletion leaves the batch
+    /// in place, to be handed to `archive` again.
+    func purgeAcked(before cutoff: Date, limit: Int, archive: @escaping PurgeArchive) async throws -> Int?
 
     /// Throws when the queue cannot serve (readiness).
     func ping() async throws
@@ -120,7 +124,7 @@ extension MessageQueue {
 /// Settings every driver takes.
 public struct QueueConfiguration: Sendable {
     public var retry: RetryPolicy
-    /// How long acked messages are kept (`purgeAcked(before: now − retention)`): 30 days.
+    /// How long acked messages are kept (purged before `now − retention`): 30 days.
     public var retention: TimeInterval
     public var clock: any QueueClock
     /// Uniform in [0, 1) for back-off jitter.
@@ -161,16 +165,5 @@ public enum QueueValidation {
     public static func check(max: Int, visibility: TimeInterval) throws {
         guard max > 0 else { throw QueueError(.invalidArgument, "max must be positive") }
         guard visibility > 0 else { throw QueueError(.invalidArgument, "visibility must be positive") }
-    }
-}
-
-/// The retention job: purges acked messages older than the configured retention, every `interval`
-/// seconds, until the task is cancelled.
-public func runRetention(
-    of queue: any MessageQueue, configuration: QueueConfiguration, every interval: TimeInterval = 3600
-) async {
-    while !Task.isCancelled {
-        _ = try? await queue.purgeAcked(before: configuration.clock.now() - configuration.retention)
-        try? await Task.sleep(nanoseconds: UInt64(interval * 1e9))
     }
 }

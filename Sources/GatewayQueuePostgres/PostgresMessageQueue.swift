@@ -2,6 +2,7 @@ import Foundation
 import GatewayQueue
 import Logging
 import PostgresNIO
+import Synchronization
 
 /// The PostgreSQL driver: several gateway nodes share one database.
 ///
@@ -227,15 +228,73 @@ public final class PostgresMessageQueue: QueueStorage, Sendable {
         }
     }
 
-    public func purgeAcked(before cutoff: Date) async throws -> Int {
+    /// Runs under a transaction advisory lock taken without waiting: while one node purges (and
+    /// archives), another node's purge returns nil at once instead of archiving the same batch.
+    /// The batch's rows stay locked until its deletion commits.
+    public func purgeAcked(before cutoff: Date, limit: Int, archive: @escaping PurgeArchive) async throws -> Int? {
         let cutoff = Self.millis(cutoff)
         let logger = logger
-        return try await transaction { connection in
+        // The archive's refusal reaches the caller as it was thrown, not as a storage error.
+        let refusal = Mutex<(any Error)?>(nil)
+        do {
+            return try await purgeBatch(before: cutoff, limit: limit, logger: logger) { batch in
+                do {
+                    try await archive(batch)
+                } catch {
+                    refusal.withLock { $0 = error }
+                    throw error
+                }
+            }
+        } catch {
+            if let refused = refusal.withLock({ $0 }) { throw refused }
+            throw error
+        }
+    }
+
+    private func purgeBatch(before cutoff: Int64, limit: Int, logger: Logger, archive: @escaping PurgeArchive) async throws -> Int? {
+        try await transaction { connection in
+            var locked = false
+            for try await value in try await connection.query(
+                "SELECT pg_try_advisory_xact_lock(hashtextextended('xgw.purge', 0))", logger: logger
+            ).decode(Bool.self) {
+                locked = value
+            }
+            guard locked else { return nil }
+            var settled: [SettledMessage] = []
+            for try await (id, envelopeId, destination, submitter, kind, recordId, updatedAt, digest, body, enqueuedAt, outcome, reason, receipt, ackedAt)
+                in try await connection.query("""
+                    SELECT m.id, m.envelope_id, m.destination, m.submitter, e.kind, e.record_id, e.updated_at, e.payload_digest,
+                           e.body, e.enqueued_at, m.outcome, m.reason, m.receipt, m.acked_at
+                    FROM message m JOIN envelope e ON e.id = m.envelope_id
+                    WHERE m.state = 'acked' AND m.acked_at < \(cutoff) ORDER BY m.acked_at, m.id LIMIT \(limit) FOR UPDATE OF m
+                    """, logger: logger
+                ).decode((Int64, String, String, String, String, String, String, String, ByteBuffer, Int64, String?, String?, ByteBuffer?, Int64?).self)
+            {
+                settled.append(SettledMessage(
+                    messageId: MessageID(id), envelopeId: envelopeId, destination: destination, submitter: submitter, kind: kind,
+                    recordId: recordId, updatedAt: updatedAt, payloadDigest: digest, envelope: Array(body.readableBytesView),
+                    enqueuedAt: Self.date(enqueuedAt), outcome: AckOutcome(name: outcome ?? "accepted", reason: reason) ?? .accepted,
+                    receipt: receipt.map { Array($0.readableBytesView) }, ackedAt: Self.date(ackedAt ?? 0), history: []))
+            }
+            guard !settled.isEmpty else { return 0 }
+            let ids = settled.map(\.messageId.rawValue)
+            var position: [Int64: Int] = [:]
+            for (index, id) in ids.enumerated() { position[id] = index }
+            for try await (id, event, at, count, detail) in try await connection.query("""
+                SELECT message_id, event, at, delivery_count, detail FROM history WHERE message_id = ANY(\(ids)) ORDER BY message_id, seq
+                """, logger: logger
+            ).decode((Int64, String, Int64, Int, String?).self) {
+                guard let index = position[id], let event = DeliveryEvent(rawValue: event) else { continue }
+                settled[index].history.append(HistoryEntry(
+                    messageId: MessageID(id), destination: settled[index].destination, event: event, at: Self.date(at),
+                    deliveryCount: count, detail: detail))
+            }
+            try await archive(settled)
             var purged = 0
             var envelopes: [String] = []
-            for try await (count, ids) in try await connection.query("""
+            for try await (count, deleted) in try await connection.query("""
                 WITH old AS (
-                  DELETE FROM message WHERE state = 'acked' AND acked_at < \(cutoff) RETURNING id, envelope_id
+                  DELETE FROM message WHERE id = ANY(\(ids)) AND state = 'acked' RETURNING id, envelope_id
                 ), h AS (
                   DELETE FROM history WHERE message_id IN (SELECT id FROM old)
                 )
@@ -243,7 +302,7 @@ public final class PostgresMessageQueue: QueueStorage, Sendable {
                 """, logger: logger
             ).decode((Int, [String]).self) {
                 purged = count
-                envelopes = ids
+                envelopes = deleted
             }
             if !envelopes.isEmpty {
                 try await connection.query("""

@@ -218,26 +218,77 @@ public final class SQLiteMessageQueue: QueueStorage, Sendable {
         }
     }
 
-    public func purgeAcked(before cutoff: Date) async throws -> Int {
-        try await write { db in
-            let old = "SELECT id FROM message WHERE state = 'acked' AND acked_at < ?"
-            let arguments: StatementArguments = [Self.millis(cutoff)]
-            try db.execute(sql: "DELETE FROM history WHERE message_id IN (\(old))", arguments: arguments)
+    public func purgeAcked(before cutoff: Date, limit: Int, archive: @escaping PurgeArchive) async throws -> Int? {
+        let cutoff = Self.millis(cutoff)
+        // One process per database file (the server's data-folder lock): no other purger to exclude.
+        let settled = try await read { db in try Self.settled(db, before: cutoff, limit: limit) }
+        guard !settled.isEmpty else { return 0 }
+        try await archive(settled)
+        return try await write { db in
+            try db.execute(sql: """
+                CREATE TEMP TABLE IF NOT EXISTS purged_message (id INTEGER PRIMARY KEY);
+                DELETE FROM purged_message;
+                """)
+            for id in settled.map(\.messageId.rawValue) {
+                try db.execute(
+                    sql: "INSERT INTO purged_message SELECT id FROM message WHERE id = ? AND state = 'acked' AND acked_at < ?",
+                    arguments: [id, cutoff])
+            }
+            try db.execute(sql: "DELETE FROM history WHERE message_id IN (SELECT id FROM purged_message)")
             try db.execute(sql: """
                 CREATE TEMP TABLE IF NOT EXISTS purged_envelope (id TEXT PRIMARY KEY);
                 DELETE FROM purged_envelope;
+                INSERT OR IGNORE INTO purged_envelope SELECT envelope_id FROM message WHERE id IN (SELECT id FROM purged_message);
                 """)
-            try db.execute(sql: "INSERT OR IGNORE INTO purged_envelope SELECT envelope_id FROM message WHERE id IN (\(old))",
-                arguments: arguments)
-            try db.execute(sql: "DELETE FROM message WHERE id IN (\(old))", arguments: arguments)
+            try db.execute(sql: "DELETE FROM message WHERE id IN (SELECT id FROM purged_message)")
             let purged = db.changesCount
             try db.execute(sql: """
                 DELETE FROM envelope WHERE id IN (SELECT id FROM purged_envelope)
                   AND NOT EXISTS (SELECT 1 FROM message WHERE message.envelope_id = envelope.id);
                 DELETE FROM purged_envelope;
+                DELETE FROM purged_message;
                 """)
             return purged
         }
+    }
+
+    /// Up to `limit` acked messages acked before `cutoff` (milliseconds), oldest ack first, with
+    /// their envelopes, receipts and history (the `queued` event from the envelope's enqueue time,
+    /// as `history` gives it).
+    private static func settled(_ db: Database, before cutoff: Int64, limit: Int) throws -> [SettledMessage] {
+        var settled = try Row.fetchAll(db, sql: """
+            SELECT m.id, m.envelope_id, m.destination, m.submitter, e.kind, e.record_id, e.updated_at, e.payload_digest,
+                   e.body, e.enqueued_at, m.outcome, m.reason, m.receipt, m.acked_at
+            FROM message m JOIN envelope e ON e.id = m.envelope_id
+            WHERE m.state = 'acked' AND m.acked_at < ? ORDER BY m.acked_at, m.id LIMIT ?
+            """, arguments: [cutoff, limit]
+        ).map { row in
+            let body: Data = row[8]
+            let receipt: Data? = row[12]
+            let id = MessageID(row[0])
+            let enqueuedAt = date(row[9])
+            return SettledMessage(
+                messageId: id, envelopeId: row[1], destination: row[2], submitter: row[3], kind: row[4], recordId: row[5],
+                updatedAt: row[6], payloadDigest: row[7], envelope: [UInt8](body), enqueuedAt: enqueuedAt,
+                outcome: AckOutcome(name: row[10] ?? "accepted", reason: row[11]) ?? .accepted,
+                receipt: receipt.map { [UInt8]($0) }, ackedAt: date(row[13] ?? 0),
+                history: [HistoryEntry(messageId: id, destination: row[2], event: .queued, at: enqueuedAt, deliveryCount: 0, detail: nil)])
+        }
+        guard !settled.isEmpty else { return [] }
+        var position: [MessageID: Int] = [:]
+        for (index, message) in settled.enumerated() { position[message.messageId] = index }
+        let ids = settled.map { String($0.messageId.rawValue) }.joined(separator: ",")
+        for row in try Row.fetchAll(db, sql: """
+            SELECT message_id, event, at, delivery_count, detail FROM history WHERE message_id IN (\(ids)) ORDER BY rowid
+            """)
+        {
+            let id = MessageID(row[0])
+            guard let index = position[id], let event = DeliveryEvent(rawValue: row[1]) else { continue }
+            settled[index].history.append(HistoryEntry(
+                messageId: id, destination: settled[index].destination, event: event, at: date(row[2]),
+                deliveryCount: row[3], detail: row[4]))
+        }
+        return settled
     }
 
     public func ping() async throws {

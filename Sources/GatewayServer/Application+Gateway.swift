@@ -76,18 +76,26 @@ struct CertificateWatch: Service {
     }
 }
 
-/// Purges acked messages past the retention, hourly, until shutdown; starts once the queue is
-/// ready (a PostgreSQL queue may still be connecting or migrating).
+/// Archives and purges acked messages past the retention (`Gateway.purgeExpired`), hourly, until
+/// shutdown; starts once the queue is ready (a PostgreSQL queue may still be connecting or migrating).
 struct RetentionService: Service {
     let gateway: Gateway
     func run() async throws {
-        let configuration = QueueConfiguration(retry: gateway.configuration.retry, retention: gateway.configuration.retentionDays * 86_400)
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(1))
                 if (try? await gateway.queue.ping()) != nil { break }
             }
-            await runRetention(of: gateway.queue, configuration: configuration)
+            while !Task.isCancelled {
+                do {
+                    try await gateway.purgeExpired()
+                } catch {
+                    gateway.logger.error(
+                        "retention purge failed (what is not archived stays in the queue); retried in an hour",
+                        metadata: ["error": .string("\(error)"), "archive": .string(gateway.configuration.archivePath)])
+                }
+                try? await Task.sleep(for: .seconds(3600))
+            }
         }
     }
 }
@@ -131,6 +139,7 @@ func addRoutes(to router: Router<GatewayContext>, gateway: Gateway) {
         let body = try await readBody(request, limit: maxBody)
         let mapping = request.uri.queryParameters.get("mapping")
         let outcome = try await gateway.submit(body, mappingID: mapping, submitter: submitter)
+        gateway.auditSubmit(outcome, submitter: submitter, logger: context.logger)
         // 422 when nothing will be delivered, so that a client that checks only the status
         // does not take a fully rejected document for a delivered one (same body either way).
         return Response.json(outcome.json(), status: outcome.nothingAccepted ? .unprocessableContent : .ok)
@@ -140,7 +149,9 @@ func addRoutes(to router: Router<GatewayContext>, gateway: Gateway) {
         let body = try await jsonBody(request, limit: 64 << 10, optional: true)
         let max = try integer(body?["max"], name: "max", default: 10, range: 1...gateway.configuration.maxLease)
         let visibility = try integer(body?["visibilitySeconds"], name: "visibilitySeconds", default: 60, range: 1...86_400)
-        return Response.json(try await gateway.lease(participant: participant, max: max, visibility: TimeInterval(visibility)))
+        let leased = try await gateway.lease(participant: participant, max: max, visibility: TimeInterval(visibility))
+        gateway.auditLease(leased, participant: participant, logger: context.logger)
+        return Response.json(leased)
     }
     v1.post("inbox/:envelopeId/ack") { request, context in
         let participant = try context.participant()
@@ -164,7 +175,8 @@ func addRoutes(to router: Router<GatewayContext>, gateway: Gateway) {
                 throw APIError.badRequest("reason must be one of \(codes.joined(separator: ", "))")
             }
         }
-        return Response.json(try await gateway.ack(participant: participant, envelopeId: envelopeId, leaseToken: token, outcome: outcome))
+        return Response.json(
+            try await gateway.ack(participant: participant, envelopeId: envelopeId, leaseToken: token, outcome: outcome, logger: context.logger))
     }
     v1.get("receipts") { request, context in
         let participant = try context.participant()
@@ -173,7 +185,9 @@ func addRoutes(to router: Router<GatewayContext>, gateway: Gateway) {
             request.uri.queryParameters.get("limit").map { JSONValue.number(JSONNumber(uncheckedText: $0)) }, name: "limit",
             default: 1000, range: 1...10_000)
         let after = try ReceiptCursor.query(after: request.uri.queryParameters.get("after"), since: request.uri.queryParameters.get("since"))
-        return Response.json(try await gateway.receipts(submitter: participant, since: since, after: after, limit: limit))
+        let receipts = try await gateway.receipts(submitter: participant, since: since, after: after, limit: limit)
+        gateway.auditReceipts(receipts, participant: participant, logger: context.logger)
+        return Response.json(receipts)
     }
     v1.get("messages/:envelopeId/history") { _, context in
         guard let principal = context.principal else { throw APIError.unauthorized() }
@@ -197,7 +211,9 @@ func addRoutes(to router: Router<GatewayContext>, gateway: Gateway) {
         guard let id = context.parameters.get("messageId", as: Int64.self) else {
             throw APIError.badRequest("the message id must be an integer")
         }
-        return Response.json(try await gateway.replay(messageId: id))
+        let replayed = try await gateway.replay(messageId: id)
+        gateway.auditOps("replay", messageId: id, logger: context.logger)
+        return Response.json(replayed)
     }
     v1.get("ops/participants") { _, context in
         try context.requireOps()

@@ -121,7 +121,9 @@ func addPeerRoutes(to router: Router<GatewayContext>, gateway: Gateway) {
         guard let id = context.parameters.get("messageId", as: Int64.self) else {
             throw APIError.badRequest("the message id must be an integer")
         }
-        return Response.json(try await gateway.discard(messageId: id))
+        let discarded = try await gateway.discard(messageId: id)
+        gateway.auditOps("discard", messageId: id, logger: context.logger)
+        return Response.json(discarded)
     }
 }
 

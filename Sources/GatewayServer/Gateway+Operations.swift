@@ -3,6 +3,7 @@ import GatewayMapping
 import GatewayModel
 import GatewayQueue
 import GatewaySigning
+import Logging
 
 extension Gateway {
     /// Translates, validates, signs (with `submitter`'s key), routes and enqueues one document in
@@ -65,7 +66,12 @@ extension Gateway {
     /// answer lost) answers the receipt stored with the first one when `participant` acked
     /// `envelopeId` with the same outcome; tokens are not kept after an ack, so the repeat is
     /// matched on envelope, participant and outcome. Another outcome is `unknownLease` (409).
-    public func ack(participant: String, envelopeId: String, leaseToken: String, outcome: AckOutcome) async throws -> JSONValue {
+    /// Logs `message acked` (envelopeId, recordId, outcome) to `logger` (the request's), or
+    /// `ack repeated` when the stored receipt answers.
+    public func ack(
+        participant: String, envelopeId: String, leaseToken: String, outcome: AckOutcome, logger: Logger? = nil
+    ) async throws -> JSONValue {
+        let logger = logger ?? self.logger
         // The lease this node granted, or else one another node (or this one before a restart)
         // granted: the queue knows every current lease.
         var lease = leases.get(leaseToken).flatMap { $0.participant == participant ? $0 : nil }
@@ -74,7 +80,10 @@ extension Gateway {
                 participant: participant, envelopeId: held.envelopeId, envelope: held.envelope, expiresAt: held.leaseExpiresAt)
         }
         guard let lease else {
-            if let receipt = try await storedReceipt(participant: participant, envelopeId: envelopeId, outcome: outcome) { return receipt }
+            if let receipt = try await storedReceipt(participant: participant, envelopeId: envelopeId, outcome: outcome) {
+                auditAck(participant: participant, envelopeId: envelopeId, recordId: nil, outcome: outcome, repeated: true, logger: logger)
+                return receipt
+            }
             throw GatewayError.unknownLease
         }
         guard lease.envelopeId == envelopeId else {
@@ -97,10 +106,14 @@ extension Gateway {
             forward: receiptForward(of: envelope, by: participant, receipt: bytes))
         if let refused = try await queue.ack(participant: participant, [acknowledgement]).first ?? nil {
             // The same ack, sent twice at once: the one that lost the race answers the winner's receipt.
-            if let receipt = try await storedReceipt(participant: participant, envelopeId: envelopeId, outcome: outcome) { return receipt }
+            if let receipt = try await storedReceipt(participant: participant, envelopeId: envelopeId, outcome: outcome) {
+                auditAck(participant: participant, envelopeId: envelopeId, recordId: envelope.recordId, outcome: outcome, repeated: true, logger: logger)
+                return receipt
+            }
             throw refused
         }
         leases.remove(leaseToken)
+        auditAck(participant: participant, envelopeId: envelopeId, recordId: envelope.recordId, outcome: outcome, repeated: false, logger: logger)
         return ["receipt": json]
     }
 

@@ -6,7 +6,7 @@ import Logging
 /// Gives every request an id (a sane incoming `X-Request-Id`, else a new one) carried in the logs
 /// and the answer, authenticates the bearer token, turns every error into the JSON error shape,
 /// records the request latency, and logs one line per request (method, route, status, duration:
-/// never bodies, query values or tokens).
+/// never bodies, query values or tokens). Every line of an authenticated request carries `caller`.
 struct RequestMiddleware: RouterMiddleware {
     typealias Context = GatewayContext
     let tokens: TokenStore
@@ -26,6 +26,12 @@ struct RequestMiddleware: RouterMiddleware {
             if context.principal == nil {
                 context.logger.info("refused token")
             }
+        }
+        // Who called, on every line of the request (the participant id, or `ops`): never the token.
+        switch context.principal {
+        case .participant(let id): context.logger[metadataKey: "caller"] = .string(id)
+        case .ops: context.logger[metadataKey: "caller"] = "ops"
+        case nil: break
         }
         var response: Response
         do {

@@ -47,6 +47,13 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// The office API over TLS (`tls:` with `certificate` and `key`): offices that reach their node
     /// across a network. Nil: plain HTTP, the loopback default.
     public var tls: OfficeTLS?
+    /// How `xgw serve` writes its log lines to standard error (`logFormat:`): `text` (the default,
+    /// swift-log's standard lines) or `json` (one object per line, `JSONLogHandler`).
+    public var logFormat = LogFormat.text
+
+    public enum LogFormat: String, Sendable, Equatable, CaseIterable {
+        case text, json
+    }
     /// Bulletin attachments' bytes (`attachments:`): where they are kept and how large one may be.
     public var attachments = Attachments()
 

@@ -19,6 +19,7 @@ struct ServerConfigurationFile: Decodable {
     var idleTimeoutSeconds: Double?
     var requestTimeoutSeconds: Double?
     var certificateWarningDays: Double?
+    var logFormat: ServerConfiguration.LogFormat?
     var node: Node?
     var tls: TLS?
     var attachments: Attachments?
@@ -112,6 +113,7 @@ struct ServerConfigurationFile: Decodable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case listen, port, data, database, pki, mappings, seeds, algorithm, certificateDays, maxBodyBytes, retry
         case retentionDays, maxLease, idleTimeoutSeconds, requestTimeoutSeconds, certificateWarningDays, node, tls
+        case logFormat
         case attachments
     }
 
@@ -134,6 +136,13 @@ struct ServerConfigurationFile: Decodable {
         idleTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .idleTimeoutSeconds)
         requestTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .requestTimeoutSeconds)
         certificateWarningDays = try c.decodeIfPresent(Double.self, forKey: .certificateWarningDays)
+        if let name = try c.decodeIfPresent(String.self, forKey: .logFormat) {
+            guard let format = ServerConfiguration.LogFormat(rawValue: name) else {
+                throw ServerConfigurationError(
+                    "logFormat: '\(name)' is not one of \(ServerConfiguration.LogFormat.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            logFormat = format
+        }
         node = try c.decodeIfPresent(Node.self, forKey: .node)
         tls = try c.decodeIfPresent(TLS.self, forKey: .tls)
         attachments = try c.decodeIfPresent(Attachments.self, forKey: .attachments)
@@ -155,6 +164,7 @@ struct ServerConfigurationFile: Decodable {
         if let idleTimeoutSeconds { c.idleTimeoutSeconds = idleTimeoutSeconds }
         if let requestTimeoutSeconds { c.requestTimeoutSeconds = requestTimeoutSeconds }
         if let certificateWarningDays { c.certificateWarningDays = certificateWarningDays }
+        if let logFormat { c.logFormat = logFormat }
         if let node { c.node = node.configuration }
         if let tls { c.tls = ServerConfiguration.OfficeTLS(certificate: tls.certificate, key: tls.key) }
         if let v = attachments?.maxBytes { c.attachments.maxBytes = v }

@@ -23,6 +23,7 @@ struct XGW: AsyncParsableCommand {
             ReceiptCommand.self,
             ServeCommand.self,
             DirectoryCommand.self,
+            ArchiveCommand.self,
         ]
     )
 

@@ -23,12 +23,6 @@ struct ServeCommand: AsyncParsableCommand {
     var config: String?
 
     func run() async throws {
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
-            return handler
-        }
-        let logger = Logger(label: "xgw")
         var base = ServerConfiguration()
         base.mappingsDirectory = Installation.folder("Mappings")
         base.seedsDirectory = Installation.folder("seeds")
@@ -39,6 +33,10 @@ struct ServeCommand: AsyncParsableCommand {
             Console.error("xgw serve: \(error)")
             throw Exit.configuration
         }
+        // Text or JSON lines (logFormat), once the configuration says which.
+        let level = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        LoggingSystem.bootstrap { label in configuration.logFormat.standardErrorHandler(label: label, level: level) }
+        let logger = Logger(label: "xgw")
         // One server per SQLite data folder, for the life of this process.
         let lock: DataFolderLock?
         do {
