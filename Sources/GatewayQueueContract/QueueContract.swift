@@ -1,5 +1,6 @@
 import Foundation
 import GatewayQueue
+import Synchronization
 
 /// Makes a fresh, empty queue of the driver under test with the given configuration.
 public typealias QueueFactory = @Sendable (QueueConfiguration) async throws -> any MessageQueue
@@ -36,6 +37,7 @@ public enum QueueContract: String, CaseIterable, Sendable, CustomStringConvertib
     case receiptsStoredWithMessage
     case depthsPerParticipant
     case retentionPurgesOnlyOldAcked
+    case retentionArchivesBeforeDeleting
     case concurrentLesseesNeverShareALease
     case invalidArgumentsRefused
     // Federation (issue 13): outboxes, remote settlement, forwarding acks.
@@ -77,6 +79,7 @@ public enum QueueContract: String, CaseIterable, Sendable, CustomStringConvertib
         case .receiptsStoredWithMessage: try await context.receiptsStoredWithMessage()
         case .depthsPerParticipant: try await context.depthsPerParticipant()
         case .retentionPurgesOnlyOldAcked: try await context.retentionPurgesOnlyOldAcked()
+        case .retentionArchivesBeforeDeleting: try await context.retentionArchivesBeforeDeleting()
         case .concurrentLesseesNeverShareALease: try await context.concurrentLesseesNeverShareALease()
         case .invalidArgumentsRefused: try await context.invalidArgumentsRefused()
         case .outboxDeadLetterHoldsItsGroup: try await context.outboxDeadLetterHoldsItsGroup()
@@ -465,6 +468,38 @@ struct Context {
         try await queue.ping()
     }
 
+    /// The archive callback receives each batch (envelope, receipt, history) before anything is
+    /// deleted; a callback that throws deletes nothing.
+    func retentionArchivesBeforeDeleting() async throws {
+        struct Refused: Error {}
+        let first = contractItem(recordId: "r1", to: ["b"])
+        let second = contractItem(recordId: "r2", to: ["b"])
+        _ = try await queue.enqueue(submitter: "a", items: [first, second])
+        for message in try await lease("b") {
+            try await queue.ack(participant: "b", leaseToken: message.leaseToken, receipt: Array("receipt of \(message.envelopeId)".utf8))
+            clock.advance(by: 1)
+        }
+        clock.advance(by: 31 * 86_400)
+        let cutoff = clock.now() - 30 * 86_400
+        do {
+            _ = try await queue.purgeAcked(before: cutoff, limit: 1) { _ in throw Refused() }
+            try check(false, "a refused archive is the purge's error")
+        } catch is Refused {}
+        try check(try await queue.storedEnvelope(id: first.envelopeId) != nil, "nothing deleted when the archive refuses")
+        let archived = ArchivedBatches()
+        let purged = try await queue.purgeAcked(before: cutoff, limit: 1) { batch in archived.messages.withLock { $0 += batch } }
+        try check(purged == 1, "one batch of one: \(String(describing: purged))")
+        let batch = archived.messages.withLock { $0 }
+        try check(batch.count == 1 && batch[0].envelopeId == first.envelopeId, "the oldest ack first: \(batch.map(\.envelopeId))")
+        try check(batch[0].envelope == first.envelope && batch[0].submitter == "a" && batch[0].destination == "b", "with its envelope")
+        try check(batch[0].receipt == Array("receipt of \(first.envelopeId)".utf8) && batch[0].outcome == .accepted, "and receipt")
+        try check(batch[0].history.map(\.event) == [.queued, .leased, .acked], "and history: \(batch[0].history.map(\.event))")
+        try check(try await queue.storedEnvelope(id: first.envelopeId) == nil, "archived, then deleted")
+        try check(try await queue.storedEnvelope(id: second.envelopeId) != nil, "the next batch is still there")
+        let rest = try await queue.purgeAll(before: cutoff, limit: 1) { batch in archived.messages.withLock { $0 += batch } }
+        try check(rest == 1 && archived.messages.withLock { $0.map(\.envelopeId) } == [first.envelopeId, second.envelopeId], "purgeAll: \(rest)")
+    }
+
     func retentionPurgesOnlyOldAcked() async throws {
         let acked = contractItem(recordId: "r1", to: ["b"])
         let queued = contractItem(recordId: "r2", to: ["c"])
@@ -542,4 +577,9 @@ struct Context {
         try check(try await queue.enqueue(submitter: "a", items: []).isEmpty, "an empty document is a no-op")
         try check(try await lease("b").isEmpty, "nothing was stored")
     }
+}
+
+/// What an archive callback was handed, across calls.
+final class ArchivedBatches: Sendable {
+    let messages = Mutex<[SettledMessage]>([])
 }
