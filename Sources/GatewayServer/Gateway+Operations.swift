@@ -22,6 +22,9 @@ extension Gateway {
     }
 
     var pipeline: SubmitPipeline {
+        // One snapshot of the mappings and routes for the whole document (a SIGHUP may swap them).
+        let set = mappingSet.current
+        let (translator, routes) = (set.translator, set.routes)
         guard let directory else { return SubmitPipeline(translator: translator, routes: routes, queue: queue, attachments: attachments) }
         let current = directory.current
         let here = directory.node.id

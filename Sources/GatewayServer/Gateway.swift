@@ -12,8 +12,10 @@ import Synchronization
 /// start). Every method is what one API call does, with the caller already authenticated.
 public final class Gateway: Sendable {
     public let configuration: ServerConfiguration
-    public let translator: Translator
-    public let routes: Routes
+    /// The mappings and routes in use (replaced whole by SIGHUP: `HangupReload`).
+    let mappingSet: MappingSet
+    public var translator: Translator { mappingSet.current.translator }
+    public var routes: Routes { mappingSet.current.routes }
     public let queue: any MessageQueue
     /// What keeps the queue running (PostgreSQL's pool), run in the server's service group; nil for SQLite.
     let queueService: (any Service)?
@@ -47,18 +49,8 @@ public final class Gateway: Sendable {
         let fm = FileManager.default
         try fm.createDirectory(
             atPath: configuration.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        do {
-            // What translating one document may take besides its body (issue 17 row 3): with the
-            // body, at most 4 times the body limit (docs/security.md).
-            translator = try Translator.load(
-                mappingsDirectory: configuration.mappingsDirectory, seedsDirectory: configuration.seedsDirectory,
-                configuration: .init(maxWorkBytes: Translator.workBudget(maxBodyBytes: configuration.maxBodyBytes)))
-            routes = try Routes.load(directory: configuration.mappingsDirectory, seeds: translator.seeds)
-        } catch let errors as ConfigurationErrors {
-            throw ServerConfigurationError(errors.errors.map { "\($0)" }.joined(separator: "\n"))
-        } catch {
-            throw ServerConfigurationError("\(error)")
-        }
+        mappingSet = MappingSet(try MappingSet.load(configuration))
+        let translator = mappingSet.current.translator
         let pki = PKIDirectory(path: configuration.pkiPath)
         let participants: [String]
         if let node = configuration.node {

@@ -1,11 +1,14 @@
 import Foundation
+import GatewayMapping
 import Logging
 import ServiceLifecycle
 import UnixSignals
 
 /// One-node mode (no `node` section; node mode has `DirectoryWatch`): SIGHUP re-reads the CRL and
-/// the participants' keys and certificates at once, and logs so. SIGHUP no longer stops the server.
-/// Mappings and routes are read at start only: the log line says a restart applies them.
+/// the participants' keys and certificates, and the mappings and routes, at once, and logs so.
+/// SIGHUP does not stop the server, and no request is dropped: a new set of mappings and routes is
+/// loaded whole and checked first (routes as `xgw mappings lint` checks them), then swapped in (`MappingSet`); a set that does not load is
+/// refused with a log line naming its problems, and the previous one keeps serving.
 struct HangupReload: Service {
     let gateway: Gateway
 
@@ -25,10 +28,45 @@ extension Gateway {
         let reloaded = keys.reload()
         let unusable = keys.statuses().filter { $0.unavailable != nil }.map(\.participant)
         logger.notice(
-            "SIGHUP: re-read the CRL and the participants' keys and certificates; mappings and routes are read at start only, restart xgw serve to apply changes to them",
+            "SIGHUP: re-read the CRL and the participants' keys and certificates",
             metadata: [
                 "crl": .string(keys.pki.crlPath), "reloaded": .string(reloaded ? "yes" : "no (a file could not be read; the previous ones stay)"),
                 "unusableCertificates": .string(unusable.joined(separator: ",")),
             ])
+        reloadMappings()
+    }
+
+    /// Loads the mappings and routes again and swaps them in when they load; returns whether they
+    /// did. A change of the participants (seeds) needs a restart (keys and tokens are made at start).
+    @discardableResult
+    func reloadMappings() -> Bool {
+        let folder: Logger.Metadata = ["mappings": .string(configuration.mappingsDirectory)]
+        let next: MappingSet.Snapshot
+        do {
+            next = try MappingSet.load(configuration)
+            // Checked as `xgw mappings lint` checks routes (unknown participants, kinds, formats,
+            // unreachable rules): a rule sending records to no one is refused, not served.
+            let problems = RoutesLint.check(directory: configuration.mappingsDirectory, seeds: next.translator.seeds, mappings: next.translator.mappings)
+            if !problems.isEmpty { throw ServerConfigurationError(problems.map { "\($0)" }.joined(separator: "\n")) }
+        } catch {
+            logger.error(
+                "SIGHUP: the new mappings or routes are refused; the previous ones keep serving",
+                metadata: folder.merging(["problems": .string("\(error)")]) { $1 })
+            return false
+        }
+        let running = Set(seeds.participants.map(\.id)), loaded = Set(next.translator.seeds.participants.map(\.id))
+        guard running == loaded else {
+            logger.error(
+                "SIGHUP: the new seeds change the participants; restart xgw serve to apply them, the previous mappings and routes keep serving",
+                metadata: folder.merging(["participants": .string(loaded.symmetricDifference(running).sorted().joined(separator: ","))]) { $1 })
+            return false
+        }
+        mappingSet.replace(with: next)
+        logger.notice(
+            "SIGHUP: reloaded the mappings and routes",
+            metadata: folder.merging([
+                "mappingFiles": .stringConvertible(next.translator.mappings.count), "routes": .stringConvertible(next.routes.rules.count),
+            ]) { $1 })
+        return true
     }
 }
