@@ -79,6 +79,8 @@ enum MultiNode {
         var leases: [String: [(granted: Int, expires: Int)]] = [:]
         /// Envelope id → acks answered 200.
         var acks: [String: Int] = [:]
+        /// Envelope id → the signature values of the receipts those acks answered.
+        var receipts: [String: Set<String>] = [:]
         var failedCalls = 0
     }
 }
@@ -195,7 +197,11 @@ extension PostgresQueueTests {
                                 let ack = try? await acker.call(
                                     "POST", "/v1/inbox/\(id)/ack", token: renshi, json: ["leaseToken": .string(token), "outcome": "accepted"])
                                 if ack?.status == 200 {
-                                    observed.withLock { $0.acks[id, default: 0] += 1 }
+                                    let signature = ack?.json?["receipt"]?["signature"]?["value"]?.stringValue ?? "?"
+                                    observed.withLock {
+                                        $0.acks[id, default: 0] += 1
+                                        $0.receipts[id, default: []].insert(signature)
+                                    }
                                 } else {
                                     observed.withLock { $0.failedCalls += 1 }
                                 }
@@ -267,7 +273,10 @@ extension PostgresQueueTests {
         let receipts = try #require(try await client(0)?.call("GET", "/v1/receipts?limit=10000", token: xinsheng))
         let receiptIds = (receipts.json?["receipts"]?.arrayValue ?? []).compactMap { $0["envelopeId"]?.stringValue }
         #expect(receiptIds.count == expected.count && Set(receiptIds) == expected, "one receipt per accepted envelope")
-        #expect(final.acks.values.allSatisfy { $0 == 1 }, "no envelope acked twice over HTTP")
+        // A lease that expired under load may be granted again and acked by another lessee; the
+        // first lessee's late ack then answers the stored receipt (issue 16 item 4). The effect stays
+        // once: every 200 for an envelope carries the one receipt signed for it.
+        #expect(final.receipts.values.allSatisfy { $0.count == 1 && !$0.contains("?") }, "one receipt per envelope, whoever acked")
         #expect(Set(final.acks.keys).isSubset(of: expected))
         let queues = try #require(try await client(0)?.call("GET", "/v1/ops/queues", token: ops))
         let renshiQueue = queues.json?["queues"]?.arrayValue?.first { $0["participant"] == "renshi" }
