@@ -15,9 +15,9 @@ import TestSupport
 @Suite(.serialized) struct FederationRerouteTests {
     static let moved = "xinsheng"
 
-    /// Polls `/healthz` at `port` until the node holds directory `serial` (true) or 30 s passed.
+    /// Polls `/healthz` at `port` until the node holds directory `serial` (true) or 90 s passed (a full parallel CI run once kept a node from answering it within 30 s).
     static func reaches(_ port: Int, serial: Int) async throws -> Bool {
-        let deadline = Date().addingTimeInterval(30)
+        let deadline = Date().addingTimeInterval(90)
         repeat {
             if try await HTTPClient(port: port).call("GET", "/healthz").json?["directorySerial"]?.numberValue?.intValue == serial { return true }
             try await Task.sleep(for: .milliseconds(200))
