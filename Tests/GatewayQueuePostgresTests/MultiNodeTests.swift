@@ -256,7 +256,7 @@ extension PostgresQueueTests {
             throw error
         }
         let expected = Set(observed.withLock { $0.answers.values.flatMap { $0.first ?? [] } })
-        try await MultiNode.waitUntil(60, "every message acked") {
+        try await MultiNode.waitUntil(180, "every message acked") {
             guard let answer = try await client(1)?.call("GET", "/v1/ops/queues", token: ops),
                 let queue = answer.json?["queues"]?.arrayValue?.first(where: { $0["participant"] == "renshi" })
             else { return false }
