@@ -87,25 +87,9 @@ enum JSONOutput {
         }
     }
 
-    /// A JSON string: `"` `\` and control characters escaped, everything else as UTF-8.
+    /// A JSON string as the canonical model writes one (RFC 8785 escaping: `"`, `\` and control
+    /// characters escaped, everything else as UTF-8).
     static func quoted(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 {
-                    let hex = String(u.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        return out + "\""
+        String(decoding: JSONValue.string(s).canonicalBytes(), as: UTF8.self)
     }
 }
