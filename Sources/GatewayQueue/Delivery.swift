@@ -123,19 +123,22 @@ public struct Delivery: Sendable, Hashable {
         guard now < expiry else { throw QueueError(.leaseExpired, "the lease expired") }
     }
 
-    /// leased → acked, by the current lease holder only.
-    public mutating func ack(token: LeaseToken, outcome: AckOutcome, now: Date) throws -> [Change] {
+    /// leased → acked, by the current lease holder only; `detail` (how it was delivered) is added
+    /// to the history's.
+    public mutating func ack(token: LeaseToken, outcome: AckOutcome, now: Date, detail: String? = nil) throws -> [Change] {
         try checkLease(token, now: now)
         state = .acked
         leaseToken = nil
         leaseExpiresAt = nil
         self.outcome = outcome
-        return [Self.acked(outcome, deliveryCount)]
+        return [Self.acked(outcome, deliveryCount, detail)]
     }
 
-    /// The history of an ack: the rejection reason as its detail.
-    private static func acked(_ outcome: AckOutcome, _ deliveryCount: Int) -> Change {
-        Change(.acked, deliveryCount, outcome.reason.map { "rejected: \($0)" })
+    /// The history of an ack: the rejection reason as its detail, then `detail` (`rejected:
+    /// schema; rendered: cq-traffic-json`).
+    private static func acked(_ outcome: AckOutcome, _ deliveryCount: Int, _ detail: String? = nil) -> Change {
+        let parts = [outcome.reason.map { "rejected: \($0)" }, detail].compactMap { $0 }
+        return Change(.acked, deliveryCount, parts.isEmpty ? nil : parts.joined(separator: "; "))
     }
 
     /// queued, leased or dead → acked with the outcome its destination's node reported, without a

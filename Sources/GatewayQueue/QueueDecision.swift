@@ -43,7 +43,7 @@ public enum QueueDecision {
         let results = acknowledgements.map { ack -> QueueError? in
             guard var row = holders[ack.leaseToken] else { return QueueError(.staleLease, "the lease is not current") }
             do {
-                let changes = try row.delivery.ack(token: ack.leaseToken, outcome: ack.outcome, now: now)
+                let changes = try row.delivery.ack(token: ack.leaseToken, outcome: ack.outcome, now: now, detail: ack.detail)
                 transitions.append(Transition(
                     id: row.id, delivery: row.delivery, changes: changes, at: now, receipt: ack.receipt, forward: ack.forward))
                 holders[ack.leaseToken] = row

@@ -172,6 +172,9 @@ public struct Acknowledgement: Sendable, Hashable {
     /// `enqueue(submitter:items:)` (idempotent per key; an envelope id stored under another key
     /// fails the whole ack call with `conflict`).
     public var forward: Forward?
+    /// Added to the history detail of the `acked` event (after the rejection reason): how the
+    /// message was delivered, e.g. `rendered: cq-traffic-json` (issue 14 item 4).
+    public var detail: String?
 
     /// What an ack enqueues with it.
     public struct Forward: Sendable, Hashable {
@@ -184,11 +187,14 @@ public struct Acknowledgement: Sendable, Hashable {
         }
     }
 
-    public init(leaseToken: LeaseToken, outcome: AckOutcome = .accepted, receipt: [UInt8]? = nil, forward: Forward? = nil) {
+    public init(
+        leaseToken: LeaseToken, outcome: AckOutcome = .accepted, receipt: [UInt8]? = nil, forward: Forward? = nil, detail: String? = nil
+    ) {
         self.leaseToken = leaseToken
         self.outcome = outcome
         self.receipt = receipt
         self.forward = forward
+        self.detail = detail
     }
 }
 

@@ -149,7 +149,8 @@ func addRoutes(to router: Router<GatewayContext>, gateway: Gateway) {
         let body = try await jsonBody(request, limit: 64 << 10, optional: true)
         let max = try integer(body?["max"], name: "max", default: 10, range: 1...gateway.configuration.maxLease)
         let visibility = try integer(body?["visibilitySeconds"], name: "visibilitySeconds", default: 60, range: 1...86_400)
-        let leased = try await gateway.lease(participant: participant, max: max, visibility: TimeInterval(visibility))
+        let format = try leaseFormat(body?["format"], gateway: gateway)
+        let leased = try await gateway.lease(participant: participant, max: max, visibility: TimeInterval(visibility), format: format)
         gateway.auditLease(leased, participant: participant, logger: context.logger)
         return Response.json(leased)
     }

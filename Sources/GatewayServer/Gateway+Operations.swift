@@ -39,8 +39,11 @@ extension Gateway {
             }, attachments: attachments)
     }
 
-    /// Leases up to `max` messages of `participant`'s inbox.
-    public func lease(participant: String, max: Int, visibility: TimeInterval) async throws -> JSONValue {
+    /// Leases up to `max` messages of `participant`'s inbox. Beside each envelope, the record
+    /// rendered in the participant's format for its kind (`renderForDelivery`; `format`: the lease
+    /// request's), as `rendered`, or `renderError` naming the member when it cannot be: a record
+    /// that does not render never fails the lease.
+    public func lease(participant: String, max: Int, visibility: TimeInterval, format: String? = nil) async throws -> JSONValue {
         let start = ContinuousClock.now
         let messages = try await queue.lease(participant: participant, max: Swift.min(max, configuration.maxLease), visibility: visibility)
         let elapsed = ContinuousClock.now - start
@@ -51,16 +54,21 @@ extension Gateway {
         var out: [JSONValue] = []
         out.reserveCapacity(messages.count)
         for m in messages {
+            let envelope = (try? JSONParser.parse(m.envelope)) ?? .null
+            let rendering = renderForDelivery(envelope: envelope, participant: participant, requested: format)
             leases.put(
                 m.leaseToken.rawValue,
-                LeaseCache.Lease(participant: participant, envelopeId: m.envelopeId, envelope: m.envelope, expiresAt: m.leaseExpiresAt))
-            let envelope = (try? JSONParser.parse(m.envelope)) ?? .null
-            out.append([
+                LeaseCache.Lease(
+                    participant: participant, envelopeId: m.envelopeId, envelope: m.envelope, expiresAt: m.leaseExpiresAt,
+                    rendering: rendering?.historyDetail))
+            var o = JSONObject([
                 "messageId": .number(JSONNumber(Int(m.messageId.rawValue))), "envelopeId": .string(m.envelopeId),
                 "leaseToken": .string(m.leaseToken.rawValue), "leaseExpiresAt": .string(Timestamp.string(m.leaseExpiresAt)),
                 "deliveryCount": .number(JSONNumber(m.deliveryCount)), "submitter": .string(m.submitter),
                 "kind": .string(m.kind), "recordId": .string(m.recordId), "envelope": envelope,
             ])
+            if let member = rendering?.member { o[member.key] = member.value }
+            out.append(.object(o))
         }
         return ["messages": .array(out)]
     }
@@ -79,8 +87,11 @@ extension Gateway {
         // granted: the queue knows every current lease.
         var lease = leases.get(leaseToken).flatMap { $0.participant == participant ? $0 : nil }
         if lease == nil, let held = try await queue.leased(participant: participant, leaseToken: LeaseToken(leaseToken)) {
+            // Leased by another node or before a restart: the configured format names the rendering.
+            let rendering = (try? JSONParser.parse(held.envelope)).flatMap { renderForDelivery(envelope: $0, participant: participant) }
             lease = LeaseCache.Lease(
-                participant: participant, envelopeId: held.envelopeId, envelope: held.envelope, expiresAt: held.leaseExpiresAt)
+                participant: participant, envelopeId: held.envelopeId, envelope: held.envelope, expiresAt: held.leaseExpiresAt,
+                rendering: rendering?.historyDetail)
         }
         guard let lease else {
             if let receipt = try await storedReceipt(participant: participant, envelopeId: envelopeId, outcome: outcome) {
@@ -106,7 +117,7 @@ extension Gateway {
         let bytes = json.canonicalBytes()
         let acknowledgement = Acknowledgement(
             leaseToken: LeaseToken(leaseToken), outcome: outcome, receipt: bytes,
-            forward: receiptForward(of: envelope, by: participant, receipt: bytes))
+            forward: receiptForward(of: envelope, by: participant, receipt: bytes), detail: lease.rendering)
         if let refused = try await queue.ack(participant: participant, [acknowledgement]).first ?? nil {
             // The same ack, sent twice at once: the one that lost the race answers the winner's receipt.
             if let receipt = try await storedReceipt(participant: participant, envelopeId: envelopeId, outcome: outcome) {

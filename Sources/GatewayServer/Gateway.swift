@@ -50,6 +50,7 @@ public final class Gateway: Sendable {
         try fm.createDirectory(
             atPath: configuration.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         mappingSet = MappingSet(try MappingSet.load(configuration))
+        try DeliveryRendering.check(configuration, mappingSet.current)
         let translator = mappingSet.current.translator
         let pki = PKIDirectory(path: configuration.pkiPath)
         let participants: [String]
@@ -108,6 +109,9 @@ final class LeaseCache: Sendable {
         var envelopeId: String
         var envelope: [UInt8]
         var expiresAt: Date
+        /// The format the record was delivered rendered in beside its envelope (named in the
+        /// ack's history), nil when only the envelope was.
+        var rendering: String? = nil
     }
 
     private let state = Mutex<[String: Lease]>([:])

@@ -48,6 +48,8 @@ extension Gateway {
             // unreachable rules): a rule sending records to no one is refused, not served.
             let problems = RoutesLint.check(directory: configuration.mappingsDirectory, seeds: next.translator.seeds, mappings: next.translator.mappings)
             if !problems.isEmpty { throw ServerConfigurationError(problems.map { "\($0)" }.joined(separator: "\n")) }
+            // The participants' delivery formats must still be formats of their kinds.
+            try DeliveryRendering.check(configuration, next)
         } catch {
             logger.error(
                 "SIGHUP: the new mappings or routes are refused; the previous ones keep serving",

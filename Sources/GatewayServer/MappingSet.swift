@@ -9,6 +9,23 @@ final class MappingSet: Sendable {
     struct Snapshot: Sendable {
         let translator: Translator
         let routes: Routes
+        /// The way back of each mapping, by format id (`Renderer`); a mapping whose rules cannot be
+        /// read backwards holds why. Delivery in a participant's format renders with these.
+        let renderers: [String: Result<Renderer, ConfigurationError>]
+
+        init(translator: Translator, routes: Routes) {
+            self.translator = translator
+            self.routes = routes
+            var renderers: [String: Result<Renderer, ConfigurationError>] = [:]
+            for mapping in translator.mappings {
+                do throws(ConfigurationError) {
+                    renderers[mapping.id] = .success(try Renderer(mapping: mapping))
+                } catch {
+                    renderers[mapping.id] = .failure(error)
+                }
+            }
+            self.renderers = renderers
+        }
     }
 
     private let state: Mutex<Snapshot>

@@ -56,6 +56,11 @@ public struct ServerConfiguration: Sendable, Equatable {
     }
     /// Bulletin attachments' bytes (`attachments:`): where they are kept and how large one may be.
     public var attachments = Attachments()
+    /// Settings per participant (`participants:`), by participant id: how its messages are
+    /// delivered (`delivery`). A participant not listed gets the defaults (canonical envelopes).
+    public var participants: [String: Participant] = [:]
+    /// The YAML file the configuration was read from (`--config`), for messages naming it.
+    public var file: String?
 
     public struct Attachments: Sendable, Equatable {
         /// The folder of the attachment store; nil means `<data>/attachments`.
@@ -154,6 +159,7 @@ public struct ServerConfiguration: Sendable, Equatable {
             throw ServerConfigurationError("\(file): not YAML: \(error)")
         }
         values.apply(to: &self)
+        self.file = file
         if let name = values.algorithm { try setAlgorithm(name) }
         try check()
     }

@@ -23,6 +23,7 @@ struct ServerConfigurationFile: Decodable {
     var node: Node?
     var tls: TLS?
     var attachments: Attachments?
+    var participants: [String: Participant]?
 
     /// Bulletin attachments (issue 16 item 10): `maxBytes` and `directory`, both optional.
     struct Attachments: Decodable {
@@ -115,6 +116,7 @@ struct ServerConfigurationFile: Decodable {
         case retentionDays, maxLease, idleTimeoutSeconds, requestTimeoutSeconds, certificateWarningDays, node, tls
         case logFormat
         case attachments
+        case participants
     }
 
     init(from decoder: any Decoder) throws {
@@ -146,6 +148,7 @@ struct ServerConfigurationFile: Decodable {
         node = try c.decodeIfPresent(Node.self, forKey: .node)
         tls = try c.decodeIfPresent(TLS.self, forKey: .tls)
         attachments = try c.decodeIfPresent(Attachments.self, forKey: .attachments)
+        participants = try c.decodeIfPresent([String: Participant].self, forKey: .participants)
     }
 
     /// Overrides what the file gives (the algorithm is checked by the caller).
@@ -169,6 +172,7 @@ struct ServerConfigurationFile: Decodable {
         if let tls { c.tls = ServerConfiguration.OfficeTLS(certificate: tls.certificate, key: tls.key) }
         if let v = attachments?.maxBytes { c.attachments.maxBytes = v }
         if let v = attachments?.directory { c.attachments.directory = v }
+        for (id, p) in participants ?? [:] { p.apply(to: &c.participants[id, default: ServerConfiguration.Participant()]) }
         if let retry {
             if let v = retry.baseDelaySeconds { c.retry.baseDelay = v }
             if let v = retry.maxDelaySeconds { c.retry.maxDelay = v }
