@@ -23,6 +23,7 @@ public func buildApplication(
     addRoutes(to: router, gateway: gateway)
     addPeerRoutes(to: router, gateway: gateway)
     addInboxRoutes(to: router, gateway: gateway)
+    addBatchAckRoutes(to: router, gateway: gateway)
     addAttachmentRoutes(to: router, gateway: gateway)
     router.add(middleware: MethodNotAllowedMiddleware(routes: router.routes))
     raiseDescriptorLimit(logger: logger)
@@ -160,22 +161,7 @@ func addRoutes(to router: Router<GatewayContext>, gateway: Gateway) {
         guard let body = try await jsonBody(request, limit: 64 << 10, optional: false),
             let token = body["leaseToken"]?.stringValue
         else { throw APIError.badRequest("the body must be a JSON object with leaseToken") }
-        let name = body["outcome"]?.stringValue ?? "accepted"
-        let reason = body["reason"]?.stringValue
-        guard let outcome = AckOutcome(name: name, reason: reason) else {
-            throw APIError.badRequest("outcome must be accepted or rejected")
-        }
-        if name == "rejected" {
-            // A reason code of envelope.md, checked before anything is signed: free text (markup,
-            // U+0000) never reaches a receipt or the database.
-            let codes = VerificationFailure.Code.documented.map(\.rawValue)
-            guard let reason, !reason.isEmpty else {
-                throw APIError.badRequest("a rejected outcome needs a reason: one of \(codes.joined(separator: ", "))")
-            }
-            guard codes.contains(reason) else {
-                throw APIError.badRequest("reason must be one of \(codes.joined(separator: ", "))")
-            }
-        }
+        let outcome = try ackOutcome(name: body["outcome"]?.stringValue, reason: body["reason"]?.stringValue)
         return Response.json(
             try await gateway.ack(participant: participant, envelopeId: envelopeId, leaseToken: token, outcome: outcome, logger: context.logger))
     }

@@ -25,7 +25,10 @@ extension Gateway {
         // One snapshot of the mappings and routes for the whole document (a SIGHUP may swap them).
         let set = mappingSet.current
         let (translator, routes) = (set.translator, set.routes)
-        guard let directory else { return SubmitPipeline(translator: translator, routes: routes, queue: queue, attachments: attachments) }
+        let batch = configuration.signing.batch
+        guard let directory else {
+            return SubmitPipeline(translator: translator, routes: routes, queue: queue, attachments: attachments, batchSignatures: batch)
+        }
         let current = directory.current
         let here = directory.node.id
         return SubmitPipeline(
@@ -36,7 +39,7 @@ extension Gateway {
                     if let node = current.node(hosting: destination)?.id, node != here, !nodes.contains(node) { nodes.append(node) }
                 }
                 return nodes.map(Outbox.destination(node:))
-            }, attachments: attachments)
+            }, attachments: attachments, batchSignatures: batch)
     }
 
     /// Leases up to `max` messages of `participant`'s inbox. Beside each envelope, the record

@@ -50,6 +50,9 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// How `xgw serve` writes its log lines to standard error (`logFormat:`): `text` (the default,
     /// swift-log's standard lines) or `json` (one object per line, `JSONLogHandler`).
     public var logFormat = LogFormat.text
+    /// How envelopes and receipts are signed (`signing:`): `batch`, one signature per submitted
+    /// document and per ack request settling several messages (envelope.md, "Batch signatures").
+    public var signing = Signing()
 
     public enum LogFormat: String, Sendable, Equatable, CaseIterable {
         case text, json

@@ -14,6 +14,7 @@ struct ServerConfigurationFile: Decodable {
     var certificateDays: Int?
     var maxBodyBytes: Int?
     var retry: Retry?
+    var signing: Signing?
     var retentionDays: Double?
     var maxLease: Int?
     var idleTimeoutSeconds: Double?
@@ -112,7 +113,7 @@ struct ServerConfigurationFile: Decodable {
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case listen, port, data, database, pki, mappings, seeds, algorithm, certificateDays, maxBodyBytes, retry
+        case listen, port, data, database, pki, mappings, seeds, algorithm, certificateDays, maxBodyBytes, retry, signing
         case retentionDays, maxLease, idleTimeoutSeconds, requestTimeoutSeconds, certificateWarningDays, node, tls
         case logFormat
         case attachments
@@ -133,6 +134,7 @@ struct ServerConfigurationFile: Decodable {
         certificateDays = try c.decodeIfPresent(Int.self, forKey: .certificateDays)
         maxBodyBytes = try c.decodeIfPresent(Int.self, forKey: .maxBodyBytes)
         retry = try c.decodeIfPresent(Retry.self, forKey: .retry)
+        signing = try c.decodeIfPresent(Signing.self, forKey: .signing)
         retentionDays = try c.decodeIfPresent(Double.self, forKey: .retentionDays)
         maxLease = try c.decodeIfPresent(Int.self, forKey: .maxLease)
         idleTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .idleTimeoutSeconds)
@@ -162,6 +164,7 @@ struct ServerConfigurationFile: Decodable {
         if let seeds { c.seedsDirectory = seeds }
         if let certificateDays { c.certificateDays = certificateDays }
         if let maxBodyBytes { c.maxBodyBytes = maxBodyBytes }
+        if let v = signing?.batch { c.signing.batch = v }
         if let retentionDays { c.retentionDays = retentionDays }
         if let maxLease { c.maxLease = maxLease }
         if let idleTimeoutSeconds { c.idleTimeoutSeconds = idleTimeoutSeconds }
@@ -208,7 +211,7 @@ struct ServerConfigurationFile: Decodable {
         }
         switch error {
         case .typeMismatch(let type, let context), .valueNotFound(let type, let context):
-            let what = type == Int.self ? "an integer" : type == Double.self ? "a number" : type == String.self ? "text" : "a mapping"
+            let what = type == Bool.self ? "true or false" : type == Int.self ? "an integer" : type == Double.self ? "a number" : type == String.self ? "text" : "a mapping"
             return path(context).isEmpty ? "the top level must be a mapping" : "'\(path(context))' must be \(what)"
         case .dataCorrupted(let context) where context.debugDescription.hasPrefix("unknown key"):
             return context.debugDescription

@@ -40,10 +40,17 @@ public struct SubmitPipeline: Sendable {
     /// a record whose stored bytes do not match is rejected) and whose read grants each accepted
     /// bulletin's issuer and audience receive; nil: attachments are neither checked nor granted.
     public let attachments: AttachmentStore?
+    /// Whether the envelopes of one document are sealed as one batch (envelope.md, "Batch
+    /// signatures": one signature over the Merkle root of the document's accepted records, each
+    /// envelope carrying its `signature.batch` proof) instead of one signature each. A document
+    /// with one accepted record is sealed in the single form either way. `signing.batch` of the
+    /// server configuration; true by default.
+    public let batchSignatures: Bool
 
     public init(
         translator: Translator, routes: Routes, queue: any MessageQueue, isRoutable: @escaping @Sendable (String) -> Bool = { _ in true },
-        outboxes: @escaping @Sendable ([String]) -> [String] = { _ in [] }, attachments: AttachmentStore? = nil
+        outboxes: @escaping @Sendable ([String]) -> [String] = { _ in [] }, attachments: AttachmentStore? = nil,
+        batchSignatures: Bool = true
     ) {
         self.translator = translator
         self.routes = routes
@@ -51,6 +58,7 @@ public struct SubmitPipeline: Sendable {
         self.isRoutable = isRoutable
         self.outboxes = outboxes
         self.attachments = attachments
+        self.batchSignatures = batchSignatures
     }
 
     /// What became of one record, in document order.
@@ -129,15 +137,17 @@ public struct SubmitPipeline: Sendable {
 
         enum Pending {
             case rejected(Rejection)
-            case item(index: Int, EnqueueItem)
+            /// The `slot`-th record to seal.
+            case sealed(index: Int, slot: Int)
         }
         var pending: [Pending] = []
-        var items: [EnqueueItem] = []
+        // The records that passed every check, in document order: sealed together below.
+        var toSeal: [(record: JSONValue, recordId: String, destinations: [String])] = []
         // Attachment hashes each accepted record's issuer and audience may read, and what is missing.
         var grants: [(hashes: [String], participants: [String])] = []
         var missingAttachments: [Int: [String]] = [:]
         pending.reserveCapacity(outcomes.count)
-        items.reserveCapacity(outcomes.count)
+        toSeal.reserveCapacity(outcomes.count)
         for outcome in outcomes {
             switch outcome {
             case .rejected(let rejection, _):
@@ -167,20 +177,23 @@ public struct SubmitPipeline: Sendable {
                     pending.append(.rejected(Rejection(index: index, recordId: recordId, errors: [error])))
                     continue
                 }
-                let envelope = try timed(timer, .sign) {
-                    try Envelope.seal(record: record, from: submitter, to: decision.destinations, signer: signer)
-                }
-                let body = timed(timer, .serialize) { envelope.canonicalBytes() }
-                let item = EnqueueItem(
-                    envelopeId: envelope.id ?? "", kind: envelope.kind ?? "", recordId: recordId,
-                    updatedAt: record["updatedAt"]?.stringValue ?? "",
-                    payloadDigest: envelope.payloadDigest?["value"]?.stringValue ?? "",
-                    destinations: decision.destinations + outboxes(decision.destinations), envelope: body)
-                pending.append(.item(index: index, item))
-                items.append(item)
+                pending.append(.sealed(index: index, slot: toSeal.count))
+                toSeal.append((record, recordId, decision.destinations))
                 if !attached.hashes.isEmpty { grants.append((attached.hashes, [submitter] + decision.destinations)) }
                 if !attached.missing.isEmpty { missingAttachments[index] = attached.missing }
             }
+        }
+
+        let envelopes = try timed(timer, .sign) { try seal(toSeal.map { ($0.record, $0.destinations) }, submitter: submitter, signer: signer) }
+        var items: [EnqueueItem] = []
+        items.reserveCapacity(envelopes.count)
+        for (envelope, sealed) in zip(envelopes, toSeal) {
+            let body = timed(timer, .serialize) { envelope.canonicalBytes() }
+            items.append(EnqueueItem(
+                envelopeId: envelope.id ?? "", kind: envelope.kind ?? "", recordId: sealed.recordId,
+                updatedAt: sealed.record["updatedAt"]?.stringValue ?? "",
+                payloadDigest: envelope.payloadDigest?["value"]?.stringValue ?? "",
+                destinations: sealed.destinations + outboxes(sealed.destinations), envelope: body))
         }
         var stored: [EnqueuedItem] = []
         // Read grants first: once the answer says accepted, the audience can download the bytes
@@ -195,21 +208,28 @@ public struct SubmitPipeline: Sendable {
         var result = Outcome(summary: summary, entries: [])
         result.missingAttachments = missingAttachments
         result.entries.reserveCapacity(pending.count)
-        var next = 0
         for entry in pending {
             switch entry {
             case .rejected(let rejection):
                 result.rejected += 1
                 result.rejectedCodes[rejection.errors.first?.code.rawValue ?? "", default: 0] += 1
                 result.entries.append(.rejected(rejection))
-            case .item(let index, let item):
-                let done = stored[next]
-                next += 1
+            case .sealed(let index, let slot):
+                let done = stored[slot]
                 if done.duplicate { result.duplicates += 1 } else { result.accepted += 1 }
-                result.entries.append(.enqueued(index: index, recordId: item.recordId, stored: done))
+                result.entries.append(.enqueued(index: index, recordId: items[slot].recordId, stored: done))
             }
         }
         return result
+    }
+
+    /// The envelopes of `records` (each with its recipients), in order: one batch signature over
+    /// them all when `batchSignatures` and there are two or more, else one signature each.
+    func seal(_ records: [(record: JSONValue, to: [String])], submitter: String, signer: Signer) throws -> [Envelope] {
+        if batchSignatures, records.count > 1 {
+            return try Envelope.sealBatch(records.map { Envelope.BatchItem(record: $0.record, to: $0.to) }, from: submitter, signer: signer)
+        }
+        return try records.map { try Envelope.seal(record: $0.record, from: submitter, to: $0.to, signer: signer) }
     }
 
     private func timed<T>(_ timer: StageTimer?, _ stage: StageTimer.Stage, _ body: () throws -> T) rethrows -> T {
@@ -228,7 +248,7 @@ public final class StageTimer {
         case translate
         /// The ownership check and `Routes.route`.
         case route
-        /// `Envelope.seal`: canonical payload, digest, signature.
+        /// `Envelope.seal` (or `sealBatch`, one signature for the document): canonical payloads, digests, signatures.
         case sign
         /// The envelope's canonical bytes, as stored.
         case serialize
