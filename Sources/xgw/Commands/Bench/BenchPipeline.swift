@@ -20,6 +20,12 @@ struct BenchPipeline: AsyncParsableCommand {
     @Option(help: "Records per document, comma separated.")
     var batches = "100,1"
 
+    @Option(help: "Signing modes, comma separated: batch (one signature per document, as xgw serve signs by default), single (one per envelope).")
+    var signing = "batch,single"
+
+    @Option(help: "Seconds openssl speed measures the raw sign rate for, before and after each algorithm (0: not measured).")
+    var floorSeconds = 3
+
     func run() async throws {
         let translator = try mappingOptions.translator()
         let benchmark = PipelineBenchmark(
@@ -27,7 +33,15 @@ struct BenchPipeline: AsyncParsableCommand {
             routes: try Routes.load(directory: mappingOptions.mappingsDirectory, seeds: translator.seeds),
             records: records,
             algorithms: algorithms.split(separator: ",").map(String.init),
-            batches: batches.split(separator: ",").compactMap { Int($0) })
+            batches: batches.split(separator: ",").compactMap { Int($0) },
+            signings: try signing.split(separator: ",").map { mode in
+                switch mode {
+                case "batch": true
+                case "single": false
+                default: throw ValidationError("--signing: '\(mode)' is not batch or single")
+                }
+            },
+            floorSeconds: floorSeconds)
         try await BenchmarkError.reported { try await benchmark.run(output: Console.out) }
     }
 }
