@@ -36,7 +36,7 @@ public func buildApplication(
                 additionalChannelHandlers: [RequestTimeoutHandler(timeout: requestTimeout), ParserErrorHandler()],
                 idleTimeout: .nanoseconds(Int64(configuration.idleTimeoutSeconds * 1e9)))),
         configuration: ApplicationConfiguration(address: .hostname(configuration.listen, port: configuration.port), serverName: "xgw"),
-        services: (gateway.queueService.map { [$0] } ?? []) + [RetentionService(gateway: gateway), CertificateWatch(gateway: gateway)]
+        services: (gateway.queueService.map { [$0] } ?? []) + [RetentionService(gateway: gateway), CertificateWatch(gateway: gateway), Connectors(gateway: gateway)]
             + (gateway.directory.map { [DirectoryWatch(directory: $0)] } ?? [HangupReload(gateway: gateway)]) + (try federationServices(gateway: gateway, logger: logger)),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger)
