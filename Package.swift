@@ -31,6 +31,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.25.0"),
         // The retention archive's gzip members (issue 16 item 2).
         .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
+        // The ops console's server-rendered pages (issue 15).
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         .systemLibrary(
@@ -104,6 +106,8 @@ let package = Package(
                 .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "CompressNIO", package: "compress-nio"),
+                // The ops console (Sources/GatewayServer/Console, issue 15): HTML from Mustache templates.
+                .product(name: "Mustache", package: "swift-mustache"),
             ],
             swiftSettings: strict
         ),

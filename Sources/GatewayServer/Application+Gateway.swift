@@ -25,6 +25,7 @@ public func buildApplication(
     addInboxRoutes(to: router, gateway: gateway)
     addBatchAckRoutes(to: router, gateway: gateway)
     addAttachmentRoutes(to: router, gateway: gateway)
+    try addConsoleRoutes(to: router, gateway: gateway)
     router.add(middleware: MethodNotAllowedMiddleware(routes: router.routes))
     raiseDescriptorLimit(logger: logger)
     let requestTimeout = TimeAmount.nanoseconds(Int64(configuration.requestTimeoutSeconds * 1e9))

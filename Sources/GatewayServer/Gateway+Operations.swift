@@ -18,6 +18,10 @@ extension Gateway {
         metrics.record(format: format, outcome: "accepted", count: outcome.accepted)
         metrics.record(format: format, outcome: "duplicate", count: outcome.duplicates)
         for (code, n) in outcome.rejectedCodes { metrics.record(format: format, outcome: "rejected", code: code, count: n) }
+        let records = outcome.accepted + outcome.duplicates + outcome.rejected
+        metrics.submissionActivity.record(
+            submitter: submitter, format: format, submitted: max(records, outcome.refusedAsWhole ? 1 : 0),
+            rejected: records == 0 && outcome.refusedAsWhole ? 1 : outcome.rejected)
         return outcome
     }
 

@@ -11,6 +11,8 @@ public final class GatewayMetrics: Sendable {
     let factory: PrometheusMetricsFactory
     /// Every handle made so far, by label and dimensions: each is made once, then reused.
     private let handles = Mutex<[HandleKey: any Sendable]>([:])
+    /// The last hour's submissions per submitter and format, for the console's overview chart.
+    public let submissionActivity = SubmissionActivity()
 
     private struct HandleKey: Hashable {
         var label: String

@@ -58,6 +58,7 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             built = try buildApplication(configuration: configuration, logger: logger) { port in
                 Console.out.line("xgw: listening on \(configuration.scheme)://\(configuration.listen):\(port)")
+                Console.out.line("xgw: console at \(configuration.scheme)://\(configuration.listen):\(port)/console/ (sign in with an API token)")
                 Console.out.flush()
             }
         } catch let error as ServerConfigurationError {
