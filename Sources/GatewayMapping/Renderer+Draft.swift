@@ -237,20 +237,6 @@ extension Inverse {
 
     /// An HTML fragment of one `<p>` per paragraph: text escaped, a line break as `<br>`.
     static func html(_ paragraphs: [String]) -> String {
-        var out = ""
-        for p in paragraphs {
-            out += "<p>"
-            for ch in p.unicodeScalars {
-                switch ch {
-                case "&": out += "&amp;"
-                case "<": out += "&lt;"
-                case ">": out += "&gt;"
-                case "\n": out += "<br>"
-                default: out.unicodeScalars.append(ch)
-                }
-            }
-            out += "</p>"
-        }
-        return out
+        paragraphs.map { "<p>" + MarkupEscaping.html($0, lineBreak: "<br>") + "</p>" }.joined()
     }
 }

@@ -36,20 +36,7 @@ enum FixtureReport {
     }
 
     static func junit(_ results: [FixtureResult]) {
-        func esc(_ s: String) -> String {
-            var out = ""
-            for u in s.unicodeScalars {
-                switch u {
-                case "&": out += "&amp;"
-                case "<": out += "&lt;"
-                case ">": out += "&gt;"
-                case "\"": out += "&quot;"
-                case "\n", "\t": out.unicodeScalars.append(u)
-                default: if u.value >= 0x20 { out.unicodeScalars.append(u) }
-                }
-            }
-            return out
-        }
+        func esc(_ s: String) -> String { MarkupEscaping.xml(s) }
         let failed = results.filter { !$0.passed }.count
         let total = results.reduce(0) { $0 + $1.seconds }
         Console.out.line("<?xml version=\"1.0\" encoding=\"UTF-8\"?>")
