@@ -38,7 +38,8 @@ public func buildApplication(
                 idleTimeout: .nanoseconds(Int64(configuration.idleTimeoutSeconds * 1e9)))),
         configuration: ApplicationConfiguration(address: .hostname(configuration.listen, port: configuration.port), serverName: "xgw"),
         services: (gateway.queueService.map { [$0] } ?? []) + [RetentionService(gateway: gateway), CertificateWatch(gateway: gateway), Connectors(gateway: gateway)]
-            + (gateway.directory.map { [DirectoryWatch(directory: $0)] } ?? [HangupReload(gateway: gateway)]) + (try federationServices(gateway: gateway, logger: logger)),
+            + [HangupReload(gateway: gateway)] + (gateway.directory.map { [DirectoryWatch(directory: $0)] } ?? [])
+            + (try federationServices(gateway: gateway, logger: logger)),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger)
     return (application, gateway)

@@ -4,11 +4,14 @@ import Logging
 import ServiceLifecycle
 import UnixSignals
 
-/// One-node mode (no `node` section; node mode has `DirectoryWatch`): SIGHUP re-reads the CRL and
-/// the participants' keys and certificates, and the mappings and routes, at once, and logs so.
-/// SIGHUP does not stop the server, and no request is dropped: a new set of mappings and routes is
-/// loaded whole and checked first (routes as `xgw mappings lint` checks them), then swapped in (`MappingSet`); a set that does not load is
-/// refused with a log line naming its problems, and the previous one keeps serving.
+/// SIGHUP, in both modes, re-reads at once (without stopping the server): in node mode the
+/// directory file (`NodeDirectory.reload`, adopted only if it passes acceptance) and the TLS root
+/// and CRL (`NodeTLS.reloadTrust`); in both modes the alliance CRL with the participants' keys and
+/// certificates, then the mappings and routes. No request is dropped: a new set of mappings and
+/// routes is loaded whole and checked first (routes as `xgw mappings lint` checks them), then
+/// swapped in (`MappingSet`); a set that does not load is refused with a log line naming its
+/// problems, and the previous one keeps serving. The one handler of SIGHUP (`DirectoryWatch` only
+/// looks at the directory file's modification time).
 struct HangupReload: Service {
     let gateway: Gateway
 
@@ -23,8 +26,19 @@ struct HangupReload: Service {
 }
 
 extension Gateway {
-    /// What SIGHUP does in one-node mode.
+    /// What SIGHUP does (both modes): the directory and the TLS CRL (node mode), the alliance CRL
+    /// and keys, the mappings and routes.
     func reloadOnHangup() {
+        if let directory {
+            logger.notice("SIGHUP: reading the directory file", metadata: ["file": .string(directory.node.directory)])
+            directory.reload()
+        }
+        if let nodeTLS {
+            let read = nodeTLS.reloadTrust()
+            logger.notice(
+                "SIGHUP: re-read the TLS root and CRL",
+                metadata: ["crl": .string(nodeTLS.crlPath), "reloaded": .string(read ? "yes" : "no (a file could not be read; the previous ones stay)")])
+        }
         let reloaded = keys.reload()
         let unusable = keys.statuses().filter { $0.unavailable != nil }.map(\.participant)
         logger.notice(

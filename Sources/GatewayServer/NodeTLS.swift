@@ -94,6 +94,17 @@ final class NodeTLS: Sendable {
         return trust.withLock { $0 }
     }
 
+    /// Reads the TLS root and CRL now, changed or not (SIGHUP); false when one cannot be read (the
+    /// previous ones stay: a half-written CRL never lifts a revocation).
+    @discardableResult
+    func reloadTrust() -> Bool {
+        let stamps = FileChangeCheck.stamps(of: files.paths)
+        guard let loaded = try? Self.loadTrust(rootPath: rootPath, crlPath: crlPath) else { return false }
+        trust.withLock { $0 = loaded }
+        files.record(stamps)
+        return true
+    }
+
     /// Replaces the TLS CRL with one adopted from a peer (already checked by the caller).
     func adopt(crl: CertificateRevocationList) throws {
         try FileBytes.write(try crl.pem(), to: crlPath)

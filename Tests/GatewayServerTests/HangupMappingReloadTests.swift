@@ -43,12 +43,7 @@ import Testing
 
         // New rules: xinsheng's traffic to liangping instead; SIGHUP; the next record goes there.
         let routesFile = mappings.appendingPathComponent("routes.yaml")
-        let original = try String(contentsOf: routesFile, encoding: .utf8)
-        let changed = original.replacingOccurrences(
-            of: "match: { kind: traffic-violation, submitter: [xinsheng] }\n    to: [renshi]",
-            with: "match: { kind: traffic-violation, submitter: [xinsheng] }\n    to: [liangping]")
-        try #require(changed != original, "the rule to change is in routes.yaml")
-        try changed.write(to: routesFile, atomically: true, encoding: .utf8)
+        let changed = try #require(try HangupTesting.rerouteTraffic(in: routesFile, submitter: "xinsheng", from: "renshi", to: "liangping"))
         kill(server.process.processIdentifier, SIGHUP)
         #expect(try await Self.waitForLog(server, "SIGHUP: reloaded the mappings and routes"), "\(server.log.suffix(2000))")
         answer = try await client.call("POST", "/v1/documents", token: xinsheng, body: chongqingTraffic(tag: "1", count: 1))
@@ -68,20 +63,10 @@ import Testing
         // Requests in flight while SIGHUP reloads (good rules again) all succeed.
         try changed.write(to: routesFile, atomically: true, encoding: .utf8)
         let pid = server.process.processIdentifier
-        let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
-            for i in 0..<30 {
-                group.addTask { try await client.call("POST", "/v1/documents", token: xinsheng, body: chongqingTraffic(tag: "f\(i)", count: 1)).status }
-            }
-            group.addTask {
-                for _ in 0..<5 {
-                    kill(pid, SIGHUP)
-                    try await Task.sleep(for: .milliseconds(30))
-                }
-                return 200
-            }
-            return try await group.reduce(into: [Int]()) { $0.append($1) }
+        let statuses = try await HangupTesting.statusesDuringHangups(pid: pid, count: 30) { i in
+            try await client.call("POST", "/v1/documents", token: xinsheng, body: chongqingTraffic(tag: "f\(i)", count: 1)).status
         }
-        #expect(statuses.allSatisfy { $0 == 200 }, "\(statuses)")
+        #expect(statuses.count == 30 && statuses.allSatisfy { $0 == 200 }, "\(statuses)")
         #expect(try await Self.waitForLog(server, "SIGHUP: reloaded the mappings and routes", count: 2), "\(server.log.suffix(2000))")
         #expect(server.process.isRunning)
         #expect(try await Self.queued(client, liangping) == 32)

@@ -16,7 +16,8 @@ struct ServeCommand: AsyncParsableCommand {
             listening on 127.0.0.1:8080. database: postgres://… (config key or XGW_DATABASE) puts the queue in PostgreSQL \
             instead, so that several nodes can share it (docs/postgres.md). Environment overrides: XGW_LISTEN, XGW_PORT, XGW_DATA, \
             XGW_DATABASE, XGW_ALGORITHM. Stops cleanly on SIGINT or SIGTERM. With SQLite, one server per data folder \
-            (<data>/xgw.lock); SIGHUP re-reads the CRL (and, in node mode, the directory file).
+            (<data>/xgw.lock); SIGHUP re-reads the CRL, keys, mappings and routes (and, in node mode, the \
+            directory file and the TLS CRL) without dropping a request.
             """)
 
     @Option(name: .long, help: ArgumentHelp("YAML configuration file (see docs/server.md).", valueName: "FILE"))
