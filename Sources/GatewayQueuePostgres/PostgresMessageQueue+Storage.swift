@@ -14,7 +14,10 @@ extension PostgresMessageQueue {
             // there is one (a lease's expired leases: one round trip less), else on its own.
             var turn: String?
             if case .leasable(let participant, _) = step.selection { turn = participant }
-            if let participant = turn, first?.selection != .expiredLeases(participant: participant) {
+            if let participant = turn, let first, first.selection == .expiredLeases(participant: participant) {
+                return try await Self.lease(first, step, participant: participant, connection, now: now, logger: logger)
+            }
+            if let participant = turn {
                 try await connection.query(
                     "SELECT pg_advisory_xact_lock(hashtextextended(\("xgw.lease:" + participant), 0))", logger: logger)
                 turn = nil
@@ -56,7 +59,7 @@ extension PostgresMessageQueue {
     public func stored(_ date: Date) -> Date { Self.date(Self.millis(date)) }
 
     /// Selects a step's rows (locked until the transaction ends), decides and writes the result.
-    private static func run<Output>(
+    static func run<Output>(
         _ step: QueueStep<Output>, _ connection: PostgresConnection, now: Date, takingTurn turn: String?, logger: Logger
     ) async throws -> Output {
         let (transitions, output) = try step.decide(
@@ -110,30 +113,17 @@ extension PostgresMessageQueue {
                 ORDER BY m.id \(unescaped: lock) SKIP LOCKED
                 """
         case .leasable(let participant, let max):
-            // The FIFO-group rule of `LeaseSelection` in SQL (see SQLiteMessageQueue.leaseSQL).
             content = true
-            query = """
-                SELECT \(unescaped: contentColumns)
-                FROM message m JOIN envelope e ON e.id = m.envelope_id
-                WHERE m.destination = \(participant) AND m.state = 'queued' AND m.available_at <= \(nowMillis)
-                  AND NOT EXISTS (
-                    SELECT 1 FROM message p
-                    WHERE p.destination = m.destination AND p.record_id = m.record_id AND p.state IN ('queued', 'leased')
-                      AND (p.state = 'leased' OR p.updated_at < m.updated_at
-                           OR (p.updated_at = m.updated_at AND p.id < m.id)))
-                  AND NOT (\(Outbox.isOutbox(participant)) AND EXISTS (
-                    SELECT 1 FROM message d
-                    WHERE d.destination = m.destination AND d.record_id = m.record_id AND d.state = 'dead'
-                      AND (d.updated_at < m.updated_at OR (d.updated_at = m.updated_at AND d.id < m.id))))
-                ORDER BY m.available_at, m.id
-                LIMIT \(max)
-                \(unescaped: lock) SKIP LOCKED
-                """
+            query = leasableQuery(participant: participant, max: max, nowMillis: nowMillis, lock: forUpdate)
         case .leaseHolders(let participant, let tokens) where forUpdate:
-            query = """
-                SELECT \(unescaped: messageColumns) FROM message m
-                WHERE m.lease_token = ANY(\(tokens.map(\.rawValue))) AND m.destination = \(participant) FOR UPDATE
-                """
+            // Every ack, nack and dead-lettering: prepared.
+            var rows: [StoredMessage] = []
+            for try await row in try await connection.execute(
+                LeaseHolders(tokens: tokens.map(\.rawValue), participant: participant), logger: logger
+            ) {
+                rows.append(try message(row, content: false))
+            }
+            return rows
         case .leaseHolders(let participant, let tokens):
             content = true
             query = """
@@ -153,7 +143,7 @@ extension PostgresMessageQueue {
     }
 
     /// The message in a row of `messageColumns` (or `contentColumns`).
-    private static func message(_ row: PostgresRow, content: Bool) throws -> StoredMessage {
+    static func message(_ row: PostgresRow, content: Bool) throws -> StoredMessage {
         let columns = row.makeRandomAccess()
         let outcome = try columns[7].decode(String?.self)
         let reason = try columns[8].decode(String?.self)
@@ -179,7 +169,7 @@ extension PostgresMessageQueue {
     }
 
     /// Writes decided transitions and their history, and enqueues what acks forward.
-    private static func store(_ connection: PostgresConnection, _ transitions: [Transition], logger: Logger) async throws {
+    static func store(_ connection: PostgresConnection, _ transitions: [Transition], logger: Logger) async throws {
         // Acks write only what an ack changes (as the former ack statement did): a narrower row
         // to encode and to update. Any other transition writes the whole delivery state.
         let acks = transitions.filter { $0.delivery.state == .acked }
@@ -208,50 +198,101 @@ extension PostgresMessageQueue {
     private static func storeAcks(_ connection: PostgresConnection, _ transitions: [Transition], logger: Logger) async throws {
         guard !transitions.isEmpty else { return }
         try await update(
-            connection, rows: try json(transitions.map(AckRow.init)),
-            columns: "id bigint, outcome text, reason text, receipt text, at bigint",
-            set: """
-                state = 'acked', lease_token = NULL, lease_expires_at = NULL, outcome = u.outcome, reason = u.reason,
-                receipt = decode(u.receipt, 'base64'), acked_at = u.at
-                """,
-            history: try json(transitions.flatMap(HistoryRow.rows)), logger: logger)
+            connection, AckUpdate(rows: try json(transitions.map(AckRow.init)), history: try json(transitions.flatMap(HistoryRow.rows))),
+            logger: logger)
     }
 
     /// Any other transition: the whole delivery state, with the history.
     private static func storeStates(_ connection: PostgresConnection, _ transitions: [Transition], logger: Logger) async throws {
         guard !transitions.isEmpty else { return }
         try await update(
-            connection, rows: try json(transitions.map(DeliveryRow.init)),
-            columns: """
-                id bigint, state text, delivery_count int, available_at bigint, lease_token text, lease_expires_at bigint,
-                last_error text, outcome text, reason text, died_at bigint
-                """,
-            set: """
-                state = u.state, delivery_count = u.delivery_count, available_at = u.available_at, lease_token = u.lease_token,
-                lease_expires_at = u.lease_expires_at, last_error = u.last_error, outcome = u.outcome, reason = u.reason,
-                died_at = u.died_at
-                """,
-            history: try json(transitions.flatMap(HistoryRow.rows)), logger: logger)
+            connection,
+            StateUpdate(rows: try json(transitions.map(DeliveryRow.init)), history: try json(transitions.flatMap(HistoryRow.rows))),
+            logger: logger)
     }
 
-    /// One statement: updates the messages of `rows` (JSON records of `columns`, as `u`) with
-    /// `set` and inserts the `history` rows in their order.
-    private static func update(
-        _ connection: PostgresConnection, rows: String, columns: String, set: String, history: String, logger: Logger
-    ) async throws {
-        try await connection.query("""
-            WITH u AS (
-              SELECT * FROM jsonb_to_recordset(\(rows)::jsonb) AS u(\(unescaped: columns))
-            ), updated AS (
-              UPDATE message m SET \(unescaped: set) FROM u WHERE m.id = u.id RETURNING m.id
-            )
-            INSERT INTO history (message_id, at, event, delivery_count, detail)
-            SELECT h.message_id, h.at, h.event, h.delivery_count, h.detail
-            FROM ROWS FROM (jsonb_to_recordset(\(history)::jsonb)
-                   AS (message_id bigint, at bigint, event text, delivery_count int, detail text))
-                 WITH ORDINALITY AS h(message_id, at, event, delivery_count, detail, n)
-            ORDER BY h.n
-            """, logger: logger)
+    private static func update(_ connection: PostgresConnection, _ statement: some QueueStatement, logger: Logger) async throws {
+        for try await _ in try await connection.execute(statement, logger: logger) {}
+    }
+
+    /// One statement: updates the messages of `$1` (JSON records of `columns`, as `u`) with
+    /// `set` and inserts the history rows of `$2` in their order. The ids are also given as an
+    /// array (`= ANY`): joined with the JSON rows alone, a table without statistics is read whole
+    /// (a sequential scan and a hash join: O(table) per batch).
+    static func updateSQL(columns: String, set: String) -> String {
+        """
+        WITH u AS (
+          SELECT * FROM jsonb_to_recordset($1::jsonb) AS u(\(columns))
+        ), updated AS (
+          UPDATE message m SET \(set) FROM u WHERE m.id = u.id AND m.id = ANY(ARRAY(SELECT id FROM u))
+          RETURNING m.id
+        )
+        INSERT INTO history (message_id, at, event, delivery_count, detail)
+        SELECT h.message_id, h.at, h.event, h.delivery_count, h.detail
+        FROM ROWS FROM (jsonb_to_recordset($2::jsonb)
+               AS (message_id bigint, at bigint, event text, delivery_count int, detail text))
+             WITH ORDINALITY AS h(message_id, at, event, delivery_count, detail, n)
+        ORDER BY h.n
+        """
+    }
+}
+
+/// A statement the driver runs often, prepared once per connection (PostgresNIO keeps it by
+/// `name`): no parse and plan per call. Rows are handed over as they come.
+protocol QueueStatement: PostgresPreparedStatement where Row == PostgresRow {
+    var bindings: PostgresBindings { get }
+}
+
+extension QueueStatement {
+    static var name: String { "xgw_" + String(describing: self) }
+    func makeBindings() -> PostgresBindings { bindings }
+    func decodeRow(_ row: PostgresRow) -> PostgresRow { row }
+}
+
+/// The messages of a participant holding lease tokens, locked (an ack's, a nack's selection).
+struct LeaseHolders: QueueStatement {
+    static let sql = "SELECT \(PostgresMessageQueue.messageColumns) FROM message m WHERE m.lease_token = ANY($1) AND m.destination = $2 FOR UPDATE"
+    var bindings = PostgresBindings(capacity: 2)
+
+    init(tokens: [String], participant: String) {
+        bindings.append(tokens)
+        bindings.append(participant)
+    }
+}
+
+/// Acks: outcome, receipt and ack time (`storeAcks`).
+struct AckUpdate: QueueStatement {
+    static let sql = PostgresMessageQueue.updateSQL(
+        columns: "id bigint, outcome text, reason text, receipt text, at bigint",
+        set: """
+            state = 'acked', lease_token = NULL, lease_expires_at = NULL, outcome = u.outcome, reason = u.reason,
+            receipt = decode(u.receipt, 'base64'), acked_at = u.at
+            """)
+    var bindings = PostgresBindings(capacity: 2)
+
+    init(rows: String, history: String) {
+        bindings.append(rows)
+        bindings.append(history)
+    }
+}
+
+/// Any other transition: the whole delivery state (`storeStates`).
+struct StateUpdate: QueueStatement {
+    static let sql = PostgresMessageQueue.updateSQL(
+        columns: """
+            id bigint, state text, delivery_count int, available_at bigint, lease_token text, lease_expires_at bigint,
+            last_error text, outcome text, reason text, died_at bigint
+            """,
+        set: """
+            state = u.state, delivery_count = u.delivery_count, available_at = u.available_at, lease_token = u.lease_token,
+            lease_expires_at = u.lease_expires_at, last_error = u.last_error, outcome = u.outcome, reason = u.reason,
+            died_at = u.died_at
+            """)
+    var bindings = PostgresBindings(capacity: 2)
+
+    init(rows: String, history: String) {
+        bindings.append(rows)
+        bindings.append(history)
     }
 }
 
