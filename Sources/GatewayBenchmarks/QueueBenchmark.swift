@@ -16,15 +16,24 @@ public struct QueueBenchmark {
     public var database: String?
     /// SQLite's `synchronous` setting.
     public var synchronous: SQLiteMessageQueue.Synchronous
+    /// `Benchmarks/postgres/floor.sh`, run between the PostgreSQL driver's batched measurements
+    /// (nil: `Benchmarks/postgres/floor.sh` under the current directory, when there is one).
+    public var floorScript: String?
+    /// The larger backlog of the backlog measurement (lease+ack cost with `backlog` queued against
+    /// a tenth of it, every driver); 0 skips it.
+    public var backlog: Int
 
     public init(
-        messages: Int, envelopeBytes: Int, directory: String?, database: String?, synchronous: SQLiteMessageQueue.Synchronous
+        messages: Int, envelopeBytes: Int, directory: String?, database: String?, synchronous: SQLiteMessageQueue.Synchronous,
+        floorScript: String? = nil, backlog: Int = 0
     ) {
         self.messages = messages
         self.envelopeBytes = envelopeBytes
         self.directory = directory
         self.database = database
         self.synchronous = synchronous
+        self.floorScript = floorScript
+        self.backlog = backlog
     }
 
     public func run(output: some BenchmarkOutput) async throws {
@@ -43,6 +52,7 @@ public struct QueueBenchmark {
         let label = "sqlite (\(synchronous.rawValue.lowercased()))"
         try await measure(label, sqlite, output: output)
         try await measureConcurrent(label, sqlite, callers: 32, output: output)
+        try await measureBacklog(label, sqlite, output: output)
         try await measure("in-memory", InMemoryMessageQueue(), output: output)
         if let database { try await measurePostgres(database, output: output) }
     }
@@ -57,9 +67,12 @@ public struct QueueBenchmark {
         let running = Task { await queue.run() }
         defer { running.cancel() }
         try await queue.migrate()
+        let floor = PostgresFloor.find(floorScript).map { PostgresFloor(script: $0, url: url, schema: settings.schema) }
+        if floor == nil { output.line("(no Benchmarks/postgres/floor.sh here: PostgreSQL's own floor not measured; --floor PATH)") }
         do {
-            try await measure("postgres", queue, output: output)
+            try await measure("postgres", queue, output: output, floor: floor)
             try await measureConcurrent("postgres", queue, callers: 32, output: output)
+            try await measureBacklog("postgres", queue, output: output)
         } catch {
             try? await queue.dropSchema()
             throw error
@@ -67,7 +80,9 @@ public struct QueueBenchmark {
         try await queue.dropSchema()
     }
 
-    private func measure(_ driver: String, _ queue: any MessageQueue, output: some BenchmarkOutput) async throws {
+    private func measure(
+        _ driver: String, _ queue: any MessageQueue, output: some BenchmarkOutput, floor: PostgresFloor? = nil
+    ) async throws {
         let body = Array(repeating: UInt8(ascii: "x"), count: envelopeBytes)
         var serial = 0
         func items(_ count: Int) -> [EnqueueItem] {
@@ -85,11 +100,15 @@ public struct QueueBenchmark {
         for batch in [100, 1] {
             let total = batch == 1 ? messages / 10 : messages
             let documents = (0..<(total / batch)).map { _ in items(batch) }
-            try await report(driver, "enqueue", batch: batch, messages: total, output: output) {
+            // PostgreSQL's own rate for the same work just before the driver's (batches of 100).
+            let floorRates = batch == 100 ? floor : nil
+            let enqueueFloor = try floorRates.map { try self.floorRate($0, "enqueue", messages: total, output: output) }
+            try await report(driver, "enqueue", batch: batch, messages: total, floor: enqueueFloor, output: output) {
                 for document in documents { _ = try await queue.enqueue(submitter: "renshi", items: document) }
             }
             var done = 0
-            try await report(driver, "lease+ack", batch: batch, messages: total, output: output) {
+            let leaseFloor = try floorRates.map { try self.floorRate($0, "lease+ack", messages: total, output: output) }
+            try await report(driver, "lease+ack", batch: batch, messages: total, floor: leaseFloor, output: output) {
                 while done < total {
                     let leased = try await queue.lease(participant: "xinsheng", max: batch, visibility: 300)
                     if leased.isEmpty { throw QueueError(.storage, "queue drained early after \(done)") }
@@ -139,10 +158,61 @@ public struct QueueBenchmark {
         }
     }
 
+    /// Runs one phase of PostgreSQL's floor and prints it as a line of the table.
+    private func floorRate(_ floor: PostgresFloor, _ phase: String, messages: Int, output: some BenchmarkOutput) throws -> Double {
+        let rate = try floor.rate(phase, messages: messages)
+        if phase == "lease+ack" { try floor.clean() }
+        output.line(
+            "postgres floor".padding(toLength: 19, withPad: " ", startingAt: 0) + phase.padding(toLength: 14, withPad: " ", startingAt: 0)
+                + "100".padding(toLength: 7, withPad: " ", startingAt: 0) + String(messages).padding(toLength: 10, withPad: " ", startingAt: 0)
+                + String(format: "%-12.0f %.1f", rate, 1e6 / rate) + "   (pgbench, Benchmarks/postgres/floor.sh)")
+        output.flush()
+        return rate
+    }
+
+    /// Lease+ack cost per message (batches of 100) with `backlog` queued against a tenth of it:
+    /// each backlog in a destination of its own, leased until `messages / 2` are acked (at most
+    /// the smaller backlog). The ratio should stay near 1 (goal ≤ 1.5): a lease reads what it
+    /// returns, never the backlog.
+    private func measureBacklog(_ driver: String, _ queue: any MessageQueue, output: some BenchmarkOutput) async throws {
+        guard backlog >= 1_000 else { return }
+        let body = Array(repeating: UInt8(ascii: "x"), count: envelopeBytes)
+        let run = UUID().uuidString.prefix(8).lowercased()
+        var cost: [Int: Double] = [:]
+        let leased = min(backlog / 10, max(messages / 2, 100))
+        for size in [backlog / 10, backlog] {
+            let destination = "backlog-\(run)-\(size)"
+            for start in stride(from: 0, to: size, by: 100) {
+                _ = try await queue.enqueue(submitter: "renshi", items: (start..<min(start + 100, size)).map { n in
+                    EnqueueItem(
+                        envelopeId: "\(run)-\(size)-\(n)", kind: "traffic-violation", recordId: "b-\(run)-\(size)-\(n)",
+                        updatedAt: "2026-01-01T00:00:00Z", payloadDigest: "b\(n)", destinations: [destination], envelope: body)
+                })
+            }
+            var done = 0
+            cost[size] = try await report(driver, "lease+ack @\(size / 1000)k", batch: 100, messages: leased, output: output) {
+                while done < leased {
+                    let batch = try await queue.lease(participant: destination, max: 100, visibility: 300)
+                    if batch.isEmpty { throw QueueError(.storage, "backlog drained early after \(done)") }
+                    _ = try await queue.ack(participant: destination, batch.map { Acknowledgement(leaseToken: $0.leaseToken) })
+                    done += batch.count
+                }
+            }
+        }
+        if let small = cost[backlog / 10], let large = cost[backlog], small > 0 {
+            output.line(
+                driver + " lease+ack cost per message with \(backlog) queued / with \(backlog / 10) queued: "
+                    + String(format: "%.2f× (goal ≤ 1.5×)", small / large))
+            output.flush()
+        }
+    }
+
+    /// Prints one line of the table; returns the rate (messages/s).
+    @discardableResult
     private func report(
-        _ driver: String, _ operation: String, batch: Int, messages: Int, output: some BenchmarkOutput,
+        _ driver: String, _ operation: String, batch: Int, messages: Int, floor: Double? = nil, output: some BenchmarkOutput,
         _ body: () async throws -> Void
-    ) async throws {
+    ) async throws -> Double {
         let cpuStart = CPUTime.process()
         let start = DispatchTime.now().uptimeNanoseconds
         try await body()
@@ -153,7 +223,9 @@ public struct QueueBenchmark {
                 + operation.padding(toLength: 14, withPad: " ", startingAt: 0)
                 + String(batch).padding(toLength: 7, withPad: " ", startingAt: 0)
                 + String(messages).padding(toLength: 10, withPad: " ", startingAt: 0)
-                + String(format: "%-12.0f %-11.1f %.1f", Double(messages) / elapsed, elapsed / Double(messages) * 1e6, cpu / Double(messages) * 1e6))
+                + String(format: "%-12.0f %-11.1f %-14.1f", Double(messages) / elapsed, elapsed / Double(messages) * 1e6, cpu / Double(messages) * 1e6)
+                + (floor.map { String(format: " %.2f of the floor", Double(messages) / elapsed / $0) } ?? ""))
         output.flush()
+        return Double(messages) / elapsed
     }
 }

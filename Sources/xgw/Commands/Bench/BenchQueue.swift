@@ -26,12 +26,21 @@ struct BenchQueue: AsyncParsableCommand {
     @Option(help: "SQLite synchronous setting: full (default, survives power loss) or normal (survives kill -9).")
     var synchronous = "full"
 
+    @Option(help: ArgumentHelp(
+        "PostgreSQL's own floor, run between the driver's batched measurements (default: Benchmarks/postgres/floor.sh in the current directory).",
+        valueName: "PATH"))
+    var floor: String?
+
+    @Option(help: "Also measure lease+ack cost with this many messages queued against a tenth of it, every driver (0: skip).")
+    var backlog = 0
+
     func run() async throws {
         guard let sync = SQLiteMessageQueue.Synchronous(rawValue: synchronous.uppercased()) else {
             throw ValidationError("--synchronous must be full or normal")
         }
         let benchmark = QueueBenchmark(
-            messages: messages, envelopeBytes: envelopeBytes, directory: directory, database: database, synchronous: sync)
+            messages: messages, envelopeBytes: envelopeBytes, directory: directory, database: database, synchronous: sync,
+            floorScript: floor, backlog: backlog)
         try await BenchmarkError.reported { try await benchmark.run(output: Console.out) }
     }
 }
