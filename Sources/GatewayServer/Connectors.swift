@@ -43,7 +43,12 @@ struct Connectors: Service {
     }
 
     func run() async throws {
-        guard !connectors.isEmpty else { return }
+        guard !connectors.isEmpty else {
+            // Nothing to run; but a service that returns ends the whole service group (the server
+            // with it), so wait for the shutdown.
+            try? await gracefulShutdown()
+            return
+        }
         var configuration = HTTPClient.Configuration()
         configuration.redirectConfiguration = .disallow
         configuration.timeout = .init(connect: .seconds(10))
