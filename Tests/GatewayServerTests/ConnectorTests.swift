@@ -1,6 +1,7 @@
 import Foundation
 import GatewayMapping
 import GatewayModel
+import GatewayServer
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -75,6 +76,41 @@ struct ConnectorTests {
     /// The receipts of what `submitter` sent (the `receipts` member of `GET /v1/receipts`).
     static func receipts(_ client: HTTPClient, token: String) async throws -> [JSONValue] {
         try await client.call("GET", "/v1/receipts", token: token).json?["receipts"]?.arrayValue ?? []
+    }
+
+    /// `connector:` as `xgw serve --config` reads it: one of the two kinds, every key checked and
+    /// named by its whole path.
+    @Test(arguments: [
+        ("fileDrop: { folder: /srv/drop }\nhttpPush: { url: \"http://127.0.0.1:9/in\" }", "participants.renshi.delivery.connector: exactly one of fileDrop and httpPush"),
+        ("{}", "participants.renshi.delivery.connector: exactly one of fileDrop and httpPush"),
+        ("fileDrop: { folder: /srv/drop, mode: 644 }", "unknown key 'participants.renshi.delivery.connector.fileDrop.mode'"),
+        ("httpPush: { url: \"ftp://office/in\" }", "participants.renshi.delivery.connector.httpPush.url must be an http:// or https:// URL"),
+        ("httpPush: { url: \"http://office/in\", timeout: 0 }", "participants.renshi.delivery.connector.httpPush.timeout must be in (0, 3600]"),
+        ("httpPush: { url: \"http://office/in\", headers: { Idempotency-Key: x } }", "participants.renshi.delivery.connector.httpPush.headers: Idempotency-Key is set by the connector"),
+    ])
+    func aWrongConnectorIsRefusedNamingTheKey(connector: String, message: String) throws {
+        let folder = try ServerProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = try Self.configuration(in: folder, participant: "renshi", formats: [:], connector: connector)
+        #expect(throws: ServerConfigurationError.self) { try ServerConfiguration.load(file: file, environment: [:]) }
+        do {
+            _ = try ServerConfiguration.load(file: file, environment: [:])
+        } catch {
+            #expect(error.message.contains(message), "\(error.message)")
+        }
+    }
+
+    @Test func anHTTPPushConnectorIsReadWithItsHeadersAndTimeout() throws {
+        let folder = try ServerProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = try Self.configuration(
+            in: folder, participant: "xinsheng", formats: ["traffic-violation": "cq-traffic-json"],
+            connector: "httpPush:\n  url: https://office.example/xgw?k=1\n  headers: { Authorization: Bearer s }\n  timeout: 12.5")
+        let configuration = try ServerConfiguration.load(file: file, environment: [:])
+        let connector = try #require(configuration.participants["xinsheng"]?.delivery.connector)
+        #expect(connector == .httpPush(.init(url: "https://office.example/xgw?k=1", headers: ["Authorization": "Bearer s"], timeoutSeconds: 12.5)))
+        #expect(connector.target == "https://office.example/xgw", "no query in logs and dead letters")
+        #expect(configuration.participants["xinsheng"]?.delivery.formats == ["traffic-violation": "cq-traffic-json"])
     }
 
     /// A Sichuan traffic batch submitted at 任市 lands at 新盛 as one `cq-traffic-json` document per
