@@ -12,7 +12,9 @@ import NIOCore
 /// session's CSRF token; every answer carries a strict Content-Security-Policy. See docs/console.md.
 final class Console: Sendable {
     /// Every page, in navigation order. A new page is a new file with a `ConsolePage` type, added here.
-    static let pages: [any ConsolePage.Type] = [OverviewPage.self, MessagesPage.self, MessagePage.self]
+    static let pages: [any ConsolePage.Type] = [
+        OverviewPage.self, MessagesPage.self, MessagePage.self, DeadLettersPage.self, PlaygroundPage.self, ParticipantsPage.self,
+    ]
 
     static let sessionCookie = "xgw_session"
     static let signInCookie = "xgw_signin"
@@ -87,7 +89,9 @@ final class Console: Sendable {
         }
         var form: [String: String] = [:]
         if post {
-            form = ConsoleFormat.form(try await readBody(request, limit: Self.maxFormBytes))
+            let body = try await readBody(request, limit: Self.maxFormBytes)
+            // A form with a file input (the mapping playground) comes as multipart/form-data.
+            form = ConsoleMultipart.fields(body, contentType: request.headers[.contentType]) ?? ConsoleFormat.form(body)
             guard let csrf = form["_csrf"], ConsoleSessions.same(csrf, session.csrf) else {
                 context.logger.info("console form refused: no or wrong CSRF token", metadata: ["page": .string(P.templateName)])
                 throw ConsoleError(.forbidden, "表单缺少有效的 CSRF 令牌 The form lacks a valid CSRF token")
