@@ -8,6 +8,7 @@ struct BenchCommand: AsyncParsableCommand {
         abstract: "Measure throughput (records/s, µs per record) on this machine, one core.",
         subcommands: [
             BenchTranslate.self,
+            BenchRender.self,
             BenchLarge.self,
             BenchPipeline.self,
             BenchSign.self,
