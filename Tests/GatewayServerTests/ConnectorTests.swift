@@ -155,6 +155,42 @@ struct ConnectorTests {
         #expect(acked.first?["detail"]?.stringValue?.contains("cq-traffic-json") == true, "\(history)")
     }
 
+    /// A drop folder that cannot be written (its path is a file): each attempt is nacked naming
+    /// the folder, the message dies after `retry.maxDeliveries`, nothing is acked; once the path is
+    /// a folder again, ops replay it and it lands there and is acked.
+    @Test func anUnwritableDropFolderDeadLettersThenAReplayDelivers() async throws {
+        let folder = try ServerProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let drop = folder.appendingPathComponent("drop")
+        try Data("not a folder".utf8).write(to: drop)
+        let config = try Self.configuration(
+            in: folder, participant: "renshi", formats: ["traffic-violation": "sc-traffic-xml"], connector: "fileDrop: { folder: \(drop.path) }",
+            maxDeliveries: 2)
+        let server = try ServerProcess(data: try Self.data(in: folder), environment: Self.environment, arguments: ["--config", config])
+        defer { server.stop() }
+        let xinsheng = try #require(server.printedTokens["xinsheng"])
+        let ops = try #require(server.printedTokens["ops"])
+        let client = HTTPClient(port: server.port)
+        let submitted = try await client.call("POST", "/v1/documents", token: xinsheng, body: chongqingTraffic(tag: "DROP", count: 1))
+        let id = try #require(submitted.json?["records"]?.arrayValue?.first?["envelopeId"]?.stringValue)
+
+        var dead: JSONValue?
+        try await Self.eventually("a dead letter for renshi") {
+            dead = try await client.call("GET", "/v1/ops/dead-letters?participant=renshi", token: ops).json?["deadLetters"]?.arrayValue?.first
+            return dead != nil
+        }
+        #expect(dead?["envelopeId"]?.stringValue == id)
+        #expect(dead?["lastError"]?.stringValue?.hasPrefix("fileDrop to \(drop.path): ") == true, "\(String(describing: dead))")
+        #expect(try await Self.receipts(client, token: xinsheng).isEmpty)
+
+        try FileManager.default.removeItem(at: drop)
+        let messageId = try #require(dead?["messageId"]?.numberValue?.intValue)
+        let replayed = try await client.call("POST", "/v1/ops/dead-letters/\(messageId)/replay", token: ops)
+        #expect(replayed.status == 200, "\(replayed.text)")
+        try await Self.eventually("the receipt after the replay") { try await Self.receipts(client, token: xinsheng).count == 1 }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: drop.path) == [id + ".xml"])
+    }
+
     /// HTTP push to a real loopback receiver: each document POSTed once under its own
     /// `Idempotency-Key` (the envelope id), rendered as `sc-traffic-xml` (GBK) for 任市, with the
     /// configured header; acked after the 2xx.
