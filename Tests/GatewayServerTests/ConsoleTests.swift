@@ -170,7 +170,9 @@ import Testing
                 }
                 // Searching by envelope id finds exactly that one.
                 let search = try await browser.request(.get, "/console/messages?envelopeId=\(envelopes[1])")
-                #expect(search.text.contains(envelopes[1]) == sees && !search.text.contains(envelopes[2]))
+                // (the search field repeats the id: look for the row's link)
+                #expect(search.text.contains("/console/messages/\(envelopes[1])") == sees, "\(search.text)")
+                #expect(!search.text.contains(envelopes[2]))
             }
             // The overview of a participant shows its own queue only.
             let browser = Browser(client)
@@ -178,5 +180,30 @@ import Testing
             let overview = try await browser.request(.get, "/console/")
             #expect(overview.text.contains(">kaijiang</a>") && !overview.text.contains(">xinsheng</a>"), "\(overview.text.prefix(3000))")
         }
+    }
+
+    /// Over TLS the cookies are `Secure` too (a real `xgw serve` with an openssl-made certificate, read with curl).
+    @Test func overTLSTheCookiesAreSecure() async throws {
+        let folder = try ServerProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let key = folder.appendingPathComponent("office.key.pem").path
+        let certificate = folder.appendingPathComponent("office.cert.pem").path
+        let made = try TestBinary.runCommand(
+            "/usr/bin/openssl",
+            ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", certificate,
+             "-days", "2", "-subj", "/CN=console.example", "-addext", "subjectAltName=IP:127.0.0.1"])
+        try #require(made.status == 0, "\(made.error)")
+        let config = folder.appendingPathComponent("serve.yaml").path
+        try "tls:\n  certificate: \(certificate)\n  key: \(key)\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let data = folder.appendingPathComponent("data")
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+        let server = try ServerProcess(data: data, arguments: ["--config", config])
+        defer { server.stop() }
+        #expect(server.stdout.contains("console at https://127.0.0.1:\(server.port)/console/"), "\(server.stdout)")
+        let answer = try TestBinary.runCommand(
+            "/usr/bin/curl", ["-sS", "--cacert", certificate, "-D", "-", "-o", "/dev/null", "https://127.0.0.1:\(server.port)/console/signin"])
+        let cookie = answer.output.split(separator: "\r\n").first { $0.lowercased().hasPrefix("set-cookie: xgw_signin=") }
+        let line = try #require(cookie, "\(answer.output) \(answer.error)")
+        for flag in ["Secure", "HttpOnly", "SameSite=Strict"] { #expect(line.contains(flag), "\(flag) in \(line)") }
     }
 }

@@ -42,7 +42,7 @@ enum ConsoleAssets {
     static let css = """
         :root { --fg: #1d2330; --muted: #5b6475; --line: #d5d9e0; --bg: #f6f7f9; --accent: #0b5cad; --bad: #b3261e; --good: #1e7a34; }
         * { box-sizing: border-box; }
-        body { margin: 0; font: 15px/1.5 system-ui, "Noto Sans CJK SC", "PingFang SC", sans-serif; color: var(--fg); background: var(--bg); }
+        body { margin: 0; font: 15px/1.5 system-ui, "Noto Sans CJK SC", "PingFang SC", "WenQuanYi Zen Hei", sans-serif; color: var(--fg); background: var(--bg); }
         a { color: var(--accent); }
         a:focus, button:focus, input:focus, select:focus { outline: 3px solid #f0a500; outline-offset: 1px; }
         .skip { position: absolute; left: -999px; }
