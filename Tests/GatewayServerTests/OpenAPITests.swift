@@ -96,6 +96,7 @@ struct OpenAPITests {
                 case "/v1/documents": body = try fixture("cq-traffic-json/001-formats-example.json")
                 case "/v1/inbox/lease": json = ["max": 1]
                 case "/v1/inbox/{envelopeId}/ack": json = ["leaseToken": leaseToken, "outcome": "accepted"]
+                case "/v1/inbox/ack": json = ["acks": [["envelopeId": .string(envelopeId), "leaseToken": leaseToken]]]
                 default: break
                 }
                 let answer = try await client.call(method.uppercased(), concrete, token: token, body: body, json: json)
@@ -123,7 +124,7 @@ struct OpenAPITests {
                 }
             }
         }
-        #expect(operations == 19)
+        #expect(operations == 20)
 
         // Errors outside the documented routes keep the same shape; a stack or SQL never shows.
         let missing = try await client.call("GET", "/v1/nothing-here", token: tokens["renshi"])
