@@ -52,7 +52,12 @@ public struct QueueBenchmark {
         let label = "sqlite (\(synchronous.rawValue.lowercased()))"
         try await measure(label, sqlite, output: output)
         try await measureConcurrent(label, sqlite, callers: 32, output: output)
-        try await measureBacklog(label, sqlite, output: output)
+        if backlog >= 1_000 {
+            let second = base.appendingPathComponent("bench-\(UUID().uuidString.lowercased()).sqlite").path
+            defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: second + suffix) } }
+            try await measureBacklog(
+                label, small: sqlite, large: try SQLiteMessageQueue(path: second, synchronous: synchronous), output: output)
+        }
         try await measure("in-memory", InMemoryMessageQueue(), output: output)
         if let database { try await measurePostgres(database, output: output) }
     }
@@ -72,7 +77,21 @@ public struct QueueBenchmark {
         do {
             try await measure("postgres", queue, output: output, floor: floor)
             try await measureConcurrent("postgres", queue, callers: 32, output: output)
-            try await measureBacklog("postgres", queue, output: output)
+            if backlog >= 1_000 {
+                var second = settings
+                second.schema += "_large"
+                let large = PostgresMessageQueue(settings: second)
+                let runningLarge = Task { await large.run() }
+                defer { runningLarge.cancel() }
+                try await large.migrate()
+                do {
+                    try await measureBacklog("postgres", small: queue, large: large, output: output)
+                } catch {
+                    try? await large.dropSchema()
+                    throw error
+                }
+                try await large.dropSchema()
+            }
         } catch {
             try? await queue.dropSchema()
             throw error
@@ -170,41 +189,60 @@ public struct QueueBenchmark {
         return rate
     }
 
-    /// Lease+ack cost per message (batches of 100) with `backlog` queued against a tenth of it:
-    /// each backlog in a destination of its own, leased until `messages / 2` are acked (at most
-    /// the smaller backlog). The ratio should stay near 1 (goal ≤ 1.5): a lease reads what it
+    /// Lease+ack cost per message (batches of 100) with `backlog` queued against a tenth of it,
+    /// each backlog in a store of its own (`small`, `large`: a file or a schema each, so that
+    /// table and index sizes differ too) and leased in turns, one batch of each, so that the
+    /// shared machine's load weighs on both alike; until `messages / 2` are acked from each (at
+    /// most the smaller backlog). The ratio should stay near 1 (goal ≤ 1.5): a lease reads what it
     /// returns, never the backlog.
-    private func measureBacklog(_ driver: String, _ queue: any MessageQueue, output: some BenchmarkOutput) async throws {
+    private func measureBacklog(
+        _ driver: String, small: any MessageQueue, large: any MessageQueue, output: some BenchmarkOutput
+    ) async throws {
         guard backlog >= 1_000 else { return }
         let body = Array(repeating: UInt8(ascii: "x"), count: envelopeBytes)
         let run = UUID().uuidString.prefix(8).lowercased()
-        var cost: [Int: Double] = [:]
+        let destination = "backlog-\(run)"
+        let sizes = [backlog / 10, backlog]
+        let queues = [small, large]
         let leased = min(backlog / 10, max(messages / 2, 100))
-        for size in [backlog / 10, backlog] {
-            let destination = "backlog-\(run)-\(size)"
+        for (queue, size) in zip(queues, sizes) {
             for start in stride(from: 0, to: size, by: 100) {
                 _ = try await queue.enqueue(submitter: "renshi", items: (start..<min(start + 100, size)).map { n in
                     EnqueueItem(
-                        envelopeId: "\(run)-\(size)-\(n)", kind: "traffic-violation", recordId: "b-\(run)-\(size)-\(n)",
+                        envelopeId: "\(run)-\(size)-\(n)", kind: "traffic-violation", recordId: "b-\(run)-\(n)",
                         updatedAt: "2026-01-01T00:00:00Z", payloadDigest: "b\(n)", destinations: [destination], envelope: body)
                 })
             }
-            var done = 0
-            cost[size] = try await report(driver, "lease+ack @\(size / 1000)k", batch: 100, messages: leased, output: output) {
-                while done < leased {
-                    let batch = try await queue.lease(participant: destination, max: 100, visibility: 300)
-                    if batch.isEmpty { throw QueueError(.storage, "backlog drained early after \(done)") }
-                    _ = try await queue.ack(participant: destination, batch.map { Acknowledgement(leaseToken: $0.leaseToken) })
-                    done += batch.count
-                }
+        }
+        var seconds = [0.0, 0.0]
+        var cpu = [0.0, 0.0]
+        var done = [0, 0]
+        while done.contains(where: { $0 < leased }) {
+            for index in 0..<2 where done[index] < leased {
+                let cpuStart = CPUTime.process()
+                let start = DispatchTime.now().uptimeNanoseconds
+                let batch = try await queues[index].lease(participant: destination, max: 100, visibility: 300)
+                if batch.isEmpty { throw QueueError(.storage, "backlog drained early after \(done[index])") }
+                _ = try await queues[index].ack(participant: destination, batch.map { Acknowledgement(leaseToken: $0.leaseToken) })
+                seconds[index] += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                cpu[index] += CPUTime.process() - cpuStart
+                done[index] += batch.count
             }
         }
-        if let small = cost[backlog / 10], let large = cost[backlog], small > 0 {
+        for index in 0..<2 {
             output.line(
-                driver + " lease+ack cost per message with \(backlog) queued / with \(backlog / 10) queued: "
-                    + String(format: "%.2f× (goal ≤ 1.5×)", small / large))
-            output.flush()
+                driver.padding(toLength: 19, withPad: " ", startingAt: 0)
+                    + "backlog \(sizes[index] / 1000)k".padding(toLength: 14, withPad: " ", startingAt: 0)
+                    + "100".padding(toLength: 7, withPad: " ", startingAt: 0)
+                    + String(done[index]).padding(toLength: 10, withPad: " ", startingAt: 0)
+                    + String(
+                        format: "%-12.0f %-11.1f %.1f", Double(done[index]) / seconds[index], seconds[index] / Double(done[index]) * 1e6,
+                        cpu[index] / Double(done[index]) * 1e6))
         }
+        output.line(
+            driver + " lease+ack cost per message with \(sizes[1]) queued / with \(sizes[0]) queued (in turns): "
+                + String(format: "%.2f× (goal ≤ 1.5×)", (seconds[1] / Double(done[1])) / (seconds[0] / Double(done[0]))))
+        output.flush()
     }
 
     /// Prints one line of the table; returns the rate (messages/s).

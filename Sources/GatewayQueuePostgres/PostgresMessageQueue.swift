@@ -74,25 +74,23 @@ public final class PostgresMessageQueue: QueueStorage, Sendable {
     static func insert(
         _ connection: PostgresConnection, submitter: String, items: [EnqueueItem], at: Int64, logger: Logger
     ) async throws -> [EnqueuedItem] {
-        let rows = items.enumerated().map { index, item in
-            EnvelopeRow(
-                ord: index, id: item.envelopeId, kind: item.kind, record_id: item.recordId, updated_at: item.updatedAt,
-                payload_digest: item.payloadDigest, destinations: item.destinations.joined(separator: "\n"),
-                body: Data(item.envelope).base64EncodedString())
-        }
-        let input = try json(rows)
+        // Columns travel as arrays in PostgreSQL's binary format (the bodies as bytea, not base64
+        // in JSON), unnested in item order.
+        let ids = items.map(\.envelopeId), kinds = items.map(\.kind), recordIds = items.map(\.recordId)
+        let updatedAts = items.map(\.updatedAt), digests = items.map(\.payloadDigest)
+        let destinations = items.map { $0.destinations.joined(separator: "\n") }
+        let bodies = items.map { ByteBuffer(bytes: $0.envelope) }
         // New envelopes, their messages (in item then destination order, so ids follow enqueue
         // order) and `queued` history, in one statement; key duplicates are skipped.
         var inserted = Set<String>()
         for try await id in try await connection.query("""
             WITH input AS (
-              SELECT * FROM jsonb_to_recordset(\(input)::jsonb) AS i(
-                ord int, id text, kind text, record_id text, updated_at text, payload_digest text,
-                destinations text, body text)
+              SELECT * FROM unnest(\(ids)::text[], \(kinds)::text[], \(recordIds)::text[], \(updatedAts)::text[],
+                                   \(digests)::text[], \(destinations)::text[], \(bodies)::bytea[])
+                WITH ORDINALITY AS i(id, kind, record_id, updated_at, payload_digest, destinations, body, ord)
             ), env AS (
               INSERT INTO envelope (id, submitter, kind, record_id, updated_at, payload_digest, destinations, body, enqueued_at)
-              SELECT id, \(submitter), kind, record_id, updated_at, payload_digest, destinations,
-                     decode(body, 'base64'), \(at)
+              SELECT id, \(submitter), kind, record_id, updated_at, payload_digest, destinations, body, \(at)
               FROM input ORDER BY ord
               ON CONFLICT (submitter, record_id, payload_digest) DO NOTHING
               RETURNING id
@@ -364,11 +362,6 @@ public final class PostgresMessageQueue: QueueStorage, Sendable {
 }
 
 // MARK: - Rows passed as JSON
-
-private struct EnvelopeRow: Encodable {
-    var ord: Int
-    var id, kind, record_id, updated_at, payload_digest, destinations, body: String
-}
 
 private struct KeyRow: Encodable {
     var record_id, payload_digest: String
