@@ -73,6 +73,19 @@ struct ConnectorTests {
         throw TestFailure("not within \(Int(seconds)) s: \(what)")
     }
 
+    /// Submits one Chongqing traffic record as xinsheng (routed to renshi) and waits for renshi's
+    /// first dead letter: the envelope id and the dead letter.
+    static func submitOneUntilDead(_ client: HTTPClient, xinsheng: String, ops: String, tag: String) async throws -> (String, JSONValue?) {
+        let submitted = try await client.call("POST", "/v1/documents", token: xinsheng, body: chongqingTraffic(tag: tag, count: 1))
+        let id = try #require(submitted.json?["records"]?.arrayValue?.first?["envelopeId"]?.stringValue)
+        var dead: JSONValue?
+        try await eventually("a dead letter for renshi") {
+            dead = try await client.call("GET", "/v1/ops/dead-letters?participant=renshi", token: ops).json?["deadLetters"]?.arrayValue?.first
+            return dead != nil
+        }
+        return (id, dead)
+    }
+
     /// The receipts of what `submitter` sent (the `receipts` member of `GET /v1/receipts`).
     static func receipts(_ client: HTTPClient, token: String) async throws -> [JSONValue] {
         try await client.call("GET", "/v1/receipts", token: token).json?["receipts"]?.arrayValue ?? []
@@ -171,14 +184,7 @@ struct ConnectorTests {
         let xinsheng = try #require(server.printedTokens["xinsheng"])
         let ops = try #require(server.printedTokens["ops"])
         let client = HTTPClient(port: server.port)
-        let submitted = try await client.call("POST", "/v1/documents", token: xinsheng, body: chongqingTraffic(tag: "DROP", count: 1))
-        let id = try #require(submitted.json?["records"]?.arrayValue?.first?["envelopeId"]?.stringValue)
-
-        var dead: JSONValue?
-        try await Self.eventually("a dead letter for renshi") {
-            dead = try await client.call("GET", "/v1/ops/dead-letters?participant=renshi", token: ops).json?["deadLetters"]?.arrayValue?.first
-            return dead != nil
-        }
+        let (id, dead) = try await Self.submitOneUntilDead(client, xinsheng: xinsheng, ops: ops, tag: "DROP")
         #expect(dead?["envelopeId"]?.stringValue == id)
         #expect(dead?["lastError"]?.stringValue?.hasPrefix("fileDrop to \(drop.path): ") == true, "\(String(describing: dead))")
         #expect(try await Self.receipts(client, token: xinsheng).isEmpty)
@@ -246,14 +252,7 @@ struct ConnectorTests {
             let xinsheng = try #require(server.printedTokens["xinsheng"])
             let ops = try #require(server.printedTokens["ops"])
             let client = HTTPClient(port: server.port)
-            let submitted = try await client.call("POST", "/v1/documents", token: xinsheng, body: chongqingTraffic(tag: "DEAD", count: 1))
-            let id = try #require(submitted.json?["records"]?.arrayValue?.first?["envelopeId"]?.stringValue)
-
-            var dead: JSONValue?
-            try await Self.eventually("a dead letter for renshi") {
-                dead = try await client.call("GET", "/v1/ops/dead-letters?participant=renshi", token: ops).json?["deadLetters"]?.arrayValue?.first
-                return dead != nil
-            }
+            let (id, dead) = try await Self.submitOneUntilDead(client, xinsheng: xinsheng, ops: ops, tag: "DEAD")
             #expect(dead?["envelopeId"]?.stringValue == id)
             let reason = dead?["lastError"]?.stringValue ?? "\(String(describing: dead))"
             #expect(reason.contains("httpPush to http://127.0.0.1:\(port)/inbox: answered 503"), "\(reason)")
