@@ -7,16 +7,8 @@ import TestSupport
     @Test func theOfficeAPIAnswersOverTLSAndNotInClear() async throws {
         let folder = try ServerProcess.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let key = folder.appendingPathComponent("office.key.pem").path
-        let certificate = folder.appendingPathComponent("office.cert.pem").path
-        // A certificate made by openssl itself: the server reads what any CA would give it.
-        let made = try TestBinary.runCommand(
-            "/usr/bin/openssl",
-            ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", certificate,
-             "-days", "2", "-subj", "/CN=renshi-gw.example", "-addext", "subjectAltName=IP:127.0.0.1"])
-        #expect(made.status == 0, "\(made.error)")
-        let config = folder.appendingPathComponent("serve.yaml").path
-        try "tls:\n  certificate: \(certificate)\n  key: \(key)\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let office = try OfficeCertificate(in: folder, commonName: "renshi-gw.example")
+        let (key, certificate, config) = (office.key, office.certificate, office.config)
         let data = folder.appendingPathComponent("data")
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
         let server = try ServerProcess(data: data, arguments: ["--config", config])
