@@ -54,7 +54,7 @@ enum PlaygroundPage: ConsolePage {
 
     /// The `--explain` lineage of one record, one row a member.
     static let lineageTemplate = """
-        {{#hasLineage}}<details><summary>来源追溯 Lineage (--explain)</summary>
+        {{#hasLineage}}<details{{#openLineage}} open{{/openLineage}}><summary>来源追溯 Lineage (--explain)</summary>
         <table class="lineage">
           <thead><tr><th scope="col">成员 Member</th><th scope="col">来源 Source</th><th scope="col">原值 Raw</th><th scope="col">步骤 Steps</th><th scope="col">结果 Result</th></tr></thead>
           <tbody>{{#lineage}}<tr><td><code>{{path}}</code></td><td><code>{{source}}</code></td><td><code>{{raw}}</code></td><td>{{steps}}</td><td><code>{{result}}</code></td></tr>{{/lineage}}</tbody>
@@ -126,7 +126,8 @@ enum PlaygroundPage: ConsolePage {
                 if let column = e.column { o["column"] = column }
                 return o
             },
-            "hasLineage": !lineage.isEmpty, "lineage": lineage.map { row($0, masked: true) },
+            // Open: the lineage shows which source value failed.
+            "hasLineage": !lineage.isEmpty, "openLineage": true, "lineage": lineage.map { row($0, masked: true) },
         ]
     }
 
