@@ -164,7 +164,7 @@ import Testing
                 #expect(detail.status == (sees ? 200 : 404), "\(detail.text.prefix(500))")
                 if sees {
                     #expect(detail.text.contains("签名有效"), "the signature verifies")
-                    #expect(detail.text.contains("<strong>queued</strong>"), "the history")
+                    #expect(detail.text.contains("<strong>排队 queued</strong>"), "the history")
                 } else {
                     #expect(!detail.text.contains(envelopes[0] + "</code>"))
                 }

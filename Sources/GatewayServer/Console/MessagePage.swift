@@ -58,6 +58,15 @@ enum MessagePage: ConsolePage {
         </section>
         """
 
+    /// A history event with its Chinese name beside it (`排队 queued`).
+    static func eventLabel(_ event: String) -> String {
+        let chinese = [
+            "queued": "排队", "leased": "租用", "acked": "已确认", "nacked": "退回", "expired": "租约过期", "dead": "死信",
+            "replayed": "重放", "discarded": "放弃",
+        ]
+        return chinese[event].map { "\($0) \(event)" } ?? event
+    }
+
     static func get(_ request: ConsoleRequest) async throws -> ConsoleView {
         let gateway = request.gateway
         let envelopeId = request.parameters["envelopeId"] ?? ""
@@ -67,7 +76,7 @@ enum MessagePage: ConsolePage {
         let entries = history["history"]?.arrayValue ?? []
         data["history"] = entries.map { e -> [String: Any] in
             [
-                "at": ConsoleFormat.date(e["at"]?.stringValue), "event": e["event"]?.stringValue ?? "",
+                "at": ConsoleFormat.date(e["at"]?.stringValue), "event": eventLabel(e["event"]?.stringValue ?? ""),
                 "destination": e["destination"]?.stringValue ?? "", "messageId": e["messageId"]?.numberValue?.intValue ?? 0,
                 "deliveryCount": e["deliveryCount"]?.numberValue?.intValue ?? 0, "detail": e["detail"]?.stringValue ?? "",
             ]
