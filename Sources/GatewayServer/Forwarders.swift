@@ -19,32 +19,71 @@ import Synchronization
 ///
 /// Several processes of one node on PostgreSQL each run forwarders: the queue's leases keep them
 /// from sending the same message at once.
+///
+/// **Batches in flight.** Each forwarder runs `lanes` loops (lease, transfer, settle) side by side,
+/// so up to `lanes` batches to one peer are in flight at once. Per-record order holds across them
+/// because of the outbox lease (`LeaseSelection`): an outbox hands out only the head of a record's
+/// FIFO group, and never while a message of that group is leased (or dead), so two batches in
+/// flight never hold two revisions of one record, and a record's next revision can be leased only
+/// after the previous one was settled from the peer's answer. Receipts are groups of their own.
+///
+/// **Batch size.** Starts at `batchSize`; a full batch whose transfer took longer than
+/// `targetTransfer` makes the next ones smaller in proportion (down to `smallestBatch`), one that
+/// took less than half of it makes them a quarter larger again (`ForwarderPace`).
+///
+/// **Lease.** A transfer's calls to the peer share one deadline, `transferTimeout` after it starts
+/// (`PeerClient.transferTimeout`: a probe's connect and handshake plus one request's timeout); the
+/// outbox lease is that plus `settleMargin` for settling the answer, so a transfer cannot outlast
+/// the lease it holds (`leaseSeconds`).
 struct Forwarders: Service {
     let gateway: Gateway
     let directory: NodeDirectory
     let client: PeerClient
-    /// Messages per transfer (at most the contract's 1000).
+    /// Messages per transfer at most (at most the contract's 1000).
     var batchSize = 200
+    /// The smallest batch the size adaptation goes down to.
+    var smallestBatch = 100
+    /// The transfer time the batch size aims at.
+    var targetTransfer: Duration = .milliseconds(100)
+    /// Batches in flight per peer (lanes of one forwarder).
+    var lanes = 2
     /// How long a forwarder waits when its outbox is empty before it looks again.
     var idleInterval: Duration = .milliseconds(100)
-    /// How long a forwarder holds what it leased from an outbox: longer than one transfer can take
-    /// (`PeerClient.requestTimeout`, after a probe of at most its connect timeout), so that two
-    /// processes of one node never send a message at once; and short, because the leases of a
-    /// process that died (kill -9, a power cut) hold its batch, and the later revisions of its
-    /// records, back until they expire.
-    var leaseSeconds: TimeInterval = 30
+    /// Time left, after a transfer's deadline, to settle its answer in the queue before its lease ends.
+    static let settleMargin: TimeInterval = 15
+    /// How long a forwarder holds what it leased from an outbox: a transfer's deadline
+    /// (`PeerClient.transferTimeout`) plus `settleMargin`, so that two processes of one node never
+    /// send a message at once; and no longer, because the leases of a process that died (kill -9,
+    /// a power cut) hold its batch, and the later revisions of its records, back until they expire.
+    static var leaseSeconds: TimeInterval { PeerClient.transferTimeout.seconds + settleMargin }
     let state: PeerStates
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 var running = Set<String>()
+                var checkedSerial = -1
+                var warned = Set<String>()
                 while !Task.isCancelled {
                     // A forwarder for every peer of the current directory (a new directory may add peers).
-                    for peer in directory.current.nodes where peer.id != directory.node.id && !running.contains(peer.id) {
+                    let current = directory.current
+                    for peer in current.nodes where peer.id != directory.node.id && !running.contains(peer.id) {
                         running.insert(peer.id)
                         group.addTask { await forward(to: peer.id) }
                         group.addTask { await poll(peer.id) }
+                    }
+                    if current.serial != checkedSerial, let depths = try? await gateway.queue.depths() {
+                        checkedSerial = current.serial
+                        let dropped = gateway.droppedPeerOutboxes(depths)
+                        for (peer, depth) in dropped where !warned.contains(peer) {
+                            gateway.logger.warning(
+                                "a peer is not in the directory any more; its outbox is kept, unsent, until it is back (or ops discard it)",
+                                metadata: [
+                                    "peer": .string(peer), "directorySerial": "\(current.serial)",
+                                    "queued": "\(depth.queued + depth.leased)", "deadLetters": "\(depth.dead)",
+                                ])
+                        }
+                        warned = Set(dropped.map(\.node))
                     }
                     try? await Task.sleep(for: .seconds(5))
                 }
@@ -54,19 +93,35 @@ struct Forwarders: Service {
         await client.shutdown()
     }
 
-    /// The loop of one peer's forwarder.
+    /// One peer's forwarder: `lanes` loops sharing its batch size and back-off.
     func forward(to peerID: String) async {
+        let pace = ForwarderPace(largest: batchSize, smallest: smallestBatch, target: targetTransfer)
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<max(1, lanes) {
+                group.addTask { await lane(to: peerID, pace: pace) }
+            }
+        }
+    }
+
+    /// One lane of a peer's forwarder: lease a batch, transfer it, settle it, again.
+    func lane(to peerID: String, pace: ForwarderPace) async {
         let outbox = Outbox.destination(node: peerID)
-        var failures = 0
-        var size = batchSize
         while !Task.isCancelled {
+            // A peer dropped from the directory: its outbox waits (nothing is lost; the run loop
+            // warns and `GET /v1/ops/peers` lists it with `inDirectory: false`).
             guard let peer = directory.current.node(id: peerID) else {
                 try? await Task.sleep(for: .seconds(5))
                 continue
             }
+            let wait = pace.wait()
+            if wait > .zero {
+                try? await Task.sleep(for: wait)
+                continue
+            }
+            let size = pace.size
             let messages: [LeasedMessage]
             do {
-                messages = try await gateway.queue.lease(participant: outbox, max: size, visibility: leaseSeconds)
+                messages = try await gateway.queue.lease(participant: outbox, max: size, visibility: Self.leaseSeconds)
             } catch {
                 try? await Task.sleep(for: .seconds(1))
                 continue
@@ -75,17 +130,15 @@ struct Forwarders: Service {
                 try? await Task.sleep(for: idleInterval)
                 continue
             }
+            let start = ContinuousClock.now
             do {
-                let start = ContinuousClock.now
-                let tooLarge = try await transfer(messages, to: peer)
+                let tooLarge = try await transfer(messages, to: peer, deadline: start + PeerClient.transferTimeout.duration)
                 let elapsed = ContinuousClock.now - start
                 gateway.metrics.transferDuration(
                     peer: peerID, nanoseconds: elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000,
                     messages: messages.count)
-                failures = 0
-                if tooLarge { size = max(1, size / 2) } else { size = min(batchSize, size * 2) }
+                pace.succeeded(messages: messages.count, requested: size, elapsed: elapsed, tooLarge: tooLarge)
             } catch {
-                failures += 1
                 state.failed(peer: peerID, error: "\(error)")
                 gateway.metrics.transfer(peer: peerID, result: "failed", count: messages.count)
                 gateway.logger.warning(
@@ -93,16 +146,16 @@ struct Forwarders: Service {
                 for message in messages {
                     try? await gateway.queue.nack(participant: outbox, leaseToken: message.leaseToken, error: "transfer failed: \(error)")
                 }
-                // Back-off of the forwarder itself, so that a peer that is down costs little.
-                let delay = min(30.0, 0.25 * pow(2, Double(min(failures, 10))))
-                try? await Task.sleep(for: .seconds(delay * Double.random(in: 0.5..<1)))
+                // Back-off of the whole forwarder (every lane), so that a peer that is down costs little.
+                try? await Task.sleep(for: pace.failed())
             }
         }
     }
 
     /// Posts the envelopes, then the receipts, of one leased batch and settles each message.
     /// Returns true when the peer answered 413 (the batch was given back, to be sent smaller).
-    func transfer(_ messages: [LeasedMessage], to peer: DirectoryNode) async throws -> Bool {
+    /// Every call to the peer ends by `deadline` (the transfer's share of its lease).
+    func transfer(_ messages: [LeasedMessage], to peer: DirectoryNode, deadline: ContinuousClock.Instant) async throws -> Bool {
         let outbox = Outbox.destination(node: peer.id)
         let receipts = messages.filter { $0.kind == Forwarded.receiptKind }
         let envelopes = messages.filter { $0.kind != Forwarded.receiptKind }
@@ -114,7 +167,7 @@ struct Forwarders: Service {
                 body.append(contentsOf: message.envelope)
             }
             body.append(contentsOf: "]}".utf8)
-            let answer = try await client.post(peer, path: path, body: body)
+            let answer = try await client.post(peer, path: path, body: body, deadline: deadline)
             if answer.status == 413 {
                 for message in group {
                     try? await gateway.queue.nack(participant: outbox, leaseToken: message.leaseToken, error: "the peer answered 413: sent again in smaller batches")
@@ -130,7 +183,7 @@ struct Forwarders: Service {
             // anything of this answer is settled, so that a re-route follows the directory adopted.
             let peerSerial = json["directorySerial"]?.numberValue?.intValue ?? -1
             if peerSerial > directory.current.serial {
-                let fetched = await fetchDirectory(from: peer)
+                let fetched = await fetchDirectory(from: peer, deadline: deadline)
                 if !fetched && results.contains(where: { $0["reason"]?.stringValue == "not-hosted-here" }) {
                     throw PeerClient.Failure(description: "\(peer.url): answered not-hosted-here with directory serial \(peerSerial), which cannot be fetched")
                 }
@@ -266,8 +319,8 @@ struct Forwarders: Service {
     /// Asks a peer for its directory and adopts it if it passes acceptance (before it returns).
     /// False when the peer served none (no answer, or not 200).
     @discardableResult
-    func fetchDirectory(from peer: DirectoryNode) async -> Bool {
-        guard let answer = try? await client.get(peer, path: "/v1/federation/directory"), answer.status == 200 else { return false }
+    func fetchDirectory(from peer: DirectoryNode, deadline: ContinuousClock.Instant? = nil) async -> Bool {
+        guard let answer = try? await client.get(peer, path: "/v1/federation/directory", deadline: deadline), answer.status == 200 else { return false }
         directory.adopt(answer.body, from: peer.id)
         return true
     }

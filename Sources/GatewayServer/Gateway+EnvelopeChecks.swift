@@ -6,7 +6,7 @@ import GatewaySigning
 /// The id look-ups and signature checks of a batch of envelopes from a peer, made before
 /// `receiveEnvelopes` takes the items in the contract's order: the signatures on every core at once
 /// (`Envelope.verifyEach`; one after the other, 200 SM2 signatures would be most of a batch's
-/// transfer time), the look-ups several at a time.
+/// transfer time), the look-ups of all ids in one query.
 struct EnvelopeChecks {
     /// Each item read as an envelope (nil: not an envelope).
     var envelopes: [Envelope?]
@@ -33,25 +33,16 @@ struct EnvelopeChecks {
         return EnvelopeChecks(envelopes: envelopes, stored: stored, verified: Dictionary(uniqueKeysWithValues: zip(indices, results)))
     }
 
-    /// The stored envelope of each readable envelope's id, by index; up to `width` look-ups at
-    /// once (each is a short read that mostly waits for the database's reader).
-    static func lookUp(_ envelopes: [Envelope?], in queue: any MessageQueue, width: Int = 8) async throws -> [Int: StoredEnvelope] {
+    /// The stored envelope of each readable envelope's id, by index: one query for the whole
+    /// batch (`MessageQueue.storedEnvelopes(ids:)`).
+    static func lookUp(_ envelopes: [Envelope?], in queue: any MessageQueue) async throws -> [Int: StoredEnvelope] {
         let ids = envelopes.enumerated().compactMap { index, envelope in
             envelope?.id.flatMap { $0.isEmpty ? nil : (index, $0) }
         }
+        let found = try await queue.storedEnvelopes(ids: ids.map(\.1))
         var stored: [Int: StoredEnvelope] = [:]
-        try await withThrowingTaskGroup(of: (Int, StoredEnvelope?).self) { group in
-            var next = 0
-            func start() {
-                let (index, id) = ids[next]
-                next += 1
-                group.addTask { (index, try await queue.storedEnvelope(id: id)) }
-            }
-            while next < min(width, ids.count) { start() }
-            while let (index, kept) = try await group.next() {
-                if let kept { stored[index] = kept }
-                if next < ids.count { start() }
-            }
+        for (index, id) in ids {
+            if let kept = found[id] { stored[index] = kept }
         }
         return stored
     }

@@ -195,20 +195,45 @@ extension Gateway {
         refreshOutboxMetrics(depths: depths, oldest: oldest, at: time)
         var peers = JSONObject()
         for peer in current.nodes where peer.id != directory.node.id {
-            let depth = depths[Outbox.destination(node: peer.id)] ?? QueueDepth()
-            let entry = self.peers.entry(peer.id)
-            var object = JSONObject([
-                "outboxDepth": .number(JSONNumber(depth.queued + depth.leased)),
-                "deadLetters": .number(JSONNumber(depth.dead)),
-            ])
-            object["lastSuccessAt"] = entry.lastSuccessAt.map { .string(Timestamp.string($0)) } ?? .null
-            object["lastError"] = entry.lastError.map { .string($0) } ?? .null
-            peers[peer.id] = .object(object)
+            peers[peer.id] = peerHealth(peer.id, depths[Outbox.destination(node: peer.id)] ?? QueueDepth(), inDirectory: true)
+        }
+        // Nodes dropped from the directory whose outbox still holds messages: kept (nothing is
+        // lost, nothing is sent) until the node is back or ops discard them; listed so that they
+        // are not forgotten.
+        for (node, depth) in droppedPeerOutboxes(depths) {
+            peers[node] = peerHealth(node, depth, inDirectory: false)
         }
         return [
             "node": .string(directory.node.id), "directorySerial": .number(JSONNumber(current.serial)),
             "directoryStale": .bool(directory.isStale(at: time)), "peers": .object(peers),
         ]
+    }
+
+    /// The outboxes of nodes that the held directory no longer lists and that still hold messages
+    /// (queued, leased or dead), by node id in order, from the queue's `depths`.
+    func droppedPeerOutboxes(_ depths: [String: QueueDepth]) -> [(node: String, depth: QueueDepth)] {
+        guard let directory else { return [] }
+        let current = directory.current
+        return depths.sorted { $0.key < $1.key }.compactMap { destination, depth in
+            guard let node = Outbox.node(of: destination), node != directory.node.id, current.node(id: node) == nil,
+                depth.queued + depth.leased + depth.dead > 0
+            else { return nil }
+            return (node, depth)
+        }
+    }
+
+    /// One peer's entry of `federationHealth`: its outbox (queued and leased), dead letters, whether
+    /// the held directory lists it, its last success and last error.
+    private func peerHealth(_ peer: String, _ depth: QueueDepth, inDirectory: Bool) -> JSONValue {
+        let entry = self.peers.entry(peer)
+        var object = JSONObject([
+            "outboxDepth": .number(JSONNumber(depth.queued + depth.leased)),
+            "deadLetters": .number(JSONNumber(depth.dead)),
+        ])
+        object["inDirectory"] = .bool(inDirectory)
+        object["lastSuccessAt"] = entry.lastSuccessAt.map { .string(Timestamp.string($0)) } ?? .null
+        object["lastError"] = entry.lastError.map { .string($0) } ?? .null
+        return .object(object)
     }
 
     /// `xgw_federation_outbox_depth{peer}` and `_outbox_oldest_seconds{peer}` for every peer of the

@@ -26,18 +26,26 @@ final class PeerClient: Sendable {
     /// connection and never answers (or answers too slowly) fails the probe, it does not hold the
     /// forwarder.
     let probeTimeout: TimeAmount
-    /// The most one request to a peer may take (connect, send, answer): shorter than the
-    /// forwarders' outbox lease (`Forwarders.leaseSeconds`); ample for a batch (at most 200 envelopes).
+    /// The most a TCP connect to a peer may take (a probe's, and async-http-client's).
+    static let connectTimeout: TimeAmount = .seconds(5)
+    /// The default `probeTimeout`.
+    static let defaultProbeTimeout: TimeAmount = .seconds(10)
+    /// The most one request to a peer may take (connect, send, answer); ample for a batch (at most
+    /// 200 envelopes).
     static let requestTimeout: TimeAmount = .seconds(20)
+    /// The most all the calls of one forwarder transfer may take together (its deadline): a probe
+    /// (connect and handshake) and one request's timeout. The forwarders' outbox lease is this plus
+    /// a margin to settle the answer (`Forwarders.leaseSeconds`), so a transfer never outlasts it.
+    static let transferTimeout: TimeAmount = connectTimeout + defaultProbeTimeout + requestTimeout
     private let probed = Mutex<[String: (pin: String, at: ContinuousClock.Instant)]>([:])
 
-    init(tls: NodeTLS, probeInterval: Duration = .seconds(60), probeTimeout: TimeAmount = .seconds(10)) {
+    init(tls: NodeTLS, probeInterval: Duration = .seconds(60), probeTimeout: TimeAmount = PeerClient.defaultProbeTimeout) {
         self.tls = tls
         self.probeInterval = probeInterval
         self.probeTimeout = probeTimeout
         var configuration = HTTPClient.Configuration(
             tlsConfiguration: tls.clientConfiguration(), redirectConfiguration: .disallow,
-            timeout: .init(connect: .seconds(5), read: Self.requestTimeout))
+            timeout: .init(connect: Self.connectTimeout, read: Self.requestTimeout))
         configuration.httpVersion = .http1Only
         http = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
     }
@@ -51,25 +59,36 @@ final class PeerClient: Sendable {
         var description: String
     }
 
-    /// POSTs a JSON body; returns the status and the body (at most 32 MiB).
-    func post(_ peer: DirectoryNode, path: String, body: [UInt8]) async throws -> (status: Int, body: [UInt8]) {
-        try await ensureIdentified(peer)
+    /// POSTs a JSON body; returns the status and the body (at most 32 MiB). The probe, if one is
+    /// due, and the request end by `deadline` when one is given (each by its own timeout anyway).
+    func post(_ peer: DirectoryNode, path: String, body: [UInt8], deadline: ContinuousClock.Instant? = nil) async throws -> (status: Int, body: [UInt8]) {
+        try await ensureIdentified(peer, deadline: deadline)
         var request = HTTPClientRequest(url: peer.url.trimmingSuffix("/") + path)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
         request.body = .bytes(body)
-        return try await execute(request, peer: peer)
+        return try await execute(request, peer: peer, deadline: deadline)
     }
 
-    func get(_ peer: DirectoryNode, path: String) async throws -> (status: Int, body: [UInt8]) {
-        try await ensureIdentified(peer)
+    func get(_ peer: DirectoryNode, path: String, deadline: ContinuousClock.Instant? = nil) async throws -> (status: Int, body: [UInt8]) {
+        try await ensureIdentified(peer, deadline: deadline)
         let request = HTTPClientRequest(url: peer.url.trimmingSuffix("/") + path)
-        return try await execute(request, peer: peer)
+        return try await execute(request, peer: peer, deadline: deadline)
     }
 
-    private func execute(_ request: HTTPClientRequest, peer: DirectoryNode) async throws -> (status: Int, body: [UInt8]) {
+    /// What is left of `deadline` for a call that may take at most `limit` (all of `limit`
+    /// without a deadline); a failure when nothing is left.
+    static func remaining(_ limit: TimeAmount, before deadline: ContinuousClock.Instant?, peer: DirectoryNode) throws -> TimeAmount {
+        guard let deadline else { return limit }
+        let left = (deadline - ContinuousClock.now).timeAmount
+        guard left > .zero else { throw Failure(description: "\(peer.url): the transfer's deadline passed") }
+        return min(limit, left)
+    }
+
+    private func execute(_ request: HTTPClientRequest, peer: DirectoryNode, deadline: ContinuousClock.Instant?) async throws -> (status: Int, body: [UInt8]) {
+        let timeout = try Self.remaining(Self.requestTimeout, before: deadline, peer: peer)
         do {
-            let response = try await http.execute(request, timeout: Self.requestTimeout)
+            let response = try await http.execute(request, timeout: timeout)
             let body = try await response.body.collect(upTo: 32 << 20)
             return (Int(response.status.code), Array(body.readableBytesView))
         } catch {
@@ -84,17 +103,17 @@ final class PeerClient: Sendable {
     }
 
     /// Probes `peer` unless a probe of the same pins succeeded within `probeInterval`.
-    func ensureIdentified(_ peer: DirectoryNode) async throws {
+    func ensureIdentified(_ peer: DirectoryNode, deadline: ContinuousClock.Instant? = nil) async throws {
         let now = ContinuousClock.now
         let recent = probed.withLock { $0[peer.id] }
         if let recent, now - recent.at < probeInterval, peer.isPinned(recent.pin) { return }
-        let pin = try await probe(peer)
+        let pin = try await probe(peer, deadline: deadline)
         probed.withLock { $0[peer.id] = (pin, now) }
     }
 
     /// One TLS handshake to `peer`'s address: the chain passes the TLS root and CRL, and the
     /// certificate is the one the directory pins for that node. Returns the pin seen.
-    func probe(_ peer: DirectoryNode, directorySerial: Int = 0) async throws -> String {
+    func probe(_ peer: DirectoryNode, directorySerial: Int = 0, deadline: ContinuousClock.Instant? = nil) async throws -> String {
         guard let url = URLComponents(string: peer.url), let host = url.host, !host.isEmpty else {
             throw Failure(description: "\(peer.url): not a URL with a host")
         }
@@ -105,7 +124,7 @@ final class PeerClient: Sendable {
         let channel: any Channel
         do {
             channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                .connectTimeout(.seconds(5))
+                .connectTimeout(try Self.remaining(Self.connectTimeout, before: deadline, peer: peer))
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         let handler = try NIOSSLClientHandler(
@@ -126,7 +145,7 @@ final class PeerClient: Sendable {
         do {
             let completion = try await channel.pipeline.handler(type: HandshakeCompletion.self).get()
             // A peer that never completes the handshake: fail it after `probeTimeout`.
-            let timeout = probeTimeout
+            let timeout = try Self.remaining(probeTimeout, before: deadline, peer: peer)
             let deadline = channel.eventLoop.scheduleTask(in: timeout) {
                 completion.done.fail(Failure(description: "no TLS handshake within \(timeout.nanoseconds / 1_000_000) ms"))
                 channel.close(promise: nil)
@@ -182,6 +201,20 @@ private final class HandshakeCompletion: ChannelInboundHandler, @unchecked Senda
     func handlerRemoved(context: ChannelHandlerContext) {
         done.fail(PeerClient.Failure(description: "the connection closed before the handshake"))
     }
+}
+
+extension Duration {
+    /// This duration as a NIO `TimeAmount` (nanoseconds).
+    var timeAmount: TimeAmount {
+        .nanoseconds(components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000)
+    }
+}
+
+extension TimeAmount {
+    /// This amount as a `Duration`.
+    var duration: Duration { .nanoseconds(nanoseconds) }
+    /// This amount in seconds.
+    var seconds: TimeInterval { TimeInterval(nanoseconds) / 1e9 }
 }
 
 extension String {
