@@ -2,6 +2,7 @@ import Foundation
 import GatewayModel
 import GatewayQueue
 import GatewayServer
+import GatewaySigning
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -162,8 +163,11 @@ import Testing
         }
     }
 
-    @Test func participantsAndCertificatesOpsSeesAllAParticipantItsOwn() async throws {
-        try await Self.withGateway { client, gateway, tokens in
+    @Test func participantsAndCertificatesOpsSeesAllAParticipantItsOwnAndRevocationShows() async throws {
+        let folder = try APIGateway.temporary(environment: ["XGW_ALGORITHM": "ES256"])
+        defer { folder.remove() }
+        try await folder.run(.live) { client, gateway in
+            let tokens = gateway.tokensByName
             let ops = Browser(client.client)
             try await ops.signIn(try #require(tokens["ops"]))
             let all = try await ops.request(.get, "/console/participants")
@@ -178,6 +182,19 @@ import Testing
             let own = try await renshi.request(.get, "/console/participants")
             #expect(own.status == 200 && own.text.contains("id=\"participant-renshi\""))
             for id in participants where id != "renshi" { #expect(!own.text.contains("id=\"participant-\(id)\""), "\(id) hidden") }
+
+            // `xgw pki revoke` rewrites the CRL; the page shows the revocation once the server re-reads it.
+            let pki = folder.data.appendingPathComponent("pki").path
+            let serial = try Certificate(file: pki + "/offices/renshi.cert.pem").serial
+            #expect(try TestBinary.run("xgw", ["pki", "revoke", "--dir", pki, serial]).status == 0)
+            var revoked = false
+            for _ in 0..<600 where !revoked {
+                revoked = try await renshi.request(.get, "/console/participants").text.contains("✗ 已吊销 Revoked")
+                if !revoked { try await Task.sleep(for: .milliseconds(200)) }
+            }
+            #expect(revoked, "the CRL's revocation shown within 120 s")
+            let after = try await ops.request(.get, "/console/participants")
+            #expect(after.text.contains(serial) && after.text.contains("吊销于 revoked at"), "\(after.text.prefix(4000))")
         }
     }
 }
