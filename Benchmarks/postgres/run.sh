@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # PostgreSQL next to SQLite (issue 7; README "PostgreSQL and several nodes", docs/postgres.md):
-#  1. the queue alone: `xgw bench queue --database postgres://…` (enqueue, lease+ack, both drivers);
+#  1. the queue alone: `xgw bench queue --database postgres://… --backlog 100000` (enqueue, lease+ack, both
+#     drivers; PostgreSQL's own floor from floor.sh in between; lease+ack cost with 100k vs 10k queued);
 #  2. end to end over HTTP (Benchmarks/postgres/e2e.py): submit + lease + ack of RECORDS records
 #     with one SQLite node, one PostgreSQL node and two PostgreSQL nodes on one database.
 # Uses $XGW_TEST_POSTGRES_URL, or starts a throwaway server (.ci/postgres.sh).
@@ -41,7 +42,7 @@ echo "== load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 if [ "${XGW_BENCH_MESSAGES:-20000}" != 0 ]; then
   echo "== queue alone (xgw bench queue --database)"
-  "$xgw" bench queue --messages "${XGW_BENCH_MESSAGES:-20000}" --database "$url"
+  "$xgw" bench queue --messages "${XGW_BENCH_MESSAGES:-20000}" --database "$url" --backlog "${XGW_BENCH_BACKLOG:-100000}"
 fi
 
 # One node: serve DATA DATABASE → prints the port. The first start creates the PKI and tokens;
