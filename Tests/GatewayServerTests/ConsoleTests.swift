@@ -64,8 +64,15 @@ import Testing
         }
     }
 
-    static func withConsole(_ test: @Sendable (any TestClientProtocol, [String: String]) async throws -> Void) async throws {
-        let gateway = try APIGateway.temporary(environment: ["XGW_ALGORITHM": "ES256"])
+    static func withConsole(
+        yaml: String? = nil, _ test: @Sendable (any TestClientProtocol, [String: String]) async throws -> Void
+    ) async throws {
+        let gateway = try APIGateway.temporary(environment: ["XGW_ALGORITHM": "ES256"]) { data in
+            guard let yaml else { return nil }
+            let file = data.appendingPathComponent("xgw.yaml")
+            try Data(yaml.utf8).write(to: file)
+            return file.path
+        }
         defer { gateway.remove() }
         let log = gateway.log
         let logger = Logger(label: "xgw") { label in APILog.Handler(label: label, log: log) }
@@ -198,5 +205,47 @@ import Testing
         let cookie = answer.output.split(separator: "\r\n").first { $0.lowercased().hasPrefix("set-cookie: xgw_signin=") }
         let line = try #require(cookie, "\(answer.output) \(answer.error)")
         for flag in ["Secure", "HttpOnly", "SameSite=Strict"] { #expect(line.contains(flag), "\(flag) in \(line)") }
+    }
+
+    /// The message page shows the record as a destination with a configured delivery format gets
+    /// it (here sc-traffic-xml, written in GBK: decoded for display, escaped), to ops and to that
+    /// destination; the sender, who sees the masked payload, does not see the unmasked document.
+    @Test func theMessagePageShowsTheRenderedDocumentToOpsAndTheDestinationOnly() async throws {
+        let yaml = """
+            participants:
+              xinsheng:
+                delivery:
+                  formats:
+                    traffic-violation: sc-traffic-xml
+            """
+        try await Self.withConsole(yaml: yaml) { client, tokens in
+            var headers = HTTPFields()
+            headers[.authorization] = "Bearer \(try #require(tokens["renshi"]))"
+            let submitted = try await client.executeRequest(
+                uri: "/v1/documents", method: .post, headers: headers,
+                body: ByteBuffer(bytes: try fixture("sc-traffic-xml/002-batch-three-utf8.xml")))
+            #expect(submitted.status == .ok)
+            let answer = try JSONParser.parse(Array(submitted.body.readableBytesView))
+            let first = try #require(answer["records"]?.arrayValue?.first?["envelopeId"]?.stringValue, "\(answer)")
+
+            for (name, sees) in [("ops", true), ("xinsheng", true), ("renshi", false)] {
+                let browser = Browser(client)
+                try await browser.signIn(try #require(tokens[name]))
+                let detail = try await browser.request(.get, "/console/messages/\(first)")
+                #expect(detail.status == 200, "\(name): \(detail.text.prefix(500))")
+                guard let start = detail.text.range(of: "rendered-heading") else {
+                    #expect(!sees, "\(name) sees no rendered document: \(detail.text)")
+                    continue
+                }
+                #expect(sees, "\(name), the sender, sees the unmasked document")
+                let end = detail.text.range(of: "history-heading")?.lowerBound ?? detail.text.endIndex
+                let section = String(detail.text[start.upperBound..<end])
+                #expect(section.contains("→ xinsheng: <code>sc-traffic-xml</code>"), "\(section)")
+                #expect(section.contains("application/xml; charset=GBK"), "\(section)")
+                // The GBK body decoded (a place name of the record), and escaped: no markup of the document in the page.
+                #expect(section.contains("任市镇中心街与滨河路交叉口") && section.contains("&lt;"), "\(section)")
+                #expect(!section.contains("<wfdz") && !section.contains("<?xml") && !section.contains("binary"), "\(section)")
+            }
+        }
     }
 }

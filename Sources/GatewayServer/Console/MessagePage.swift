@@ -5,7 +5,9 @@ import GatewaySigning
 /// `/console/messages/{envelopeId}`: the envelope header, whether its signature verifies (and with
 /// which certificate), the payload with personal data masked, the history timeline and the
 /// receipts. Who may open it is the API's rule (`Gateway.history`): ops and the sender see every
-/// destination, a destination only its own message; anyone else gets 404.
+/// destination, a destination only its own message; anyone else gets 404. The record rendered in
+/// a destination's configured delivery format (`ConsoleRendering`) is shown to ops and to that
+/// destination only: unlike the payload it is not masked.
 enum MessagePage: ConsolePage {
     static let path = "messages/:envelopeId"
 
@@ -37,6 +39,16 @@ enum MessagePage: ConsolePage {
         <h2 id="payload-heading">内容 Payload <span class="muted">（个人信息已遮蔽 personal data masked）</span></h2>
         <pre id="payload">{{payload}}</pre>
         </section>
+        {{#hasRendered}}
+        <section aria-labelledby="rendered-heading">
+        <h2 id="rendered-heading">渲染文档 Rendered document <span class="muted">（含个人信息，仅运维与接收方可见 personal data: ops and the destination only）</span></h2>
+        {{#rendered}}
+        <h3>→ {{destination}}: <code>{{format}}</code>{{#mediaType}} <span class="muted">{{mediaType}}</span>{{/mediaType}}</h3>
+        {{#body}}<pre class="rendered">{{body}}</pre>{{/body}}
+        {{#renderError}}<p class="error">✗ 无法渲染 Cannot be rendered in {{format}}:</p><pre class="error">{{renderError}}</pre>{{/renderError}}
+        {{/rendered}}
+        </section>
+        {{/hasRendered}}
         {{/hasEnvelope}}
         <section aria-labelledby="history-heading">
         <h2 id="history-heading">历史 History</h2>
@@ -105,6 +117,12 @@ enum MessagePage: ConsolePage {
                 data["failure"] = failure.description
             }
             data["payload"] = ConsoleFormat.maskedJSON(envelope.payload)
+            // The record as each destination with a configured format gets it (ops, or that destination only).
+            var destinations: [String] = []
+            for e in entries { if let d = e["destination"]?.stringValue, !destinations.contains(d) { destinations.append(d) } }
+            let rendered = ConsoleRendering.view(json, destinations: destinations, request: request)
+            data["hasRendered"] = !rendered.isEmpty
+            data["rendered"] = rendered
         }
         // Receipts: all for ops and the sender, its own for a destination.
         let receipts = try await gateway.queue.receipts(envelopeId: envelopeId).filter { r in
