@@ -4,23 +4,21 @@ after the confirmation step and see it leave the list), the mapping playground o
 invalid fixture (pasted and uploaded), participants and certificates, each with the keyboard, every
 control labelled. Starts its own `.build/debug/xgw serve` (retry.maxDeliveries 1, so that one
 expired lease makes a dead letter) on a temporary folder and a free port. Reuses the helpers of
-console_test.py (the browser, screenshots, sign-in, the label check). Screenshots go to
+console_harness.py (the browser, screenshots, sign-in, the label check, the end of a run). Screenshots go to
 .build/ci-artifacts/console/ (with --docs, the main ones also to docs/console/).
 
 Exit status 0 when every check passed, 1 otherwise; the last line is `N passed, N failed`.
 """
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import console_test as harness  # noqa: E402
-from console_test import api, browser, check, free_port, shot, sign_in, unlabelled_controls, ROOT, XGW  # noqa: E402
+import console_harness as harness  # noqa: E402
+from console_harness import api, browser, check, free_port, shot, sign_in, unlabelled_controls, ROOT, XGW  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 
@@ -144,27 +142,10 @@ def main():
         rows = driver.find_elements(By.CSS_SELECTOR, "#participants tbody tr")
         check("a participant sees its own certificate only", len(rows) == 1 and "renshi" in rows[0].text, [r.text for r in rows])
     except Exception:
-        harness.failed.append("unexpected error")
-        traceback.print_exc()
-        if driver is not None:
-            try:
-                shot(driver, "29-operations-error")
-            except Exception:
-                pass
+        harness.unexpected_error(driver, "29-operations-error")
     finally:
-        if driver is not None:
-            driver.quit()
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        if harness.failed:
-            print("server log (last lines):\n" + open(os.path.join(data, "server.log")).read()[-3000:])
-        shutil.rmtree(data, ignore_errors=True)
-    print(f"console operations browser tests: {len(harness.passed)} passed, {len(harness.failed)} failed")
-    return 1 if harness.failed else 0
-
+        harness.stop(driver, process, data, os.path.join(data, "server.log"))
+    return harness.summary("console operations browser tests")
 
 if __name__ == "__main__":
     sys.exit(main())
