@@ -36,12 +36,7 @@ extension Gateway {
         }
         var live: [Live] = []
         for (slot, request) in requests.enumerated() {
-            var lease = leases.get(request.leaseToken).flatMap { $0.participant == participant ? $0 : nil }
-            if lease == nil, let held = try await queue.leased(participant: participant, leaseToken: LeaseToken(request.leaseToken)) {
-                lease = LeaseCache.Lease(
-                    participant: participant, envelopeId: held.envelopeId, envelope: held.envelope, expiresAt: held.leaseExpiresAt)
-            }
-            guard let lease else {
+            guard let lease = try await currentLease(participant: participant, token: request.leaseToken) else {
                 results[slot] = try await repeatedAck(participant: participant, request, recordId: nil, logger: logger)
                     ?? Self.ackFailure(request.envelopeId, GatewayError.unknownLease)
                 continue
@@ -70,7 +65,7 @@ extension Gateway {
         let acknowledgements = zip(live, bodies).map { item, body in
             Acknowledgement(
                 leaseToken: LeaseToken(requests[item.slot].leaseToken), outcome: requests[item.slot].outcome, receipt: body,
-                forward: receiptForward(of: item.envelope, by: participant, receipt: body))
+                forward: receiptForward(of: item.envelope, by: participant, receipt: body), detail: item.lease.rendering)
         }
         let refusals = try await queue.ack(participant: participant, acknowledgements)
         for (position, item) in live.enumerated() {
@@ -90,6 +85,18 @@ extension Gateway {
             ]
         }
         return ["results": .array(results)]
+    }
+
+    /// The lease `participant` holds under `token`: one this node granted, or else one another node
+    /// (or this one before a restart) granted, which the queue knows; nil when there is none.
+    func currentLease(participant: String, token: String) async throws -> LeaseCache.Lease? {
+        if let lease = leases.get(token), lease.participant == participant { return lease }
+        guard let held = try await queue.leased(participant: participant, leaseToken: LeaseToken(token)) else { return nil }
+        // Leased by another node or before a restart: the configured format names the rendering.
+        let rendering = (try? JSONParser.parse(held.envelope)).flatMap { renderForDelivery(envelope: $0, participant: participant) }
+        return LeaseCache.Lease(
+            participant: participant, envelopeId: held.envelopeId, envelope: held.envelope, expiresAt: held.leaseExpiresAt,
+            rendering: rendering?.historyDetail)
     }
 
     /// The receipts of `items`, in order: one batch signature when `signing.batch` and there are

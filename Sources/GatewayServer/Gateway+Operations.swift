@@ -90,17 +90,7 @@ extension Gateway {
         participant: String, envelopeId: String, leaseToken: String, outcome: AckOutcome, logger: Logger? = nil
     ) async throws -> JSONValue {
         let logger = logger ?? self.logger
-        // The lease this node granted, or else one another node (or this one before a restart)
-        // granted: the queue knows every current lease.
-        var lease = leases.get(leaseToken).flatMap { $0.participant == participant ? $0 : nil }
-        if lease == nil, let held = try await queue.leased(participant: participant, leaseToken: LeaseToken(leaseToken)) {
-            // Leased by another node or before a restart: the configured format names the rendering.
-            let rendering = (try? JSONParser.parse(held.envelope)).flatMap { renderForDelivery(envelope: $0, participant: participant) }
-            lease = LeaseCache.Lease(
-                participant: participant, envelopeId: held.envelopeId, envelope: held.envelope, expiresAt: held.leaseExpiresAt,
-                rendering: rendering?.historyDetail)
-        }
-        guard let lease else {
+        guard let lease = try await currentLease(participant: participant, token: leaseToken) else {
             if let receipt = try await storedReceipt(participant: participant, envelopeId: envelopeId, outcome: outcome) {
                 auditAck(participant: participant, envelopeId: envelopeId, recordId: nil, outcome: outcome, repeated: true, logger: logger)
                 return receipt
