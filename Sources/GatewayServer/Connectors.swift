@@ -147,6 +147,7 @@ struct Connectors: Service {
             try? await queue.nack(participant: participant, leaseToken: message.leaseToken, error: reason)
             return false
         }
+        FailPoint.crash(FailPoint.afterDelivery)
         await settle(message, participant: participant, outcome: .accepted, rendering: document.format, metadata: metadata)
         return true
     }

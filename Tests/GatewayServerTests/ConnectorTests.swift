@@ -305,6 +305,45 @@ struct ConnectorTests {
     }
 }
 
+extension ConnectorTests {
+    /// kill -9 between the rename into the drop folder and the ack (the debug build's fail point
+    /// `connector.after-delivery`, since the two steps are microseconds apart): the document is in
+    /// the folder and nothing is acked. After a restart the lease runs out and the same document is
+    /// written again under the same name (the office's copy, here marked as taken, is overwritten,
+    /// no second file appears); then it is acked, exactly once.
+    @Test func aCrashBetweenTheDropAndTheAckRedeliversUnderTheSameName() async throws {
+        let folder = try ServerProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let drop = folder.appendingPathComponent("drop")
+        let data = try Self.data(in: folder)
+        let config = try Self.configuration(
+            in: folder, participant: "renshi", formats: ["traffic-violation": "sc-traffic-xml"], connector: "fileDrop: { folder: \(drop.path) }")
+        let crashing = Self.environment.merging(["XGW_FAILPOINTS": "connector.after-delivery"]) { $1 }
+        let first = try ServerProcess(data: data, environment: crashing, arguments: ["--config", config])
+        defer { first.stop() }
+        let xinsheng = try #require(first.printedTokens["xinsheng"])
+        let submitted = try await HTTPClient(port: first.port).call(
+            "POST", "/v1/documents", token: xinsheng, body: chongqingTraffic(tag: "DROPCRASH", count: 1))
+        let id = try #require(submitted.json?["records"]?.arrayValue?.first?["envelopeId"]?.stringValue)
+        try await Self.eventually("the drop, then the kill") { !first.process.isRunning }
+        #expect(first.process.terminationReason == .uncaughtSignal)
+        let file = drop.appendingPathComponent(id + ".xml")
+        let delivered = try Data(contentsOf: file)
+        #expect(!delivered.isEmpty)
+        try Data("taken by the office".utf8).write(to: file)
+
+        let second = try ServerProcess(data: data, environment: Self.environment, arguments: ["--config", config])
+        defer { second.stop() }
+        let client = HTTPClient(port: second.port)
+        try await Self.eventually("the receipt after the restart", seconds: 180) { try await Self.receipts(client, token: xinsheng).count == 1 }
+        #expect(try Data(contentsOf: file) == delivered, "the same document again, under the same name")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: drop.path) == [id + ".xml"], "one file, no temporary one")
+        let history = try await client.call("GET", "/v1/messages/\(id)/history", token: xinsheng).json?["history"]?.arrayValue ?? []
+        #expect(history.filter { $0["event"]?.stringValue == "acked" }.count == 1, "\(history)")
+        #expect(history.contains { $0["event"]?.stringValue == "expired" }, "\(history)")
+    }
+}
+
 /// An office's HTTP receiver on loopback (a real Hummingbird server in the test process): records
 /// every POST to `/inbox` and answers the status `answer` gives for the n-th one (from 0).
 final class PushReceiver: Sendable {
