@@ -141,6 +141,8 @@ public actor InMemoryMessageQueue: QueueStorage {
                 .filter { $0.destination == participant }.map { row($0) }
         case .message(let id):
             return messages[id].map { [row($0)] } ?? []
+        case .messages(let ids):
+            return Set(ids).sorted().compactMap { messages[$0] }.map { row($0) }
         case .envelope(let id):
             return (envelopes[id]?.messages ?? []).compactMap { messages[$0] }.map { row($0) }
         }

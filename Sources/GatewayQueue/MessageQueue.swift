@@ -66,6 +66,12 @@ public protocol MessageQueue: Sendable {
     /// A dead message back to the queue, delivery count reset (history: `replayed`).
     func replay(messageId: MessageID) async throws
 
+    /// Replays a selection of dead messages in one transaction. Each element of the result is nil
+    /// when that message was replayed, or the error that refused it (`not-found`, or
+    /// `invalid-state` when it is not dead, an id repeated in the batch included); refused ones
+    /// change nothing, the others are replayed.
+    func replay(messageIds: [MessageID]) async throws -> [QueueError?]
+
     /// A dead message given up: acked, rejected `discarded` (history: `discarded`), so it no longer
     /// holds its group at an outbox. `not-found` for an unknown id, `invalid-state` unless dead.
     func discard(messageId: MessageID) async throws

@@ -39,14 +39,27 @@ public enum QueueDecision {
     ) -> (transitions: [Transition], output: [QueueError?]) {
         var holders: [LeaseToken: StoredMessage] = [:]
         for row in rows { if let token = row.delivery.leaseToken { holders[token] = row } }
+        return each(acknowledgements, in: holders, key: \.leaseToken, missing: { _ in QueueError(.staleLease, "the lease is not current") }) {
+            ack, row in
+            let changes = try row.delivery.ack(token: ack.leaseToken, outcome: ack.outcome, now: now, detail: ack.detail)
+            return Transition(id: row.id, delivery: row.delivery, changes: changes, at: now, receipt: ack.receipt, forward: ack.forward)
+        }
+    }
+
+    /// Applies `transition` to the row of each item in order (the row as the items before it left
+    /// it): the transitions of those it applied to, and per item nil or its refusal (`missing`
+    /// when no row has its key; what `transition` threw otherwise).
+    private static func each<Item, Key: Hashable>(
+        _ items: [Item], in rows: [Key: StoredMessage], key: (Item) -> Key, missing: (Key) -> QueueError,
+        _ transition: (Item, inout StoredMessage) throws -> Transition
+    ) -> (transitions: [Transition], output: [QueueError?]) {
+        var rows = rows
         var transitions: [Transition] = []
-        let results = acknowledgements.map { ack -> QueueError? in
-            guard var row = holders[ack.leaseToken] else { return QueueError(.staleLease, "the lease is not current") }
+        let results = items.map { item -> QueueError? in
+            guard var row = rows[key(item)] else { return missing(key(item)) }
             do {
-                let changes = try row.delivery.ack(token: ack.leaseToken, outcome: ack.outcome, now: now, detail: ack.detail)
-                transitions.append(Transition(
-                    id: row.id, delivery: row.delivery, changes: changes, at: now, receipt: ack.receipt, forward: ack.forward))
-                holders[ack.leaseToken] = row
+                transitions.append(try transition(item, &row))
+                rows[key(item)] = row
                 return nil
             } catch let error as QueueError {
                 return error
@@ -100,6 +113,17 @@ public enum QueueDecision {
     /// A dead message back to the queue.
     public static func replay(_ rows: [StoredMessage], id: MessageID, now: Date) throws -> (transitions: [Transition], output: Void) {
         try change(rows, id: id, now: now) { try $0.replay(now: now) }
+    }
+
+    /// Dead messages back to the queue, in the order of `ids`: each found and dead is replayed, the
+    /// others are answered with their refusal (an id repeated is `invalid-state` the second time,
+    /// its message being queued by then).
+    public static func replay(_ rows: [StoredMessage], ids: [MessageID], now: Date) -> (transitions: [Transition], output: [QueueError?]) {
+        let found = Dictionary(rows.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        return each(ids, in: found, key: { $0 }, missing: { QueueError(.notFound, "no message \($0)") }) { _, row in
+            let changes = try row.delivery.replay(now: now)
+            return Transition(id: row.id, delivery: row.delivery, changes: changes, at: now)
+        }
     }
 
     /// A dead message acked, rejected `discarded`.

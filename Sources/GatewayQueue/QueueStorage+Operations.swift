@@ -73,6 +73,14 @@ extension QueueStorage {
         })
     }
 
+    public func replay(messageIds: [MessageID]) async throws -> [QueueError?] {
+        guard !messageIds.isEmpty else { return [] }
+        let now = now
+        return try await update(at: now, first: nil, QueueStep(.messages(messageIds)) {
+            QueueDecision.replay($0, ids: messageIds, now: now)
+        })
+    }
+
     public func discard(messageId: MessageID) async throws {
         let now = now
         try await update(at: now, first: nil, QueueStep(.message(messageId)) {

@@ -2,7 +2,7 @@ import Foundation
 
 /// What a queue driver provides: storage that selects messages and writes transitions, each
 /// `update` atomically. The queue's rules are not here: `QueueStorage+Operations` implements
-/// `lease`, `ack`, `nack`, `deadLetter`, `leased`, `reclaimExpired`, `replay`, `discard`,
+/// `lease`, `ack`, `nack`, `deadLetter`, `leased`, `reclaimExpired`, `replay` (one or a batch), `discard`,
 /// `settleRemote`, `depths` and `inbox` once for every driver, with `QueueDecision` deciding every
 /// transition (through `Delivery`); a driver adds `enqueue` (also of an ack's `forward`, when it
 /// writes the ack's transition), the reads (message headers, receipts, dead letters, history, stored envelopes,
@@ -53,6 +53,8 @@ public enum QueueSelection: Sendable, Hashable {
     case leaseHolders(participant: String, tokens: [LeaseToken])
     /// One message by id.
     case message(MessageID)
+    /// Messages by id (each once, by id; unknown ids left out).
+    case messages([MessageID])
     /// Every message of an envelope, by id.
     case envelope(String)
 }

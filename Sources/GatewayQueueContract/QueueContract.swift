@@ -44,6 +44,7 @@ public enum QueueContract: String, CaseIterable, Sendable, CustomStringConvertib
     case outboxDeadLetterHoldsItsGroup
     case deadLetterIsImmediate
     case discardSettlesADeadMessage
+    case replayBatchSettlesEachItem
     case settleRemoteSettlesAPlaceholder
     case storedEnvelopeReadsBack
     case ackForwardsInItsTransaction
@@ -58,7 +59,7 @@ public enum QueueContract: String, CaseIterable, Sendable, CustomStringConvertib
         let clock = ManualQueueClock()
         var retry = RetryPolicy(baseDelay: 10, maxDelay: 60, jitter: 0.5, maxDeliveries: 10)
         if self == .deadAfterMaxDeliveriesAndReplay { retry.maxDeliveries = 3 }
-        if [.deadMessageDoesNotBlockGroup, .outboxDeadLetterHoldsItsGroup, .discardSettlesADeadMessage].contains(self) {
+        if [.deadMessageDoesNotBlockGroup, .outboxDeadLetterHoldsItsGroup, .discardSettlesADeadMessage, .replayBatchSettlesEachItem].contains(self) {
             retry.maxDeliveries = 1
         }
         let queue = try await factory(QueueConfiguration(retry: retry, clock: clock))
@@ -85,6 +86,7 @@ public enum QueueContract: String, CaseIterable, Sendable, CustomStringConvertib
         case .outboxDeadLetterHoldsItsGroup: try await context.outboxDeadLetterHoldsItsGroup()
         case .deadLetterIsImmediate: try await context.deadLetterIsImmediate()
         case .discardSettlesADeadMessage: try await context.discardSettlesADeadMessage()
+        case .replayBatchSettlesEachItem: try await context.replayBatchSettlesEachItem()
         case .settleRemoteSettlesAPlaceholder: try await context.settleRemoteSettlesAPlaceholder()
         case .storedEnvelopeReadsBack: try await context.storedEnvelopeReadsBack()
         case .ackForwardsInItsTransaction: try await context.ackForwardsInItsTransaction()

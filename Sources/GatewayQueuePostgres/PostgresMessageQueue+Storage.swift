@@ -132,6 +132,10 @@ extension PostgresMessageQueue {
                 """
         case .message(let id):
             query = "SELECT \(unescaped: messageColumns) FROM message m WHERE m.id = \(id.rawValue) \(unescaped: lock)"
+        case .messages(let ids):
+            // Locked in id order: two batches over the same rows never wait for each other in a cycle.
+            let unique = Array(Set(ids.map(\.rawValue)))
+            query = "SELECT \(unescaped: messageColumns) FROM message m WHERE m.id = ANY(\(unique)) ORDER BY m.id \(unescaped: lock)"
         case .envelope(let id):
             query = "SELECT \(unescaped: messageColumns) FROM message m WHERE m.envelope_id = \(id) ORDER BY m.id \(unescaped: lock)"
         }

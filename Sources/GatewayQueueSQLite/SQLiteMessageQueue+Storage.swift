@@ -129,6 +129,16 @@ extension SQLiteMessageQueue {
         case .message(let id):
             select = try RawStatement(db, messageSQL[variant])
             select.bind(1, id.rawValue)
+        case .messages(let ids):
+            // By primary key, one step per id, on the transaction's connection.
+            select = try RawStatement(db, messageSQL[variant])
+            var rows: [StoredMessage] = []
+            for id in Set(ids).sorted() {
+                select.bind(1, id.rawValue)
+                defer { select.reset() }
+                if try select.step() { rows.append(message(select, content: content)) }
+            }
+            return rows
         case .envelope(let id):
             select = try RawStatement(db, envelopeSQL[variant])
             select.bind(1, id)
