@@ -116,6 +116,19 @@ public actor InMemoryMessageQueue: QueueStorage {
     public func update<Output: Sendable>(at now: Date, first: QueueStep<Int>?, _ step: QueueStep<Output>) throws -> Output {
         // An actor runs one call at a time: nothing else sees the state between the steps.
         if let first { apply(try first.decide(select(first.selection, at: now)).transitions) }
+        return try run(step, at: now)
+    }
+
+    public func update<Before: Sendable, Output: Sendable>(
+        at now: Date, before: QueueStep<Before>, first: QueueStep<Int>?, _ step: QueueStep<Output>
+    ) throws -> (Before, Output) {
+        let output = try run(before, at: now)
+        // The steps after it decide without throwing (expiry, lease), as in `update(at:first:_:)`.
+        return (output, try update(at: now, first: first, step))
+    }
+
+    /// Selects a step's rows, decides, and writes the transitions and what they forward.
+    private func run<Output: Sendable>(_ step: QueueStep<Output>, at now: Date) throws -> Output {
         let (transitions, output) = try step.decide(select(step.selection, at: now))
         // What acks forward is planned (and may be refused) before anything is written.
         var plan = EnqueuePlan()

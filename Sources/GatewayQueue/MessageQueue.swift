@@ -28,6 +28,15 @@ public protocol MessageQueue: Sendable {
     /// lease); refused ones change nothing, the others are stored.
     func ack(participant: String, _ acknowledgements: [Acknowledgement]) async throws -> [QueueError?]
 
+    /// `ack` of `acknowledgements`, then `lease` of up to `max` messages of `participant`, in one
+    /// transaction: a loop that settles a batch and takes the next (a forwarder) commits once, not
+    /// twice. The lease sees the acks (an acked message's record may hand out its next revision);
+    /// a refused ack changes nothing, as in `ack`, and the lease happens all the same. Throws (and
+    /// stores nothing, neither acks nor lease) when the arguments are invalid or storage fails.
+    func ackAndLease(
+        participant: String, _ acknowledgements: [Acknowledgement], max: Int, visibility: TimeInterval
+    ) async throws -> (acknowledged: [QueueError?], leased: [LeasedMessage])
+
     /// The message `participant` holds under `leaseToken` while that lease is current (leased, not
     /// expired); nil otherwise. Any gateway node can then settle a lease another node granted, or
     /// one granted before a restart.

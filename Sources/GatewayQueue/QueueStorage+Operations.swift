@@ -42,6 +42,30 @@ extension QueueStorage {
         })
     }
 
+    public func ackAndLease(
+        participant: String, _ acknowledgements: [Acknowledgement], max: Int, visibility: TimeInterval
+    ) async throws -> (acknowledged: [QueueError?], leased: [LeasedMessage]) {
+        guard !acknowledgements.isEmpty else { return ([], try await lease(participant: participant, max: max, visibility: visibility)) }
+        try QueueValidation.check(max: max, visibility: visibility)
+        for forward in acknowledgements.compactMap(\.forward) {
+            try QueueValidation.check(submitter: forward.submitter, items: [forward.item])
+        }
+        let now = now
+        let configuration = configuration
+        let stored: @Sendable (Date) -> Date = { [self] in self.stored($0) }
+        var tokens: [LeaseToken] = []
+        var seen = Set<LeaseToken>()
+        for ack in acknowledgements where seen.insert(ack.leaseToken).inserted { tokens.append(ack.leaseToken) }
+        let (acknowledged, leased) = try await update(
+            at: now,
+            before: QueueStep(.leaseHolders(participant: participant, tokens: tokens)) { QueueDecision.ack($0, acknowledgements, now: now) },
+            first: QueueStep(.expiredLeases(participant: participant)) { QueueDecision.expire($0, now: now, configuration: configuration) },
+            QueueStep(.leasable(participant: participant, max: max)) {
+                try QueueDecision.lease($0, now: now, visibility: visibility, stored: stored)
+            })
+        return (acknowledged, leased)
+    }
+
     public func nack(participant: String, leaseToken: LeaseToken, error: String) async throws {
         let now = now
         let configuration = configuration

@@ -19,6 +19,13 @@ public protocol QueueStorage: MessageQueue {
     /// Returns `step`'s output. A decision that throws rolls the whole transaction back.
     func update<Output: Sendable>(at now: Date, first: QueueStep<Int>?, _ step: QueueStep<Output>) async throws -> Output
 
+    /// One transaction: runs `before`, then `first` and `step` as `update(at:first:_:)` does, each
+    /// seeing the writes of the steps before it. Returns the outputs of `before` and `step`
+    /// (`ackAndLease`: the acks of one batch, then the lease of the next).
+    func update<Before: Sendable, Output: Sendable>(
+        at now: Date, before: QueueStep<Before>, first: QueueStep<Int>?, _ step: QueueStep<Output>
+    ) async throws -> (Before, Output)
+
     /// Reads a selection without changing anything.
     func select(_ selection: QueueSelection, at now: Date) async throws -> [StoredMessage]
 

@@ -52,6 +52,8 @@ public enum QueueContract: String, CaseIterable, Sendable, CustomStringConvertib
     case oldestQueuedPerDestination
     // Issue 16 item 6: a read-only look at an inbox.
     case inboxReadsHeadersWithoutLeasing
+    // Issue 13 figures: a forwarder's ack of one batch and lease of the next in one transaction.
+    case ackAndLeaseIsAckThenLease
 
     public var description: String { rawValue }
 
@@ -93,6 +95,7 @@ public enum QueueContract: String, CaseIterable, Sendable, CustomStringConvertib
         case .receiptsLeaveOutboxesOut: try await context.receiptsLeaveOutboxesOut()
         case .oldestQueuedPerDestination: try await context.oldestQueuedPerDestination()
         case .inboxReadsHeadersWithoutLeasing: try await context.inboxReadsHeadersWithoutLeasing()
+        case .ackAndLeaseIsAckThenLease: try await context.ackAndLeaseIsAckThenLease()
         }
     }
 }

@@ -27,6 +27,29 @@ extension PostgresMessageQueue {
         }
     }
 
+    public func update<Before: Sendable, Output: Sendable>(
+        at now: Date, before: QueueStep<Before>, first: QueueStep<Int>?, _ step: QueueStep<Output>
+    ) async throws -> (Before, Output) {
+        let logger = logger
+        return try await transaction { connection in
+            // A lease's turn is taken before `before` locks its rows, as a lease takes it before
+            // anything: lessees of one destination wait for the turn, never for each other's rows.
+            var turn: String?
+            if case .leasable(let participant, _) = step.selection { turn = participant }
+            if let participant = turn {
+                try await connection.query(
+                    "SELECT pg_advisory_xact_lock(hashtextextended(\("xgw.lease:" + participant), 0))", logger: logger)
+            }
+            let output = try await Self.run(before, connection, now: now, takingTurn: nil, logger: logger)
+            // The lease statement takes the turn again (advisory locks of a transaction nest).
+            if let participant = turn, let first, first.selection == .expiredLeases(participant: participant) {
+                return (output, try await Self.lease(first, step, participant: participant, connection, now: now, logger: logger))
+            }
+            if let first { _ = try await Self.run(first, connection, now: now, takingTurn: nil, logger: logger) }
+            return (output, try await Self.run(step, connection, now: now, takingTurn: nil, logger: logger))
+        }
+    }
+
     public func select(_ selection: QueueSelection, at now: Date) async throws -> [StoredMessage] {
         let logger = logger
         return try await withConnection { connection in

@@ -12,6 +12,16 @@ extension SQLiteMessageQueue {
         }
     }
 
+    public func update<Before: Sendable, Output: Sendable>(
+        at now: Date, before: QueueStep<Before>, first: QueueStep<Int>?, _ step: QueueStep<Output>
+    ) async throws -> (Before, Output) {
+        try await groupWrite { db in
+            let output = try Self.run(before, db, now: now)
+            if let first { try Self.run(first, db, now: now) }
+            return (output, try Self.run(step, db, now: now))
+        }
+    }
+
     public func select(_ selection: QueueSelection, at now: Date) async throws -> [StoredMessage] {
         try await read { db in try Self.rows(db, selection, now: now, content: true) }
     }
