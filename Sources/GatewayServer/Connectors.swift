@@ -83,17 +83,8 @@ struct Connectors: Service {
     func deliver(participant: String, through connector: Connector, client: HTTPClient) async {
         var failures = 0
         while !Task.isCancelled {
-            let messages: [LeasedMessage]
-            do {
-                messages = try await gateway.queue.lease(participant: participant, max: batchSize, visibility: visibility(connector))
-            } catch {
-                try? await Task.sleep(for: .seconds(1))
-                continue
-            }
-            if messages.isEmpty {
-                try? await Task.sleep(for: idleInterval)
-                continue
-            }
+            let messages = await gateway.leaseNext(participant, max: batchSize, visibility: visibility(connector), idle: idleInterval).messages
+            if messages.isEmpty { continue }
             var failed = false
             for message in messages {
                 // The audit line a client's lease writes (Gateway+Audit), naming the connector.

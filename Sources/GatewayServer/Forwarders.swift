@@ -103,46 +103,73 @@ struct Forwarders: Service {
         }
     }
 
-    /// One lane of a peer's forwarder: lease a batch, transfer it, settle it, again.
+    /// One lane of a peer's forwarder: lease a batch, transfer it, settle it, again. The acks of
+    /// a transfer are stored with the lease of the next batch, in one transaction
+    /// (`Gateway.leaseNext`, `MessageQueue.ackAndLease`): one commit per batch on the sender
+    /// instead of two. A transfer's time (`xgw_federation_transfer_seconds`) runs from the batch in
+    /// hand to its acks stored.
     func lane(to peerID: String, pace: ForwarderPace) async {
         let outbox = Outbox.destination(node: peerID)
+        // The last transfer's acks, not stored yet, and when that transfer started.
+        var settling: [Acknowledgement] = []
+        var transferred: (start: ContinuousClock.Instant, messages: Int)?
+        func settled(at instant: ContinuousClock.Instant?) {
+            defer {
+                settling = []
+                transferred = nil
+            }
+            guard let (start, count) = transferred else { return }
+            guard let instant else {
+                gateway.logger.warning(
+                    "the acks of a transfer could not be stored; its messages will be sent again when their lease ends",
+                    metadata: ["peer": .string(peerID), "messages": "\(count)"])
+                return
+            }
+            let elapsed = instant - start
+            gateway.metrics.transferDuration(
+                peer: peerID, nanoseconds: elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000,
+                messages: count)
+        }
+        // Stores the last transfer's acks alone, before the lane waits.
+        func flush() async {
+            guard transferred != nil else { return }
+            var stored = true
+            if !settling.isEmpty { stored = (try? await gateway.queue.ack(participant: outbox, settling)) != nil }
+            settled(at: stored ? .now : nil)
+        }
         while !Task.isCancelled {
             // A peer dropped from the directory: its outbox waits (nothing is lost; the run loop
             // warns and `GET /v1/ops/peers` lists it with `inDirectory: false`).
             guard let peer = directory.current.node(id: peerID) else {
+                await flush()
                 try? await Task.sleep(for: .seconds(5))
                 continue
             }
             let wait = pace.wait()
             if wait > .zero {
+                await flush()
                 try? await Task.sleep(for: wait)
                 continue
             }
             let size = pace.size
-            let messages: [LeasedMessage]
-            do {
-                messages = try await gateway.queue.lease(participant: outbox, max: size, visibility: Self.leaseSeconds)
-            } catch {
-                try? await Task.sleep(for: .seconds(1))
-                continue
-            }
-            if messages.isEmpty {
-                try? await Task.sleep(for: idleInterval)
-                continue
-            }
+            let turn = await gateway.leaseNext(outbox, max: size, visibility: Self.leaseSeconds, idle: idleInterval, settling: settling)
+            if transferred != nil { settled(at: settling.isEmpty ? .now : turn.settledAt) }
+            let messages = turn.messages
+            if messages.isEmpty { continue }
             let start = ContinuousClock.now
+            var acks: [Acknowledgement] = []
             do {
-                let tooLarge = try await transfer(messages, to: peer, deadline: start + PeerClient.transferTimeout.duration)
-                let elapsed = ContinuousClock.now - start
-                gateway.metrics.transferDuration(
-                    peer: peerID, nanoseconds: elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000,
-                    messages: messages.count)
-                pace.succeeded(messages: messages.count, requested: size, elapsed: elapsed, tooLarge: tooLarge)
+                let tooLarge = try await transfer(messages, to: peer, deadline: start + PeerClient.transferTimeout.duration, settling: &acks)
+                pace.succeeded(messages: messages.count, requested: size, elapsed: ContinuousClock.now - start, tooLarge: tooLarge)
+                settling = acks
+                transferred = (start, messages.count)
             } catch {
                 state.failed(peer: peerID, error: "\(error)")
                 gateway.metrics.transfer(peer: peerID, result: "failed", count: messages.count)
                 gateway.logger.warning(
                     "a transfer to a peer failed; it will be retried", metadata: ["peer": .string(peerID), "messages": "\(messages.count)", "error": "\(error)"])
+                // What the peer already answered for (the envelopes before the receipts) is settled.
+                if !acks.isEmpty { _ = try? await gateway.queue.ack(participant: outbox, acks) }
                 for message in messages {
                     try? await gateway.queue.nack(participant: outbox, leaseToken: message.leaseToken, error: "transfer failed: \(error)")
                 }
@@ -150,12 +177,16 @@ struct Forwarders: Service {
                 try? await Task.sleep(for: pace.failed())
             }
         }
+        await flush()
     }
 
-    /// Posts the envelopes, then the receipts, of one leased batch and settles each message.
+    /// Posts the envelopes, then the receipts, of one leased batch and settles each message: dead
+    /// letters and nacks at once, acks added to `acks`, for the lane to store with its next lease.
     /// Returns true when the peer answered 413 (the batch was given back, to be sent smaller).
     /// Every call to the peer ends by `deadline` (the transfer's share of its lease).
-    func transfer(_ messages: [LeasedMessage], to peer: DirectoryNode, deadline: ContinuousClock.Instant) async throws -> Bool {
+    func transfer(
+        _ messages: [LeasedMessage], to peer: DirectoryNode, deadline: ContinuousClock.Instant, settling acks: inout [Acknowledgement]
+    ) async throws -> Bool {
         let outbox = Outbox.destination(node: peer.id)
         let receipts = messages.filter { $0.kind == Forwarded.receiptKind }
         let envelopes = messages.filter { $0.kind != Forwarded.receiptKind }
@@ -188,7 +219,6 @@ struct Forwarders: Service {
                     throw PeerClient.Failure(description: "\(peer.url): answered not-hosted-here with directory serial \(peerSerial), which cannot be fetched")
                 }
             }
-            var acks: [Acknowledgement] = []
             for (message, result) in zip(group, results) {
                 let status = result["status"]?.stringValue ?? ""
                 switch status {
@@ -215,7 +245,6 @@ struct Forwarders: Service {
                     try? await gateway.queue.nack(participant: outbox, leaseToken: message.leaseToken, error: "the peer answered status \(status)")
                 }
             }
-            if !acks.isEmpty { _ = try await gateway.queue.ack(participant: outbox, acks) }
             state.succeeded(peer: peer.id)
         }
         return false
