@@ -16,6 +16,13 @@ public struct HTTPClient: Sendable {
         var configuration = AsyncHTTPClient.HTTPClient.Configuration()
         configuration.connectionPool = .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 16)
         configuration.timeout = .init(connect: .seconds(10))
+        // A refused connection fails the call at once. The default retries it with back-off until the
+        // connect timeout, so each call to a killed server's port cost 10 s (50 acks to a node killed
+        // and restarted on a new port once outlasted a test's time limit). On loopback a refusal
+        // means nothing listens there (a server whose backlog is full drops the SYN, which is
+        // retried within the connect timeout, not refused); every server a test calls already
+        // listens (ServerProcess returns once it printed its port).
+        configuration.connectionPool.retryConnectionEstablishment = false
         configuration.redirectConfiguration = .disallow
         return AsyncHTTPClient.HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }()
