@@ -3,12 +3,16 @@ import GatewayFederation
 import GatewayModel
 import GatewayServer
 import GatewaySigning
+import Synchronization
 import TestSupport
 
-/// Two running nodes of one alliance.
+/// Two running nodes of one alliance. The running servers and the tokens are behind a lock: a
+/// test's tasks call a node (`client`) while it restarts one (`start`, FederationCrashTests).
 final class TwoNodes: @unchecked Sendable {
     let alliance: NodeAlliance
-    var servers: [String: ServerProcess] = [:]
+    private let running = Mutex<(servers: [String: ServerProcess], tokens: [String: [String: String]])>(([:], [:]))
+    /// The running server of each node, the one started last.
+    var servers: [String: ServerProcess] { running.withLock { $0.servers } }
     let ports: [String: Int]
     let directoryPath: [String: String]
     /// Lines appended to every node's configuration file (e.g. a faster `retry` policy).
@@ -40,21 +44,20 @@ final class TwoNodes: @unchecked Sendable {
     func start(_ node: String) throws -> ServerProcess {
         try FileManager.default.createDirectory(at: data(node), withIntermediateDirectories: true)
         let server = try ServerProcess(data: data(node), arguments: ["--config", try configPath(node)])
-        servers[node] = server
-        tokens[node, default: [:]].merge(server.printedTokens) { kept, _ in kept }
+        running.withLock {
+            $0.servers[node] = server
+            $0.tokens[node, default: [:]].merge(server.printedTokens) { kept, _ in kept }
+        }
         return server
     }
 
+    /// A client of `node`'s server as it runs now: look it up for each call in a test that restarts
+    /// nodes (a restarted node listens on a new port).
     func client(_ node: String) -> HTTPClient { HTTPClient(port: servers[node]!.port) }
 
-    /// The tokens of a node: printed at its first start, kept for later starts.
-    var tokens: [String: [String: String]] = [:]
-
+    /// The token of `participant` at `node`: printed at the node's first start, kept for later starts.
     func token(_ node: String, _ participant: String) -> String {
-        if let token = tokens[node]?[participant] { return token }
-        let printed = servers[node]!.printedTokens
-        tokens[node, default: [:]].merge(printed) { a, _ in a }
-        return tokens[node]![participant]!
+        running.withLock { $0.tokens[node]![participant]! }
     }
 
     /// `GET /v1/ops/peers` at `node`: the outbox towards `peer` (queued and leased) and its dead letters.
