@@ -26,6 +26,14 @@ public struct APIError: HTTPResponseError, Sendable {
 
     static func forbidden(_ message: String) -> APIError { APIError(.forbidden, "forbidden", message) }
 
+    /// 429: this client presented too many invalid tokens (`SignInThrottle`); its token was not checked.
+    static func tooManyFailedTokens(retryAfter: Int) -> APIError {
+        APIError(
+            .tooManyRequests, "too-many-failed-tokens",
+            "too many invalid tokens from this address: the token was not checked; retry in \(retryAfter) seconds",
+            headers: [.retryAfter: String(retryAfter)])
+    }
+
     static func badRequest(_ message: String) -> APIError { APIError(.badRequest, "bad-request", message) }
 
     static func tooLarge(_ limit: Int) -> APIError {

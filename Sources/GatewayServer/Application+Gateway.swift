@@ -19,13 +19,15 @@ public func buildApplication(
 ) throws -> (application: Application<RouterResponder<GatewayContext>>, gateway: Gateway) {
     let gateway = try Gateway(configuration: configuration, metrics: metrics, logger: logger)
     let router = Router(context: GatewayContext.self)
-    router.add(middleware: RequestMiddleware(tokens: gateway.tokens, metrics: metrics))
+    // One count of invalid tokens per client for the API and the console's sign-in.
+    let signIns = SignInGuard()
+    router.add(middleware: RequestMiddleware(tokens: gateway.tokens, metrics: metrics, signIns: signIns))
     addRoutes(to: router, gateway: gateway)
     addPeerRoutes(to: router, gateway: gateway)
     addInboxRoutes(to: router, gateway: gateway)
     addBatchAckRoutes(to: router, gateway: gateway)
     addAttachmentRoutes(to: router, gateway: gateway)
-    try addConsoleRoutes(to: router, gateway: gateway)
+    try addConsoleRoutes(to: router, gateway: gateway, signIns: signIns)
     router.add(middleware: MethodNotAllowedMiddleware(routes: router.routes))
     raiseDescriptorLimit(logger: logger)
     let requestTimeout = TimeAmount.nanoseconds(Int64(configuration.requestTimeoutSeconds * 1e9))

@@ -273,6 +273,13 @@ extension Gateway {
         return ["replayed": .number(JSONNumber(Int(messageId)))]
     }
 
+    /// Replays a selection of dead messages in one queue transaction (`MessageQueue.replay(messageIds:)`):
+    /// per id, nil when it was replayed, or why not (not found, no longer dead).
+    func replay(messageIds: [Int64]) async throws -> [(messageId: Int64, refusal: QueueError?)] {
+        let results = try await queue.replay(messageIds: messageIds.map(MessageID.init))
+        return Array(zip(messageIds, results)).map { (messageId: $0.0, refusal: $0.1) }
+    }
+
     /// Hosted participants whose certificate may not sign, or expires within
     /// `certificateWarningDays`; refreshes the certificate gauges on the way.
     func certificateWarnings(at time: Date = Date()) -> [JSONValue] {

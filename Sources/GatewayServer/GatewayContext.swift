@@ -1,13 +1,17 @@
 import Hummingbird
+import NIOCore
 
-/// The per-request context: the request id (also in the logger's metadata) and who called.
-public struct GatewayContext: RequestContext {
+/// The per-request context: the request id (also in the logger's metadata), who called, and the
+/// connection's peer address (what the sign-in rate limit counts by).
+public struct GatewayContext: RequestContext, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
     public var requestId = ""
     public var principal: Principal?
+    public var remoteAddress: SocketAddress?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
     }
 
     /// The calling participant; 401 without a token, 403 for the ops token.

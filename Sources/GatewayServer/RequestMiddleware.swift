@@ -4,13 +4,15 @@ import Hummingbird
 import Logging
 
 /// Gives every request an id (a sane incoming `X-Request-Id`, else a new one) carried in the logs
-/// and the answer, authenticates the bearer token, turns every error into the JSON error shape,
+/// and the answer, authenticates the bearer token (429 without checking it when the client has
+/// presented too many invalid ones: `SignInGuard`), turns every error into the JSON error shape,
 /// records the request latency, and logs one line per request (method, route, status, duration:
 /// never bodies, query values or tokens). Every line of an authenticated request carries `caller`.
 struct RequestMiddleware: RouterMiddleware {
     typealias Context = GatewayContext
     let tokens: TokenStore
     let metrics: GatewayMetrics
+    let signIns: SignInGuard
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
@@ -18,13 +20,21 @@ struct RequestMiddleware: RouterMiddleware {
         let requestId = Self.requestId(request.headers[.xRequestID])
         context.requestId = requestId
         context.logger[metadataKey: "requestId"] = .string(requestId)
+        var refusal: APIError?
         if let authorization = request.headers[.authorization] {
-            let parts = authorization.split(separator: " ", maxSplits: 1)
-            if parts.count == 2, parts[0].lowercased() == "bearer" {
-                context.principal = tokens.principal(token: String(parts[1]).trimmingCharacters(in: .whitespaces))
-            }
-            if context.principal == nil {
-                context.logger.info("refused token")
+            if case .refuse(let retryAfter) = signIns.decide(context.remoteAddress) {
+                // Not checked at all: a right token would otherwise tell a guess from a miss.
+                refusal = .tooManyFailedTokens(retryAfter: retryAfter)
+                context.logger.info("token not checked: too many invalid tokens from this client")
+            } else {
+                let parts = authorization.split(separator: " ", maxSplits: 1)
+                if parts.count == 2, parts[0].lowercased() == "bearer" {
+                    context.principal = tokens.principal(token: String(parts[1]).trimmingCharacters(in: .whitespaces))
+                }
+                if context.principal == nil {
+                    context.logger.info("refused token")
+                    signIns.failed(context.remoteAddress, logger: context.logger)
+                }
             }
         }
         // Who called, on every line of the request (the participant id, or `ops`): never the token.
@@ -35,6 +45,7 @@ struct RequestMiddleware: RouterMiddleware {
         }
         var response: Response
         do {
+            if let refusal { throw refusal }
             response = try await next(request, context)
         } catch {
             let apiError = APIError.from(error)

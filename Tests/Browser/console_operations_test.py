@@ -2,7 +2,7 @@
 """The ops console's operations pages (issue 15) in headless Chromium: dead letters (replay one
 after the confirmation step and see it leave the list), the mapping playground on a valid and an
 invalid fixture (pasted and uploaded), participants and certificates, each with the keyboard, every
-control labelled. Starts its own `.build/debug/xgw serve` (retry.maxDeliveries 1, so that one
+control labelled; last, the sign-in rate limit's message after ten wrong tokens. Starts its own `.build/debug/xgw serve` (retry.maxDeliveries 1, so that one
 expired lease makes a dead letter) on a temporary folder and a free port. Reuses the helpers of
 console_harness.py (the browser, screenshots, sign-in, the label check, the end of a run). Screenshots go to
 .build/ci-artifacts/console/ (with --docs, the main ones also to docs/console/).
@@ -141,6 +141,18 @@ def main():
         driver.get(console + "participants")
         rows = driver.find_elements(By.CSS_SELECTOR, "#participants tbody tr")
         check("a participant sees its own certificate only", len(rows) == 1 and "renshi" in rows[0].text, [r.text for r in rows])
+
+        # The sign-in rate limit, last (it refuses this address for 5 minutes): ten wrong tokens,
+        # then even the ops token gets the message, announced, with the form kept.
+        for attempt in range(10):
+            sign_in(driver, console, "xgw_wrong_%d" % attempt)
+        sign_in(driver, console, tokens["ops"])
+        message = driver.find_element(By.ID, "signin-error")
+        check("after ten wrong tokens the sign-in form says to wait",
+              "登录失败次数过多" in message.text and "Too many failed sign-ins" in message.text
+              and message.get_attribute("role") == "alert", message.text)
+        check("... and signs nobody in", not driver.get_cookie("xgw_session"))
+        shot(driver, "26-signin-rate-limited")
     except Exception:
         harness.unexpected_error(driver, "29-operations-error")
     finally:

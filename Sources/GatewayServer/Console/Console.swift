@@ -28,12 +28,15 @@ final class Console: Sendable {
 
     let gateway: Gateway
     let sessions = ConsoleSessions()
+    /// The sign-in rate limit, shared with the API's bearer authentication.
+    let signIns: SignInGuard
     let library: MustacheLibrary
     /// Cookies are `Secure` when the office API is served over TLS.
     let secure: Bool
 
-    init(gateway: Gateway) throws {
+    init(gateway: Gateway, signIns: SignInGuard) throws {
         self.gateway = gateway
+        self.signIns = signIns
         self.secure = gateway.configuration.tls != nil
         var library = MustacheLibrary()
         try library.register(ConsoleAssets.layout, named: "layout")
@@ -156,9 +159,20 @@ final class Console: Sendable {
             context.logger.info("console sign-in refused: no or wrong CSRF token")
             throw ConsoleError(.forbidden, "表单缺少有效的 CSRF 令牌，请重新打开登录页 The form lacks a valid CSRF token: open the sign-in page again")
         }
+        if case .refuse(let retryAfter) = signIns.decide(context.remoteAddress) {
+            // The token is not checked: a right one would otherwise tell a guess from a miss.
+            context.logger.info("console sign-in refused: too many invalid tokens from this client")
+            var response = try signInForm(
+                request,
+                error: "登录失败次数过多，请 \(retryAfter) 秒后再试 Too many failed sign-ins from this address: try again in \(retryAfter) seconds",
+                status: .tooManyRequests)
+            response.headers[.retryAfter] = String(retryAfter)
+            return response
+        }
         let token = (form["token"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         guard let principal = gateway.tokens.principal(token: token) else {
             context.logger.info("console sign-in refused: unknown token")
+            signIns.failed(context.remoteAddress, logger: context.logger)
             return try signInForm(request, error: "令牌无效 The token is not valid", status: .unauthorized)
         }
         let (id, _) = sessions.create(principal)
@@ -238,6 +252,6 @@ final class Console: Sendable {
 }
 
 /// The console's routes on the gateway's router (`buildApplication`).
-func addConsoleRoutes(to router: Router<GatewayContext>, gateway: Gateway) throws {
-    try Console(gateway: gateway).addRoutes(to: router)
+func addConsoleRoutes(to router: Router<GatewayContext>, gateway: Gateway, signIns: SignInGuard) throws {
+    try Console(gateway: gateway, signIns: signIns).addRoutes(to: router)
 }

@@ -4,8 +4,9 @@ import GatewayQueue
 /// `/console/dead-letters`: messages that failed `retry.maxDeliveries` times (or were made dead at
 /// once, e.g. a record that does not render), with why, how many attempts and the last error.
 /// Ops replays one or a selection: the first POST (`step=confirm`) shows what would be replayed,
-/// the second (`step=replay`) replays through the ops API's operation (`Gateway.replay`): the
-/// messages are queued again with their delivery count reset, and leave the list. A participant's
+/// the second (`step=replay`) replays the selection in one queue transaction
+/// (`Gateway.replay(messageIds:)`): the messages are queued again with their delivery count
+/// reset, and leave the list. A participant's
 /// session sees the dead letters it sent or that were sent to it, and cannot replay (the API's
 /// `/v1/ops/dead-letters/{id}/replay` takes the ops token only).
 enum DeadLettersPage: ConsolePage {
@@ -81,15 +82,15 @@ enum DeadLettersPage: ConsolePage {
                 "selected": letters.map { ["messageId": $0.messageId.rawValue, "envelopeId": $0.envelopeId, "destination": $0.destination] },
             ])
         case "replay":
+            // One queue transaction for the whole selection; a message no longer dead is named, the rest replayed.
             var replayed = 0
             var failures: [[String: Any]] = []
-            for id in ids {
-                do {
-                    _ = try await request.gateway.replay(messageId: id)
+            for (id, refusal) in try await request.gateway.replay(messageIds: ids) {
+                if let refusal {
+                    failures.append(["messageId": id, "message": APIError.from(refusal).message])
+                } else {
                     request.gateway.auditOps("replay", messageId: id, logger: request.gateway.logger)
                     replayed += 1
-                } catch {
-                    failures.append(["messageId": id, "message": APIError.from(error).message])
                 }
             }
             if failures.isEmpty { return .redirect("/console/dead-letters?replayed=\(replayed)") }
@@ -126,9 +127,11 @@ enum DeadLettersPage: ConsolePage {
     static func list(_ request: ConsoleRequest) async throws -> [String: Any] {
         let letters = try await deadLetters(request)
         let maxDeliveries = request.gateway.configuration.retry.maxDeliveries
+        // Every row's envelope in one query (the kind is not in the dead letter itself).
+        let envelopes = (try? await request.gateway.queue.storedEnvelopes(ids: letters.map(\.envelopeId))) ?? [:]
         var rows: [[String: Any]] = []
         for d in letters {
-            let kind = (try? await request.gateway.queue.storedEnvelope(id: d.envelopeId))?.kind ?? ""
+            let kind = envelopes[d.envelopeId]?.kind ?? ""
             let reason =
                 d.deliveryCount >= maxDeliveries
                 ? "重试用尽 Retries exhausted (\(d.deliveryCount)/\(maxDeliveries))"
