@@ -96,10 +96,7 @@ import TestSupport
         let nodes = try TwoNodes()
         defer { nodes.remove() }
         try nodes.start("renshi-node")
-        let submitted = try await nodes.client("renshi-node").call(
-            "POST", "/v1/documents", token: nodes.token("renshi-node", "renshi"), body: try fixture("sc-traffic-xml/001-formats-example-gbk.xml"))
-        let accepted = submitted.json?["accepted"]?.numberValue?.intValue ?? 0
-        #expect(accepted > 0, "\(submitted.text)")
+        let accepted = try await nodes.submitFixture()
 
         // Serial 8 lists renshi-node alone.
         let urls = nodes.ports.mapValues { "https://127.0.0.1:\($0)" }

@@ -60,12 +60,16 @@ import TestSupport
         #expect(MetricsExpositionTests.value(empty, depthSeries) == 0, "\(empty)")
         #expect(MetricsExpositionTests.value(empty, oldestSeries) == 0, "\(empty)")
 
-        let submitted = try await nodes.client("renshi-node").call(
-            "POST", "/v1/documents", token: nodes.token("renshi-node", "renshi"), body: try fixture("sc-traffic-xml/001-formats-example-gbk.xml"))
-        let accepted = submitted.json?["accepted"]?.numberValue?.intValue ?? 0
-        #expect(accepted > 0, "\(submitted.text)")
-        try await Task.sleep(for: .milliseconds(1200))
-        let text = try await metrics()
+        let accepted = try await nodes.submitFixture()
+        // Polled until the gauges show the queued messages (a fixed 1.2 s was a guess at their refresh under load).
+        var text = try await metrics()
+        let deadline = Date().addingTimeInterval(90)
+        while MetricsExpositionTests.value(text, depthSeries) != Double(accepted) || (MetricsExpositionTests.value(text, oldestSeries) ?? 0) <= 0,
+            Date() < deadline
+        {
+            try await Task.sleep(for: .milliseconds(200))
+            text = try await metrics()
+        }
         #expect(MetricsExpositionTests.value(text, depthSeries) == Double(accepted), "\(text)")
         let oldest = try #require(MetricsExpositionTests.value(text, oldestSeries), "\(text)")
         #expect(oldest > 0, "\(text)")

@@ -152,13 +152,10 @@ import TestSupport
         try Self.moveXinshengAway(nodes.alliance, directory: try nodes.alliance.directory(serial: 8, hosts: hosts, urls: urls))
         #expect(try await Self.reaches(nodes.servers["xinsheng-node"]!.port, serial: 8), "\(nodes.servers["xinsheng-node"]!.log.suffix(3000))")
 
-        let submitted = try await nodes.client("renshi-node").call(
-            "POST", "/v1/documents", token: nodes.token("renshi-node", "renshi"), body: try fixture("sc-traffic-xml/001-formats-example-gbk.xml"))
-        let accepted = submitted.json?["accepted"]?.numberValue?.intValue ?? 0
-        #expect(submitted.status == 200 && accepted > 0, "\(submitted.text)")
+        let accepted = try await nodes.submitFixture()
 
         var outbox = (depth: -1, dead: -1)
-        let deadline = Date().addingTimeInterval(60)
+        let deadline = Date().addingTimeInterval(90)
         repeat {
             try await Task.sleep(for: .milliseconds(300))
             outbox = try await nodes.outbox("renshi-node", towards: "xinsheng-node")

@@ -4,6 +4,7 @@ import GatewayModel
 import GatewayServer
 import GatewaySigning
 import Synchronization
+import Testing
 import TestSupport
 
 /// Two running nodes of one alliance. The running servers and the tokens are behind a lock: a
@@ -58,6 +59,18 @@ final class TwoNodes: @unchecked Sendable {
     /// The token of `participant` at `node`: printed at the node's first start, kept for later starts.
     func token(_ node: String, _ participant: String) -> String {
         running.withLock { $0.tokens[node]![participant]! }
+    }
+
+    /// Submits the Sichuan fixture `sc-traffic-xml/001-formats-example-gbk.xml` (renshi's traffic, for
+    /// xinsheng at xinsheng-node) as renshi at renshi-node: the number of records accepted, which the
+    /// test expects to be more than none.
+    @discardableResult
+    func submitFixture(sourceLocation: SourceLocation = #_sourceLocation) async throws -> Int {
+        let submitted = try await client("renshi-node").call(
+            "POST", "/v1/documents", token: token("renshi-node", "renshi"), body: try fixture("sc-traffic-xml/001-formats-example-gbk.xml"))
+        let accepted = submitted.json?["accepted"]?.numberValue?.intValue ?? 0
+        #expect(submitted.status == 200 && accepted > 0, "\(submitted.text)", sourceLocation: sourceLocation)
+        return accepted
     }
 
     /// `GET /v1/ops/peers` at `node`: the outbox towards `peer` (queued and leased) and its dead letters.
