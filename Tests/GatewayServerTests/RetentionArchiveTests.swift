@@ -116,8 +116,13 @@ import Testing
         try await api.run { client, gateway in try await Self.purgeAndCheck(client, gateway, data: api.data) }
     }
 
+    /// Not while the multi-node test stops the database server (PostgresServerGate).
     @Test(.enabled(if: postgresURL != nil, "XGW_TEST_POSTGRES_URL is not set (.ci/run starts PostgreSQL)"))
     func thePurgeArchivesOnPostgreSQLAndOneNodePurgesAtATime() async throws {
+        try await PostgresServerGate.shared { try await Self.thePurgeArchivesOnPostgreSQLAndOneNodePurgesAtATime() }
+    }
+
+    static func thePurgeArchivesOnPostgreSQLAndOneNodePurgesAtATime() async throws {
         let schema = "xgw_test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
         let database = try #require(Self.postgresURL) + "?schema=\(schema)&pool=4&timeout=10"
         let api = try APIGateway.temporary(environment: ["XGW_ALGORITHM": "ES256", "XGW_DATABASE": database])
