@@ -137,8 +137,14 @@ public struct Delivery: Sendable, Hashable {
     /// The history of an ack: the rejection reason as its detail, then `detail` (`rejected:
     /// schema; rendered: cq-traffic-json`).
     private static func acked(_ outcome: AckOutcome, _ deliveryCount: Int, _ detail: String? = nil) -> Change {
+        Change(.acked, deliveryCount, ackedDetail(outcome, detail))
+    }
+
+    /// The history detail of an ack with `outcome` and the ack's own `detail` (a storage that
+    /// writes acks itself, PostgreSQL's `xgw_ack`, stores this text).
+    public static func ackedDetail(_ outcome: AckOutcome, _ detail: String?) -> String? {
         let parts = [outcome.reason.map { "rejected: \($0)" }, detail].compactMap { $0 }
-        return Change(.acked, deliveryCount, parts.isEmpty ? nil : parts.joined(separator: "; "))
+        return parts.isEmpty ? nil : parts.joined(separator: "; ")
     }
 
     /// queued, leased or dead → acked with the outcome its destination's node reported, without a

@@ -10,6 +10,7 @@ extension QueueStorage {
     public func lease(participant: String, max: Int, visibility: TimeInterval) async throws -> [LeasedMessage] {
         try QueueValidation.check(max: max, visibility: visibility)
         let now = now
+        if let leased = try await leaseAtOnce(participant: participant, max: max, visibility: visibility, at: now) { return leased }
         let configuration = configuration
         let stored: @Sendable (Date) -> Date = { [self] in self.stored($0) }
         // The participant's expired leases go back to the queue first: they may be leasable again,
@@ -34,6 +35,7 @@ extension QueueStorage {
             try QueueValidation.check(submitter: forward.submitter, items: [forward.item])
         }
         let now = now
+        if let answers = try await ackAtOnce(participant: participant, acknowledgements, at: now) { return answers }
         var tokens: [LeaseToken] = []
         var seen = Set<LeaseToken>()
         for ack in acknowledgements where seen.insert(ack.leaseToken).inserted { tokens.append(ack.leaseToken) }

@@ -26,6 +26,16 @@ public protocol QueueStorage: MessageQueue {
         at now: Date, before: QueueStep<Before>, first: QueueStep<Int>?, _ step: QueueStep<Output>
     ) async throws -> (Before, Output)
 
+    /// A whole lease decided and written by the storage itself (one round trip: PostgreSQL's
+    /// `xgw_lease` procedure), or nil when it cannot and `lease` runs its steps instead. What it
+    /// answers and writes must be what the steps would (the differential test checks it). `now` is
+    /// already `stored`; validation is done. Default: nil.
+    func leaseAtOnce(participant: String, max: Int, visibility: TimeInterval, at now: Date) async throws -> [LeasedMessage]?
+
+    /// A batch of acks decided and written by the storage itself (PostgreSQL's `xgw_ack`), or nil
+    /// when it cannot and `ack` runs its steps instead; as `leaseAtOnce`. Default: nil.
+    func ackAtOnce(participant: String, _ acknowledgements: [Acknowledgement], at now: Date) async throws -> [QueueError?]?
+
     /// Reads a selection without changing anything.
     func select(_ selection: QueueSelection, at now: Date) async throws -> [StoredMessage]
 
@@ -44,6 +54,14 @@ public protocol QueueStorage: MessageQueue {
 
 extension QueueStorage {
     public func stored(_ date: Date) -> Date { date }
+
+    public func leaseAtOnce(participant: String, max: Int, visibility: TimeInterval, at now: Date) async throws -> [LeasedMessage]? {
+        nil
+    }
+
+    public func ackAtOnce(participant: String, _ acknowledgements: [Acknowledgement], at now: Date) async throws -> [QueueError?]? {
+        nil
+    }
 }
 
 /// The rows a step works on.

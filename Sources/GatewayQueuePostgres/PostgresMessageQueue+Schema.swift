@@ -6,7 +6,7 @@ import PostgresNIO
 /// The schema, created and upgraded by `migrate()`.
 extension PostgresMessageQueue {
     /// Schema versions, applied in order, each once, in one transaction with its `schema_migrations` row.
-    static let migrations: [(version: Int, sql: [String])] = [
+    public static let migrations: [(version: Int, sql: [String])] = [
         (1, [
             """
             CREATE TABLE envelope (
@@ -73,6 +73,9 @@ extension PostgresMessageQueue {
             CREATE INDEX message_dead_group ON message(destination, record_id, updated_at, id) WHERE state = 'dead'
             """,
         ]),
+        // A lease and an ack in one round trip each (PostgresMessageQueue+Procedures.swift). Version 4:
+        // the message search's indexes were written as version 3 at the same time.
+        (4, procedures),
     ]
 
     /// Creates the schema and applies missing migrations, under a transaction advisory lock so that
