@@ -2,22 +2,30 @@
 # HTTP load benchmark of `xgw serve` on loopback (docs/server.md, "Load figures"):
 #  1. records/s for 100-record documents with ES256 (wrk, 2 threads, 8 connections, 30 s);
 #  2. latency percentiles of single-record submissions at a fixed 500 requests/s (open loop).
-# Usage: bash Benchmarks/http/run.sh   (builds xgw in release; installs wrk from Debian if missing)
+# Usage: bash Benchmarks/http/run.sh   (a release build in the shared scratch directory, built only when
+#        sources are newer: Benchmarks/release-xgw.sh; installs wrk from Debian if missing)
+#   XGW_DATABASE=postgres://…?schema=… runs the server on PostgreSQL (default: SQLite in a scratch folder);
+#   XGW_BENCH_PARTS=latency (or throughput) runs one of the two parts only.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-root=$(pwd)
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
-scratch=${XGW_SCRATCH:-.build-server-rel}
-swift build -c release --scratch-path "$scratch" --product xgw 2>&1 | tail -1
-xgw="$root/$scratch/release/xgw"
+source Benchmarks/release-xgw.sh
+release_xgw
 data=$(mktemp -d /tmp/xgw-bench.XXXXXX)
 port=${XGW_BENCH_PORT:-18080}
-XGW_DATA="$data" XGW_PORT=$port XGW_ALGORITHM=${XGW_ALGORITHM:-ES256} LOG_LEVEL=warning "$xgw" serve > "$data/stdout" 2> "$data/server.log" &
+parts=${XGW_BENCH_PARTS:-throughput,latency}
+XGW_DATA="$data" XGW_PORT=$port XGW_ALGORITHM=${XGW_ALGORITHM:-ES256} XGW_DATABASE=${XGW_DATABASE:-} LOG_LEVEL=warning \
+  "$xgw" serve > "$data/stdout" 2> "$data/server.log" &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"' EXIT
 for _ in $(seq 100); do grep -q "listening on" "$data/stdout" && break; sleep 0.1; done
 token=$(awk '$1 == "token" && $2 == "xinsheng" { print $3 }' "$data/stdout")
-echo "== 100-record documents (${XGW_ALGORITHM:-ES256}), wrk -t2 -c8 -d${XGW_BENCH_SECONDS:-30}s"
-XGW_TOKEN=$token XGW_RUN=B$$ wrk -t2 -c8 -d"${XGW_BENCH_SECONDS:-30}s" --timeout 30s -s Benchmarks/http/submit100.lua "http://127.0.0.1:$port/v1/documents"
-echo "== single-record submissions at a fixed 500 requests/s"
-python3 Benchmarks/http/fixed_rate.py "$port" "$token" 500 "${XGW_BENCH_SECONDS:-20}" 32
+echo "== database: ${XGW_DATABASE:-sqlite (default)}"
+if [[ $parts == *throughput* ]]; then
+  echo "== 100-record documents (${XGW_ALGORITHM:-ES256}), wrk -t2 -c8 -d${XGW_BENCH_SECONDS:-30}s"
+  XGW_TOKEN=$token XGW_RUN=B$$ wrk -t2 -c8 -d"${XGW_BENCH_SECONDS:-30}s" --timeout 30s -s Benchmarks/http/submit100.lua "http://127.0.0.1:$port/v1/documents"
+fi
+if [[ $parts == *latency* ]]; then
+  echo "== single-record submissions at a fixed 500 requests/s"
+  python3 Benchmarks/http/fixed_rate.py "$port" "$token" 500 "${XGW_BENCH_SECONDS:-20}" 32
+fi

@@ -2,19 +2,19 @@
 # PostgreSQL next to SQLite (issue 7; README "PostgreSQL and several nodes", docs/postgres.md):
 #  1. the queue alone: `xgw bench queue --database postgres://… --backlog 100000` (enqueue, lease+ack, both
 #     drivers; PostgreSQL's own floor from floor.sh in between; lease+ack cost with 100k vs 10k queued);
-#  2. end to end over HTTP (Benchmarks/postgres/e2e.py): submit + lease + ack of RECORDS records
-#     with one SQLite node, one PostgreSQL node and two PostgreSQL nodes on one database.
+#  2. end to end over HTTP (Benchmarks/postgres/e2e.py): submit + lease + ack of RECORDS records in
+#     documents of XGW_BENCH_DOC records (default 100) with one SQLite node, one PostgreSQL node and
+#     two PostgreSQL nodes on one database (XGW_BENCH_TWO_NODES=0 skips the last).
 # Uses $XGW_TEST_POSTGRES_URL, or starts a throwaway server (.ci/postgres.sh).
-# Usage: bash Benchmarks/postgres/run.sh   (release build; XGW_BENCH_RECORDS=5000, XGW_BENCH_MESSAGES=20000
-#        by default, 0 skips the queue-alone part; XGW_BUILD=debug XGW_SCRATCH=.build-x for a debug build)
+# Usage: bash Benchmarks/postgres/run.sh   (release build in the shared scratch directory, built only when
+#        sources are newer: Benchmarks/release-xgw.sh; XGW_BENCH_RECORDS=5000, XGW_BENCH_MESSAGES=20000
+#        by default, 0 skips the queue-alone part; XGW_BUILD=debug XGW_SCRATCH=.build for a debug build)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-root=$(pwd)
-config=${XGW_BUILD:-release}
-scratch=${XGW_SCRATCH:-.build-pg-rel}
 records=${XGW_BENCH_RECORDS:-5000}
-swift build -c "$config" --scratch-path "$scratch" --product xgw 2>&1 | tail -1
-xgw="$root/$scratch/$config/xgw"
+doc=${XGW_BENCH_DOC:-100}
+source Benchmarks/release-xgw.sh
+release_xgw
 work=$(mktemp -d /tmp/xgw-bench-pg.XXXXXX)
 # Nodes start in command substitutions (subshells), so their ids are kept in <data>/pid.
 stop_all() {
@@ -71,19 +71,21 @@ node() {  # node NAME → a data folder with the shared PKI and tokens
   echo "$work/$1"
 }
 
-echo "== end to end over HTTP: $records records, documents of 10, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== end to end over HTTP: $records records, documents of $doc, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 port=$(serve "$(node sqlite1)" "sqlite:$work/sqlite1/e2e.sqlite")
-echo -n "sqlite     1 node : "; python3 Benchmarks/postgres/e2e.py "$port" "$sub" "$recv" "$records"
+echo -n "sqlite     1 node : "; python3 Benchmarks/postgres/e2e.py "$port" "$sub" "$recv" "$records" "$doc"
 stop_all
 schema=xgw_e2e_$$_1
 port=$(serve "$(node pg1)" "$url?schema=$schema")
-echo -n "postgres   1 node : "; python3 Benchmarks/postgres/e2e.py "$port" "$sub" "$recv" "$records"
+echo -n "postgres   1 node : "; python3 Benchmarks/postgres/e2e.py "$port" "$sub" "$recv" "$records" "$doc"
 stop_all
-schema=xgw_e2e_$$_2
-a=$(serve "$(node pg2a)" "$url?schema=$schema")
-b=$(serve "$(node pg2b)" "$url?schema=$schema")
-echo -n "postgres   2 nodes: "; python3 Benchmarks/postgres/e2e.py "$a,$b" "$sub" "$recv" "$records"
-stop_all
+if [ "${XGW_BENCH_TWO_NODES:-1}" != 0 ]; then
+  schema=xgw_e2e_$$_2
+  a=$(serve "$(node pg2a)" "$url?schema=$schema")
+  b=$(serve "$(node pg2b)" "$url?schema=$schema")
+  echo -n "postgres   2 nodes: "; python3 Benchmarks/postgres/e2e.py "$a,$b" "$sub" "$recv" "$records" "$doc"
+  stop_all
+fi
 echo "== load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 for s in xgw_e2e_$$_1 xgw_e2e_$$_2; do
   "$(dirname "$(ls /usr/lib/postgresql/*/bin/psql | head -1)")/psql" -q "$url" -c "DROP SCHEMA IF EXISTS $s CASCADE" 2>/dev/null || true
