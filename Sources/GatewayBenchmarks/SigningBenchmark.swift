@@ -11,11 +11,17 @@ public struct SigningBenchmark {
     public var algorithm: SignatureAlgorithm?
     /// Also show what each step of sealing costs.
     public var breakdown: Bool
+    /// Seconds each `openssl speed` run lasts; it runs before, between and after the rounds of
+    /// each algorithm (`parts` + 1 times), its mean is the seal/speed figure's reference. 0: not run.
+    public var floorSeconds: Int
+    /// The measuring time of each algorithm is split into this many parts, `openssl speed` between them.
+    static let parts = 3
 
-    public init(seconds: Double, algorithm: SignatureAlgorithm?, breakdown: Bool) {
+    public init(seconds: Double, algorithm: SignatureAlgorithm?, breakdown: Bool, floorSeconds: Int = 1) {
         self.seconds = seconds
         self.algorithm = algorithm
         self.breakdown = breakdown
+        self.floorSeconds = floorSeconds
     }
 
     public func run(output: some BenchmarkOutput) throws {
@@ -23,7 +29,7 @@ public struct SigningBenchmark {
         if breakdown { steps(of: record, output: output) }
         output.line("xgw bench sign: one core, thread CPU time, \(seconds) s per figure, payload \(record.canonicalBytes().count) bytes JCS")
         output.line(
-            "alg       raw sign/s  copied/s    seal/s    seal/raw  seal/copied raw verify/s  verify/s  verify/raw  µs/seal")
+            "alg       raw sign/s  copied/s    seal/s    seal/raw  seal/copied raw verify/s  verify/s  verify/raw  µs/seal  speed sign/s  seal/speed")
         output.flush()
         for algorithm in self.algorithm.map({ [$0] }) ?? SignatureAlgorithm.allCases {
             let office = try BenchOffice(algorithm, officeID: "xinsheng", commonName: "新盛镇川渝联合执法办公室")
@@ -45,8 +51,12 @@ public struct SigningBenchmark {
                     format: "%@: raw %.1f µs, PrivateKey.sign (copied context) %.1f µs, seal %.1f µs: %.1f µs besides signing",
                     algorithm.rawValue, 1e6 / rates[0], 1e6 / rates[1], 1e6 / rates[2], 1e6 / rates[2] - 1e6 / rates[1]))
             }
-            // Interleaved rounds, median of each: other load on the machine hits every figure alike.
-            let rates = measureRounds([
+            // Interleaved rounds, median of each: other load on the machine hits every figure alike;
+            // `openssl speed` runs before, between and after them (issue 18: seal vs openssl speed).
+            var speeds: [Double] = []
+            let rates = measureRounds(parts: floorSeconds > 0 ? Self.parts : 1, between: {
+                if floorSeconds > 0, let rate = OpenSSLSpeed.signRate(algorithm, seconds: floorSeconds) { speeds.append(rate) }
+            }, [
                 { raw.sign(message) },
                 { raw.signCopied(message) },
                 { (try? Envelope.seal(record: record, from: "xinsheng", to: ["renshi"], signer: signer)) != nil },
@@ -58,19 +68,53 @@ public struct SigningBenchmark {
                 },
             ])
             let (rawSign, copiedSign, seal, rawVerify, verify) = (rates[0], rates[1], rates[2], rates[3], rates[4])
+            let speed = speeds.isEmpty ? nil : speeds.reduce(0, +) / Double(speeds.count)
             output.line(
                 algorithm.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)
                     + String(format: "%-11.0f %-11.0f %-9.0f %-9.1f %-11.1f %-13.0f %-9.0f %-11.1f %-8.1f",
                              rawSign, copiedSign, seal, seal / rawSign * 100, seal / copiedSign * 100,
-                             rawVerify, verify, verify / rawVerify * 100, 1e6 / seal))
+                             rawVerify, verify, verify / rawVerify * 100, 1e6 / seal)
+                    + (speed.map { String(format: " %-13.0f %.2f", $0, seal / $0) } ?? " -             -"))
             output.flush()
+            if !speeds.isEmpty {
+                output.line(String(
+                    format: "%@: openssl speed -seconds %d %@: %@ signs/s", algorithm.rawValue, floorSeconds, OpenSSLSpeed.name(algorithm),
+                    speeds.map { String(format: "%.0f", $0) }.joined(separator: ", ")))
+            }
         }
+        if floorSeconds > 0, self.algorithm ?? .es256 == .es256 {
+            output.line("goal (issue 18): ES256 seal/speed ≥ 0.85")
+        }
+    }
+
+    /// `measureRounds` split into `parts` parts, `between` run before, between and after them; the
+    /// median of each operation over all the parts' batches.
+    func measureRounds(parts: Int, between: () -> Void, _ bodies: [() -> Bool]) -> [Double] {
+        var samples = [[Double]](repeating: [], count: bodies.count)
+        for _ in 0..<parts {
+            between()
+            let part = measureSamples(bodies, seconds: seconds / Double(parts))
+            for index in bodies.indices { samples[index] += part[index] }
+        }
+        between()
+        return samples.map(Self.medianRate)
     }
 
     /// Rates of `bodies` measured together: small timed batches of each in turn for `seconds`,
     /// then, per operation, the median batch time. Interleaving exposes every operation to the same
     /// load from other processes, and the median ignores batches that were preempted.
     func measureRounds(_ bodies: [() -> Bool], seconds: Double? = nil) -> [Double] {
+        measureSamples(bodies, seconds: seconds ?? self.seconds).map(Self.medianRate)
+    }
+
+    /// Operations per second from the median of per-operation batch times.
+    static func medianRate(_ times: [Double]) -> Double {
+        let sorted = times.sorted()
+        return 1 / sorted[sorted.count / 2]
+    }
+
+    /// Per operation, the CPU seconds per operation of each timed batch (`measureRounds`).
+    func measureSamples(_ bodies: [() -> Bool], seconds: Double) -> [[Double]] {
         // Batch sizes that take about a millisecond each.
         let batch = bodies.map { body -> Int in
             let start = DispatchTime.now().uptimeNanoseconds
@@ -82,7 +126,7 @@ public struct SigningBenchmark {
             return max(1, count / 50)
         }
         var samples = [[Double]](repeating: [], count: bodies.count)
-        let end = DispatchTime.now().uptimeNanoseconds + UInt64((seconds ?? self.seconds) * 1e9)
+        let end = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
         while DispatchTime.now().uptimeNanoseconds < end {
             for (index, body) in bodies.enumerated() {
                 // Thread CPU time: time the thread spent preempted by other processes doesn't count.
@@ -91,10 +135,7 @@ public struct SigningBenchmark {
                 samples[index].append((CPUTime.thread() - start) / Double(batch[index]))
             }
         }
-        return samples.map { times in
-            let sorted = times.sorted()
-            return 1 / sorted[sorted.count / 2]
-        }
+        return samples
     }
 
     /// Operations per second of `body` (which must return true: a failing operation aborts).
