@@ -7,7 +7,13 @@ import GatewayMapping
 struct BenchPipeline: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pipeline",
-        abstract: "Measure the full pipeline (translate, sign, route, durable enqueue) with a per-stage breakdown.")
+        abstract: "Measure the full pipeline (translate, sign, route, durable enqueue) with a per-stage breakdown.",
+        discussion: """
+            With --documents FILE…: the given regional documents instead of synthetic Sichuan traffic ones \
+            (--batches unused), every document once per pass, each pass to a new queue, until --records records; \
+            each submitted by the office its records belong to. A document whose records belong to several \
+            participants is skipped like one that does not translate. Under each row: what one pass came to.
+            """)
 
     @OptionGroup var mappingOptions: MappingOptions
 
@@ -26,8 +32,15 @@ struct BenchPipeline: AsyncParsableCommand {
     @Option(help: "Seconds openssl speed measures the raw sign rate for, before and after each algorithm (0: not measured).")
     var floorSeconds = 3
 
+    @OptionGroup var documentOptions: BenchDocumentOptions
+
+    func validate() throws {
+        if records < 1 { throw ValidationError("--records needs a number of records ≥ 1") }
+    }
+
     func run() async throws {
         let translator = try mappingOptions.translator()
+        let given = try await documentOptions.load(translator)
         let benchmark = PipelineBenchmark(
             translator: translator,
             routes: try Routes.load(directory: mappingOptions.mappingsDirectory, seeds: translator.seeds),
@@ -41,7 +54,7 @@ struct BenchPipeline: AsyncParsableCommand {
                 default: throw ValidationError("--signing: '\(mode)' is not batch or single")
                 }
             },
-            floorSeconds: floorSeconds)
+            floorSeconds: floorSeconds, documents: given)
         try await BenchmarkError.reported { try await benchmark.run(output: Console.out) }
     }
 }

@@ -9,6 +9,8 @@ struct BenchTranslate: AsyncParsableCommand {
 
     @OptionGroup var mappingOptions: MappingOptions
 
+    @OptionGroup var documentOptions: BenchDocumentOptions
+
     @Option(help: "Records per document.")
     var batch = 100
 
@@ -16,6 +18,7 @@ struct BenchTranslate: AsyncParsableCommand {
     var seconds = 3.0
 
     func run() async throws {
+        if !documentOptions.documents.isEmpty { return try await runDocuments() }
         let translator = try mappingOptions.translator()
         TranslateBenchmark(translator: translator, batch: batch, seconds: seconds).run(output: Console.out)
     }
