@@ -187,6 +187,20 @@ public actor InMemoryMessageQueue: QueueStorage {
         }
     }
 
+    public func searchHeaders(_ search: MessageSearch, before: MessageID?, limit: Int) -> [MessageHeader] {
+        var found: [MessageHeader] = []
+        for message in messages.values where before.map({ message.id < $0 }) ?? true {
+            guard let envelope = envelopes[message.envelopeId] else { continue }
+            let item = envelope.item
+            let header = MessageHeader(
+                messageId: message.id, envelopeId: item.envelopeId, destination: message.destination, submitter: envelope.submitter,
+                kind: item.kind, recordId: item.recordId, updatedAt: item.updatedAt, enqueuedAt: envelope.enqueuedAt,
+                delivery: message.delivery, ackedAt: message.ackedAt)
+            if search.matches(header, states: search.states) { found.append(header) }
+        }
+        return Array(found.sorted { $0.messageId > $1.messageId }.prefix(limit))
+    }
+
     /// Walks the queued messages in lease order (availableAt, sequence), each checked against
     /// its group by `LeaseSelection.mayLease`. Debug builds (every test) also check the walk
     /// against `LeaseSelection.select` over all pending messages of the participant, so the oracle

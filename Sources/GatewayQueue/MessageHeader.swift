@@ -15,10 +15,12 @@ public struct MessageHeader: Sendable, Hashable {
     /// Its delivery state (`inbox` gives the state as of the read: an expired lease as queued or
     /// dead, where reclaiming it will put it).
     public var delivery: Delivery
+    /// When it was acked (`search` gives it for acked messages; nil otherwise).
+    public var ackedAt: Date?
 
     public init(
         messageId: MessageID, envelopeId: String, destination: String, submitter: String, kind: String, recordId: String,
-        updatedAt: String, enqueuedAt: Date, delivery: Delivery
+        updatedAt: String, enqueuedAt: Date, delivery: Delivery, ackedAt: Date? = nil
     ) {
         self.messageId = messageId
         self.envelopeId = envelopeId
@@ -29,6 +31,7 @@ public struct MessageHeader: Sendable, Hashable {
         self.updatedAt = updatedAt
         self.enqueuedAt = enqueuedAt
         self.delivery = delivery
+        self.ackedAt = ackedAt
     }
 }
 

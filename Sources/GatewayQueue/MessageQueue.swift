@@ -101,6 +101,13 @@ public protocol MessageQueue: Sendable {
     /// as queued or dead, as in `depths`), with ids above `after`, by id, at most `limit`.
     func inbox(participant: String, states: Set<DeliveryState>, after: MessageID?, limit: Int) async throws -> InboxPage
 
+    /// One page of the messages matching `search` (every state, every destination, acked ones
+    /// included), newest first: message ids below `before` (nil: from the newest), at most `limit`
+    /// (1...1000). Reads only: nothing is leased, reclaimed or recorded; an expired lease shows where
+    /// reclaiming it will put it. Keyset paging: `next` is the cursor of the following page, so
+    /// messages enqueued meanwhile (higher ids) neither shift nor repeat the older pages.
+    func search(_ search: MessageSearch, before: MessageID?, limit: Int) async throws -> MessageSearchPage
+
     /// Per destination with a queued or leased message, when its oldest such message (lowest
     /// message id, i.e. first enqueued) was enqueued.
     func oldestQueued() async throws -> [String: Date]

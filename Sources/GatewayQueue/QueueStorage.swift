@@ -47,6 +47,11 @@ public protocol QueueStorage: MessageQueue {
     /// (`inbox` is written over it).
     func headers(destination: String, states: Set<DeliveryState>, after: MessageID?, limit: Int) async throws -> [MessageHeader]
 
+    /// The headers of the messages matching `search` with its states as stored (empty: all; a
+    /// lease past its expiry is leased), with ids below `before`, by id from the highest, at most
+    /// `limit` (`search` is written over it).
+    func searchHeaders(_ search: MessageSearch, before: MessageID?, limit: Int) async throws -> [MessageHeader]
+
     /// The instant as the storage keeps it (SQL drivers: whole milliseconds), so that a lease's
     /// expiry handed out equals the one read back later.
     func stored(_ date: Date) -> Date

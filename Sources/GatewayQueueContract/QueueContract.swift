@@ -52,6 +52,8 @@ public enum QueueContract: String, CaseIterable, Sendable, CustomStringConvertib
     case oldestQueuedPerDestination
     // Issue 16 item 6: a read-only look at an inbox.
     case inboxReadsHeadersWithoutLeasing
+    // Issue 15: the console's message browser searches the whole queue.
+    case searchFindsAcrossTheWholeQueue
     // Issue 13 figures: a forwarder's ack of one batch and lease of the next in one transaction.
     case ackAndLeaseIsAckThenLease
 
@@ -95,6 +97,7 @@ public enum QueueContract: String, CaseIterable, Sendable, CustomStringConvertib
         case .receiptsLeaveOutboxesOut: try await context.receiptsLeaveOutboxesOut()
         case .oldestQueuedPerDestination: try await context.oldestQueuedPerDestination()
         case .inboxReadsHeadersWithoutLeasing: try await context.inboxReadsHeadersWithoutLeasing()
+        case .searchFindsAcrossTheWholeQueue: try await context.searchFindsAcrossTheWholeQueue()
         case .ackAndLeaseIsAckThenLease: try await context.ackAndLeaseIsAckThenLease()
         }
     }

@@ -73,6 +73,16 @@ extension PostgresMessageQueue {
             CREATE INDEX message_dead_group ON message(destination, record_id, updated_at, id) WHERE state = 'dead'
             """,
         ]),
+        // The message search (`searchHeaders`, the console's browser) leads with an index for each
+        // filter that narrows: a participant's messages as destination and as submitter (newest id
+        // first), a record's envelopes, and the unsettled messages.
+        (3, [
+            "CREATE INDEX message_destination ON message(destination, id)",
+            "CREATE INDEX message_submitter ON message(submitter, id)",
+            "CREATE INDEX envelope_record ON envelope(record_id)",
+            "CREATE INDEX envelope_enqueued ON envelope(enqueued_at)",
+            "CREATE INDEX message_unsettled ON message(id) WHERE state IN ('dead', 'leased', 'queued')",
+        ]),
         // A lease and an ack in one round trip each (PostgresMessageQueue+Procedures.swift). Version 4:
         // the message search's indexes were written as version 3 at the same time.
         (4, procedures),

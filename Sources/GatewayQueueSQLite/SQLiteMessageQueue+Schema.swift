@@ -68,6 +68,20 @@ extension SQLiteMessageQueue {
                 CREATE INDEX message_dead_group ON message(destination, record_id, updated_at, id) WHERE state = 'dead'
                 """)
         }
+        // v4: the message search (`searchHeaders`, the console's browser) leads with an index for
+        // each filter that narrows: a participant's messages as destination and as submitter (newest
+        // id first), a record's envelopes, and the unsettled messages. Columns written once at
+        // enqueue, so a state change touches none of them (the partial index only on entering or
+        // leaving the unsettled states).
+        migrator.registerMigration("v4-message-search") { db in
+            try db.execute(sql: """
+                CREATE INDEX message_destination ON message(destination, id);
+                CREATE INDEX message_submitter ON message(submitter, id);
+                CREATE INDEX envelope_record ON envelope(record_id);
+                CREATE INDEX envelope_enqueued ON envelope(enqueued_at);
+                CREATE INDEX message_unsettled ON message(id) WHERE state IN ('dead', 'leased', 'queued');
+                """)
+        }
         return migrator
     }
 }
