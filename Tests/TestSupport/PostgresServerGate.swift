@@ -29,6 +29,9 @@ public final class PostgresServerGate: Sendable {
 
     public init() {}
 
+    /// How many runs wait for their turn.
+    public var waiting: Int { state.withLock { $0.waiting.count } }
+
     /// Runs `body` while no `exclusive` run holds this gate.
     public func shared<R>(_ body: () async throws -> R) async rethrows -> R {
         await acquire(exclusive: false)
