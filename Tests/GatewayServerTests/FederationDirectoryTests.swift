@@ -32,7 +32,8 @@ import TestSupport
         #expect(try await serial("xinsheng-node") == 7)
         // Serial 8 reaches renshi-node's file only; xinsheng-node gets it from renshi-node.
         try alliance.writeDirectory(try alliance.directory(serial: 8, urls: urls), node: "renshi-node")
-        let deadline = Date().addingTimeInterval(30)
+        // Generous (the poll is every second): a full parallel test run on two cores delays both nodes.
+        let deadline = Date().addingTimeInterval(90)
         var seen: Int?
         repeat {
             try await Task.sleep(for: .milliseconds(300))

@@ -8,11 +8,14 @@ import Testing
 /// one is refused with a log line while the previous rules keep serving, and submissions in
 /// flight during the reloads all succeed.
 @Suite struct HangupMappingReloadTests {
+    /// Whether `text` is in the server's log `count` times within 90 s (ten were too few for a
+    /// loaded full test run on two cores).
     static func waitForLog(_ server: ServerProcess, _ text: String, count: Int = 1) async throws -> Bool {
-        for _ in 0..<100 {
+        let deadline = ContinuousClock.now + .seconds(90)
+        repeat {
             if server.log.components(separatedBy: text).count - 1 >= count { return true }
             try await Task.sleep(for: .milliseconds(100))
-        }
+        } while ContinuousClock.now < deadline
         return false
     }
 

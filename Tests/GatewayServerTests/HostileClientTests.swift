@@ -72,14 +72,15 @@ struct HostileClientTests {
             sockets.append(socket)
         }
         #expect(sockets.count >= 130, "the kernel accepts connections beyond the server's descriptors into its backlog")
-        // Within the idle timeout and a margin, a fresh client gets its answer.
+        // Within the idle timeout and a margin, a fresh client gets its answer (without the idle
+        // timeout, never); the margin is wide for a loaded full test run on two cores.
         var healthy = false
         let start = Date()
-        while !healthy, Date().timeIntervalSince(start) < 20 {
+        while !healthy, Date().timeIntervalSince(start) < 60 {
             healthy = (try? await HTTPClient(port: server.port).call("GET", "/healthz", timeout: 3).status) == 200
             if !healthy { try await Task.sleep(for: .milliseconds(200)) }
         }
-        #expect(healthy, "the server stayed unreachable for 20 s")
+        #expect(healthy, "the server stayed unreachable for 60 s")
         let closed = sockets.filter { !$0.isOpen() }.count
         #expect(closed >= 100, "stalled connections were closed by the server: \(closed) of \(sockets.count)")
     }
