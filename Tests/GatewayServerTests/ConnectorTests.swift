@@ -295,9 +295,11 @@ struct ConnectorTests {
             defer { second.stop() }
             let client = HTTPClient(port: second.port)
             try await Self.eventually("the receipt after the restart") { try await Self.receipts(client, token: xinsheng).count == 1 }
+            // The first POST and the one after the restart; on a loaded machine an answer of this
+            // receiver may outlast the 1 s timeout, and that POST is retried: same key, same document.
             let requests = receiver.requests.withLock { $0 }
-            #expect(requests.map(\.key) == [id, id], "the same idempotency key twice")
-            #expect(requests.count == 2 && requests[0].body == requests[1].body, "the same document")
+            #expect(requests.count >= 2 && requests.allSatisfy { $0.key == id }, "the same idempotency key each time: \(requests.map(\.key))")
+            #expect(requests.allSatisfy { $0.body == requests[0].body }, "the same document")
             let history = try await client.call("GET", "/v1/messages/\(id)/history", token: xinsheng).json?["history"]?.arrayValue ?? []
             #expect(history.filter { $0["event"]?.stringValue == "acked" }.count == 1, "\(history)")
             #expect(history.contains { $0["event"]?.stringValue == "expired" }, "\(history)")
