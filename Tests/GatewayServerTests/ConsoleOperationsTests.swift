@@ -92,6 +92,52 @@ import Testing
         }
     }
 
+    /// The selection goes to the queue as one batch (`replay(messageIds:)`): three dead letters,
+    /// one replayed through the API meanwhile, are confirmed together; the other two are queued
+    /// again and the stale one is named with its reason. The list shows each row's kind (its
+    /// envelope, all read in one query).
+    @Test func aSelectionIsReplayedAsOneBatchAndAMessageNoLongerDeadIsNamed() async throws {
+        try await Self.withGateway { client, gateway, tokens in
+            let submitted = try await client.call(
+                "POST", "/v1/documents", token: tokens["renshi"], body: try fixture("sc-traffic-xml/002-batch-three-utf8.xml"))
+            try #require(submitted.status == 200, "\(submitted.text)")
+            let leased = try await client.call("POST", "/v1/inbox/lease", token: tokens["xinsheng"], json: ["max": 3])
+            let messages = try #require(leased.json?["messages"]?.arrayValue)
+            try #require(messages.count == 3, "\(leased.text)")
+            for message in messages {
+                let token = try #require(message["leaseToken"]?.stringValue)
+                try await gateway.queue.deadLetter(participant: "xinsheng", leaseToken: LeaseToken(token), reason: "office system refused: code 17")
+            }
+            let dead = try await gateway.queue.deadLetters(participant: "xinsheng", limit: 10)
+            try #require(dead.count == 3)
+            let kind = try #require(try await gateway.queue.storedEnvelope(id: dead[0].envelopeId)?.kind)
+            let ops = Browser(client.client)
+            try await ops.signIn(try #require(tokens["ops"]))
+            let list = try await ops.request(.get, "/console/dead-letters")
+            #expect(list.text.components(separatedBy: "<td>\(kind)</td>").count - 1 == 3, "each row's kind: \(list.text.prefix(3000))")
+            let csrf = try #require(list.csrf)
+            let ids = dead.map { String($0.messageId.rawValue) }
+            var form = ["_csrf": csrf, "step": "confirm"]
+            for id in ids { form["id-\(id)"] = id }
+            let confirm = try await ops.request(.post, "/console/dead-letters", form: form)
+            #expect(confirm.text.contains("确认重放 Replay 3"), "\(confirm.text.prefix(3000))")
+
+            // Meanwhile another operator replays the first through the API.
+            let api = try await client.call("POST", "/v1/ops/dead-letters/\(ids[0])/replay", token: tokens["ops"])
+            #expect(api.status == 200, "\(api.text)")
+            let replayed = try await ops.request(
+                .post, "/console/dead-letters", form: ["_csrf": csrf, "step": "replay", "ids": ids.joined(separator: ",")])
+            #expect(replayed.status == 200 && replayed.text.contains("已重新排队 2 条 Replayed 2"), "\(replayed.text.prefix(3000))")
+            #expect(replayed.text.contains("消息 Message \(ids[0]):") && replayed.text.contains("only a dead message can be replayed"),
+                "the stale one named with why: \(replayed.text.prefix(3000))")
+            #expect(try await Self.depth(gateway, "xinsheng") == QueueDepth(queued: 3, leased: 0, dead: 0))
+            for letter in dead {
+                let events = try await gateway.queue.history(envelopeId: letter.envelopeId).map(\.event)
+                #expect(events.filter { $0 == .replayed }.count == 1, "replayed once each: \(events)")
+            }
+        }
+    }
+
     /// A multipart/form-data body as a browser sends the playground's form.
     static func multipart(_ fields: [(String, String)], file: (name: String, filename: String, bytes: [UInt8])?) -> (String, [UInt8]) {
         let boundary = "----xgwtest\(UInt32.random(in: 0...UInt32.max))"
