@@ -17,6 +17,9 @@ public final class PrivateKey: @unchecked Sendable, CustomStringConvertible {
     /// ES256: contexts that sign a precomputed SHA-256 digest, kept for reuse (`DigestSigningPool`).
     private let digestSigning: DigestSigningPool?
 
+    /// Whether signatures go through `DigestSigningPool` (ES256, unless OpenSSL refused its context).
+    var signsPrecomputedDigests: Bool { digestSigning != nil }
+
     init(owning pkey: OpaquePointer) throws {
         guard let algorithm = KeyType.algorithm(of: pkey) else {
             EVP_PKEY_free(pkey)

@@ -16,8 +16,17 @@ import Testing
         return sAt + 2 + Int(signature[sAt + 1]) == signature.count
     }
 
+    @Test(arguments: SignatureAlgorithm.allCases)
+    func onlyES256KeysSignPrecomputedDigests(_ algorithm: SignatureAlgorithm) throws {
+        let key = try PrivateKey.generate(algorithm)
+        #expect(key.signsPrecomputedDigests == (algorithm == .es256))
+        // A key read back from PEM too (the way xgw serve loads its signing key).
+        #expect(try PrivateKey(pem: key.pem()).signsPrecomputedDigests == (algorithm == .es256))
+    }
+
     @Test func concurrentSignaturesWithOneKeyAllVerify() async throws {
         let key = try PrivateKey.generate(.es256)
+        #expect(key.signsPrecomputedDigests)
         let publicKey = try key.publicKey
         // More concurrent signers than the pool keeps contexts for, several rounds each.
         let signed = try await withThrowingTaskGroup(of: [([UInt8], [UInt8])].self) { group in
