@@ -87,15 +87,7 @@ struct Connectors: Service {
             if messages.isEmpty { continue }
             var failed = false
             for message in messages {
-                // The audit line a client's lease writes (Gateway+Audit), naming the connector.
-                gateway.logger.info(
-                    "message leased",
-                    metadata: [
-                        "participant": .string(participant), "envelopeId": .string(message.envelopeId),
-                        "messageId": .string(String(message.messageId.rawValue)), "recordId": .string(message.recordId),
-                        "submitter": .string(message.submitter), "deliveryCount": .string(String(message.deliveryCount)),
-                        "connector": .string(connector.name),
-                    ])
+                gateway.auditLeased(message, participant: participant, connector: connector.name, logger: gateway.logger)
                 if await !handOver(message, participant: participant, through: connector, client: client) { failed = true }
             }
             // The queue backs each failed message off; the loop backs off too, so that an office

@@ -50,16 +50,34 @@ extension Gateway {
     /// deliveryCount) from the lease answer.
     func auditLease(_ answer: JSONValue, participant: String, logger: Logger) {
         for message in answer["messages"]?.arrayValue ?? [] {
-            logger.info(
-                "message leased",
-                metadata: [
-                    "participant": .string(participant), "envelopeId": .string(message["envelopeId"]?.stringValue ?? ""),
-                    "messageId": .string(message["messageId"]?.numberValue?.text ?? ""),
-                    "recordId": .string(message["recordId"]?.stringValue ?? ""),
-                    "submitter": .string(message["submitter"]?.stringValue ?? ""),
-                    "deliveryCount": .string(message["deliveryCount"]?.numberValue?.text ?? ""),
-                ])
+            auditLeased(
+                participant: participant, envelopeId: message["envelopeId"]?.stringValue ?? "",
+                messageId: message["messageId"]?.numberValue?.text ?? "", recordId: message["recordId"]?.stringValue ?? "",
+                submitter: message["submitter"]?.stringValue ?? "", deliveryCount: message["deliveryCount"]?.numberValue?.text ?? "",
+                connector: nil, logger: logger)
         }
+    }
+
+    /// The `message leased` line of a message a connector leased (`Connectors`): the line a client's
+    /// lease writes, naming the connector.
+    func auditLeased(_ message: LeasedMessage, participant: String, connector: String, logger: Logger) {
+        auditLeased(
+            participant: participant, envelopeId: message.envelopeId, messageId: String(message.messageId.rawValue),
+            recordId: message.recordId, submitter: message.submitter, deliveryCount: String(message.deliveryCount),
+            connector: connector, logger: logger)
+    }
+
+    /// One `message leased` line, whoever leased the message.
+    private func auditLeased(
+        participant: String, envelopeId: String, messageId: String, recordId: String, submitter: String, deliveryCount: String,
+        connector: String?, logger: Logger
+    ) {
+        var metadata: Logger.Metadata = [
+            "participant": .string(participant), "envelopeId": .string(envelopeId), "messageId": .string(messageId),
+            "recordId": .string(recordId), "submitter": .string(submitter), "deliveryCount": .string(deliveryCount),
+        ]
+        if let connector { metadata["connector"] = .string(connector) }
+        logger.info("message leased", metadata: metadata)
     }
 
     /// `message acked` (or `ack repeated`: a repeat answered with the stored receipt): envelopeId,

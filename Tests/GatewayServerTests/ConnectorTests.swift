@@ -166,6 +166,11 @@ struct ConnectorTests {
         let acked = history.filter { $0["event"]?.stringValue == "acked" }
         #expect(acked.count == 1)
         #expect(acked.first?["detail"]?.stringValue?.contains("cq-traffic-json") == true, "\(history)")
+        // Each message the connector leased has the audit line a client's lease writes, naming the connector.
+        let leasedLines = server.log.split(separator: "\n").filter { $0.contains("message leased") && $0.contains("connector=fileDrop") }
+        for id in ids {
+            #expect(leasedLines.contains { $0.contains("envelopeId=\(id)") && $0.contains("participant=xinsheng") }, "\(server.log.suffix(3000))")
+        }
     }
 
     /// A drop folder that cannot be written (its path is a file): each attempt is nacked naming
