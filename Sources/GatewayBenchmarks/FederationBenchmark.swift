@@ -48,7 +48,36 @@ public struct FederationBenchmark {
         var seconds: Double
         var cpu: Double
         var envelopes: [[UInt8]] = []
+        /// Each record's latency, ms: from the start of its document's submit to its arrival.
+        var latencies: [Double] = []
         var rate: Double { Double(records) / seconds }
+    }
+
+    /// When each document of a run started to be submitted, by index; read by the arrivals' task
+    /// to time each record from its document's submit.
+    final class SubmitStarts: Sendable {
+        let first: Int
+        let documentsOf: Int
+        let starts: Mutex<[ContinuousClock.Instant?]>
+
+        init(first: Int, documentsOf: Int, documents: Int) {
+            self.first = first
+            self.documentsOf = documentsOf
+            starts = Mutex(Array(repeating: nil, count: documents))
+        }
+
+        func started(_ document: Int) {
+            let now = ContinuousClock.now
+            starts.withLock { $0[document] = now }
+        }
+
+        /// The submit start of the document of `recordId` (`sc-traffic:51172300` + 8 digits: the
+        /// synthetic record's number, `first` + its index in the run).
+        func start(of recordId: String) -> ContinuousClock.Instant? {
+            guard let number = Int(recordId.suffix(8)) else { return nil }
+            let document = (number - first) / documentsOf
+            return starts.withLock { $0.indices.contains(document) ? $0[document] : nil }
+        }
     }
 
     /// One transfer of renshi-node's forwarder.
@@ -143,6 +172,15 @@ public struct FederationBenchmark {
                     taken.count, Double(messages) / Double(max(1, taken.count)), Self.percentile(durations, 0.50) * 1e3,
                     Self.percentile(durations, 0.99) * 1e3, (durations.last ?? 0) * 1e3, Self.percentile(perMessage, 0.50) * 1e3,
                     Self.percentile(perMessage, 0.99) * 1e3))
+        output.line(
+            prefix
+                + String(
+                    format: "record latency (submit start → arrival) in these saturated runs: one-node p50 %.0f ms, p99 %.0f ms; "
+                        + "federated p50 %.0f ms, p99 %.0f ms (mostly waiting: the submitter offers more than the node sends)",
+                    Self.percentile(oneNode.flatMap(\.latencies).sorted(), 0.50), Self.percentile(oneNode.flatMap(\.latencies).sorted(), 0.99),
+                    Self.percentile(federated.flatMap(\.latencies).sorted(), 0.50), Self.percentile(federated.flatMap(\.latencies).sorted(), 0.99)))
+        output.flush()
+        try await paced(pair, rate: fed.rate * Self.pacedShare, first: &firstId, transfers: transfers, prefix: prefix, output: output)
         try await checks(of: federated.last?.envelopes ?? [], trust: pair.xinsheng.trust, prefix: prefix, output: output)
         try await otherSteps(of: federated.last?.envelopes ?? [], at: pair.xinsheng, prefix: prefix, output: output)
         try await loneBatches(pair, first: &firstId, transfers: transfers, prefix: prefix, output: output)
@@ -241,6 +279,44 @@ public struct FederationBenchmark {
                     Self.percentile(durations, 0.50) * 1e3, (durations.last ?? 0) * 1e3))
     }
 
+    /// The paced runs offer this share of the federated rate measured in the saturated runs.
+    static let pacedShare = 0.5
+
+    /// What the transfer adds when the machine is not saturated by the submitter: a one-node and
+    /// a federated run (in that order) of `records` / 2 records, documents submitted at `rate`
+    /// records/s; renshi-node's transfers during the federated one (lease → POST → answer → acks
+    /// stored), and each record's latency from its submit start to its arrival in both modes: the
+    /// difference of the medians is what the node-to-node transfer adds to a record.
+    func paced(
+        _ pair: NodePair, rate: Double, first: inout Int, transfers: borrowing Mutex<[Transfer]>, prefix: String, output: some BenchmarkOutput
+    ) async throws {
+        guard rate > 0 else { return }
+        let interval = Duration.seconds(Double(documentsOf) / rate)
+        let count = max(documentsOf, records / 2)
+        let one = try await measure(from: pair.oneNode, to: pair.oneNode, first: &first, records: count, interval: interval)
+        try await pair.settle()
+        transfers.withLock { $0.removeAll() }
+        let fed = try await measure(from: pair.renshi, to: pair.xinsheng, first: &first, records: count, interval: interval)
+        try await pair.settle()
+        let taken = transfers.withLock { $0 }
+        let durations = taken.map(\.seconds).sorted()
+        let oneLatency = one.latencies.sorted()
+        let fedLatency = fed.latencies.sorted()
+        output.line(
+            prefix
+                + String(
+                    format: "paced runs (%d records each, a document of %d every %.0f ms: %.0f records/s, %.0f%% of the federated rate above): "
+                        + "transfer renshi-node → xinsheng-node %d batches, %.0f messages/batch, p50 %.1f ms, p99 %.1f ms, max %.1f ms (goal p99 < 100 ms); "
+                        + "record latency one-node p50 %.0f / p99 %.0f ms, federated p50 %.0f / p99 %.0f ms: "
+                        + "federation adds p50 %.0f ms (a difference of p99s says little: one-node's p99 is as noisy as the machine)",
+                    count, documentsOf, Self.milliseconds(interval), rate, Self.pacedShare * 100, taken.count,
+                    Double(taken.reduce(0) { $0 + $1.messages }) / Double(max(1, taken.count)), Self.percentile(durations, 0.50) * 1e3,
+                    Self.percentile(durations, 0.99) * 1e3, (durations.last ?? 0) * 1e3, Self.percentile(oneLatency, 0.50),
+                    Self.percentile(oneLatency, 0.99), Self.percentile(fedLatency, 0.50), Self.percentile(fedLatency, 0.99),
+                    Self.percentile(fedLatency, 0.50) - Self.percentile(oneLatency, 0.50)))
+        output.flush()
+    }
+
     /// How many batches `loneBatches` sends.
     static let loneBatches = 5
 
@@ -261,17 +337,22 @@ public struct FederationBenchmark {
 
     /// Submits `records` new Sichuan traffic records as renshi at `sender` while xinsheng's inbox
     /// at `receiver` is leased; the time runs from the first submit to the last arrival.
-    func measure(from sender: Gateway, to receiver: Gateway, first: inout Int, records: Int) async throws -> Run {
+    /// With `interval`, the documents are submitted that far apart (a paced run: the submitter
+    /// does not saturate the machine), else one after the other.
+    func measure(from sender: Gateway, to receiver: Gateway, first: inout Int, records: Int, interval: Duration? = nil) async throws -> Run {
         let documents = (0..<max(1, records / documentsOf)).map { index in
             SyntheticDocuments.scTraffic(records: documentsOf, firstId: first + index * documentsOf)
         }
+        let starts = SubmitStarts(first: first, documentsOf: documentsOf, documents: documents.count)
         first += documents.count * documentsOf
         let expected = documents.count * documentsOf
         let cpuStart = CPUTime.process()
         let start = ContinuousClock.now
-        let receiving = Task { try await Self.arrivals(at: receiver, expected: expected, start: start) }
+        let receiving = Task { try await Self.arrivals(at: receiver, expected: expected, start: start, starts: starts) }
         do {
-            for document in documents {
+            for (index, document) in documents.enumerated() {
+                if let interval { try await Task.sleep(until: start + interval * index, clock: .continuous) }
+                starts.started(index)
                 let outcome = try await sender.submit(document, mappingID: nil, submitter: "renshi")
                 guard outcome.accepted == documentsOf else {
                     throw BenchmarkError.invalid("a document of \(documentsOf) records had \(outcome.accepted) accepted")
@@ -281,18 +362,22 @@ public struct FederationBenchmark {
             receiving.cancel()
             throw error
         }
-        let (elapsed, envelopes) = try await receiving.value
+        let (elapsed, envelopes, latencies) = try await receiving.value
         let cpu = CPUTime.process() - cpuStart
-        return Run(records: expected, seconds: Double(Self.milliseconds(elapsed)) / 1e3, cpu: cpu, envelopes: envelopes)
+        return Run(records: expected, seconds: Double(Self.milliseconds(elapsed)) / 1e3, cpu: cpu, envelopes: envelopes, latencies: latencies)
     }
 
     /// Leases xinsheng's inbox at `gateway` (up to 1000 at a time, for a day: never acked) until
     /// `expected` messages arrived; returns the time from `start` to the last arrival and the
-    /// envelopes of the first `checkedBatch` messages.
-    static func arrivals(at gateway: Gateway, expected: Int, start: ContinuousClock.Instant) async throws -> (Duration, [[UInt8]]) {
+    /// envelopes of the first `checkedBatch` messages, and each record's latency (ms) from its
+    /// document's submit start (`starts`) to the lease that found it.
+    static func arrivals(
+        at gateway: Gateway, expected: Int, start: ContinuousClock.Instant, starts: SubmitStarts
+    ) async throws -> (Duration, [[UInt8]], [Double]) {
         var got = 0
         var last = start
         var envelopes: [[UInt8]] = []
+        var latencies: [Double] = []
         let deadline = start + .seconds(120 + expected / 50)
         while got < expected {
             guard ContinuousClock.now < deadline else {
@@ -305,8 +390,14 @@ public struct FederationBenchmark {
             }
             got += leased.count
             last = ContinuousClock.now
+            for message in leased {
+                guard let submitted = starts.start(of: message.recordId) else {
+                    throw BenchmarkError.software("record \(message.recordId) arrived from no document of this run")
+                }
+                latencies.append(milliseconds(last - submitted))
+            }
             for message in leased.prefix(checkedBatch - envelopes.count) { envelopes.append(message.envelope) }
         }
-        return (last - start, envelopes)
+        return (last - start, envelopes, latencies)
     }
 }

@@ -152,8 +152,10 @@ struct Forwarders: Service {
                 continue
             }
             let size = pace.size
+            // A transfer with nothing to ack (all dead letters, or a 413) is settled already.
+            if transferred != nil && settling.isEmpty { settled(at: .now) }
             let turn = await gateway.leaseNext(outbox, max: size, visibility: Self.leaseSeconds, idle: idleInterval, settling: settling)
-            if transferred != nil { settled(at: settling.isEmpty ? .now : turn.settledAt) }
+            if transferred != nil { settled(at: turn.settledAt) }
             let messages = turn.messages
             if messages.isEmpty { continue }
             let start = ContinuousClock.now

@@ -16,15 +16,17 @@ extension Gateway {
 
     /// Leases up to `max` messages of `destination` for `visibility` seconds, storing `settling`
     /// (the acks of the loop's previous batch) in the same transaction (`ackAndLease`). When
-    /// nothing is leasable it waits `idle`; when the queue fails, it stores the acks alone if it
-    /// can and waits a second. Either way it returns an empty batch, for the loop to look again.
+    /// nothing is leasable it waits `idle` (at once, without waiting, when it stored acks: the
+    /// loop learns that they are stored when they are); when the queue fails, it stores the acks
+    /// alone if it can and waits a second. Either way it returns an empty batch, for the loop to
+    /// look again.
     func leaseNext(
         _ destination: String, max: Int, visibility: TimeInterval, idle: Duration, settling: [Acknowledgement] = []
     ) async -> LeaseTurn {
         do {
             let (_, messages) = try await queue.ackAndLease(participant: destination, settling, max: max, visibility: visibility)
             let turn = LeaseTurn(messages: messages, settledAt: settling.isEmpty ? nil : .now)
-            if messages.isEmpty { try? await Task.sleep(for: idle) }
+            if messages.isEmpty && settling.isEmpty { try? await Task.sleep(for: idle) }
             return turn
         } catch {
             var settledAt: ContinuousClock.Instant?

@@ -26,6 +26,14 @@ import TestSupport
             }
             #expect((batches ?? 0) >= 1, "\(run.output)")
             #expect(transfer?.contains(" p50 ") == true && transfer?.contains(" p99 ") == true, "\(run.output)")
+            // Each record's latency in both modes, then the paced runs: their transfers, at least one
+            // batch, and what federation adds to a record's latency.
+            #expect(mine.contains { $0.contains("record latency (submit start → arrival) in these saturated runs: one-node p50 ") }, "\(run.output)")
+            let paced = mine.first { $0.contains("paced runs (") }
+            let pacedBatches = paced.flatMap { line in
+                line.components(separatedBy: "xinsheng-node ").last?.split(separator: " ").first.flatMap { Int($0) }
+            }
+            #expect((pacedBatches ?? 0) >= 1 && paced?.contains("federation adds p50 ") == true, "\(run.output)")
             // The receiver's checks of a batch (the envelopes that arrived, all verified) and the lone batches.
             let checks = mine.first { $0.contains("receiver's signature checks of a batch of ") }
             #expect(checks.map { Self.milliseconds(in: $0).count == 2 && Self.milliseconds(in: $0).allSatisfy { $0 > 0 } } == true, "\(run.output)")
