@@ -13,6 +13,7 @@ struct BenchCommand: AsyncParsableCommand {
             BenchPipeline.self,
             BenchSign.self,
             BenchQueue.self,
+            BenchSearch.self,
             BenchFederation.self,
         ])
 }
