@@ -119,6 +119,8 @@ let package = Package(
             dependencies: [
                 "GatewayModel", "GatewayXML", "GatewayMapping", "GatewaySigning",
                 "GatewayQueue", "GatewayQueueSQLite", "GatewayQueuePostgres", "GatewayServer", "COpenSSL",
+                // bench translate: libxml2 alone parsing the documents translation reads, through the same C module.
+                "CLibXML2",
                 // bench federation: a signed directory, and gateways run in this process.
                 "GatewayFederation", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -8,16 +8,29 @@ public struct TranslateBenchmark {
     public var translator: Translator
     /// Records per document.
     public var batch: Int
-    /// Seconds to measure each format for (after a warm-up).
+    /// Seconds to measure each format for (after a warm-up); each comparison takes twice that.
     public var seconds: Double
+    /// Rounds of the interleaved comparisons (libxml2 alone, `--stream` vs whole).
+    public var rounds: Int
+    /// Records in the file of the `--stream` vs whole comparison.
+    public var streamRecords: Int
 
-    public init(translator: Translator, batch: Int, seconds: Double) {
+    public init(translator: Translator, batch: Int, seconds: Double, rounds: Int = 6, streamRecords: Int = 5_000) {
         self.translator = translator
         self.batch = batch
         self.seconds = seconds
+        self.rounds = max(1, rounds)
+        self.streamRecords = max(1, streamRecords)
     }
 
-    public func run(output: some BenchmarkOutput) {
+    /// The table per format, then the two interleaved comparisons of issue 18.
+    public func run(output: some BenchmarkOutput) throws {
+        runFormats(output: output)
+        compareWithLibXML2(output: output)
+        try compareStreamWithWhole(output: output)
+    }
+
+    func runFormats(output: some BenchmarkOutput) {
         output.line("format            records/doc  bytes/record  records/s    µs/record  cpu µs/record  rejected")
         for (id, document) in [
             ("sc-traffic-xml", SyntheticDocuments.scTraffic(records: batch)),
