@@ -274,8 +274,16 @@ final class RecordCollector: ElementObserver {
             xmlFreeNode(node)
             return
         }
-        // Adoption moves the strings out of the parser's dictionary and re-homes namespaces
-        // declared on ancestors, but zeroes the line numbers of elements: keep them.
+        // The record's document shares the parser's dictionary (reference counted), so adoption
+        // leaves the interned names where they are instead of copying each one out (issue 18:
+        // per-record cost of streaming over whole-document parsing).
+        // A record stays readable after the stream is gone: the dictionary lives until its last
+        // document is freed. Adoption still re-homes namespaces declared on ancestors, but zeroes
+        // the line numbers of elements: keep them.
+        if let dict = ctxt.pointee.dict {
+            xmlDictReference(dict)
+            doc.pointee.dict = dict
+        }
         lines.removeAll(keepingCapacity: true)
         Self.forEachElement(node) { lines.append($0.pointee.line) }
         xmlDOMWrapAdoptNode(nil, ctxt.pointee.myDoc, node, doc, nil, 0)
