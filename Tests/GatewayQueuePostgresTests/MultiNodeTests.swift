@@ -18,24 +18,6 @@ enum MultiNode {
     static let recordsPerDocument = 5
     static let visibility = 3
 
-    /// `xgw serve` started off the cooperative thread pool (its start-up waits with `Thread.sleep`).
-    static func start(data: URL, environment: [String: String]) async throws -> ServerProcess {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread {
-                continuation.resume(with: Result { try ServerProcess(data: data, environment: environment) })
-            }
-        }
-    }
-
-    static func stop(_ server: ServerProcess, signal: Int32) async {
-        await withCheckedContinuation { continuation in
-            Thread.detachNewThread {
-                server.stop(signal: signal)
-                continuation.resume()
-            }
-        }
-    }
-
     static func waitUntil(_ seconds: TimeInterval, _ what: String, _ condition: () async throws -> Bool) async throws {
         let deadline = Date() + seconds
         while Date() < deadline {
@@ -110,9 +92,9 @@ extension PostgresQueueTests {
 
         // The PKI and tokens, created once (by a first start on SQLite) and copied to the second
         // node's folder: the nodes share keys and tokens, as docs/postgres.md says.
-        let bootstrap = try await MultiNode.start(data: dataA, environment: ["XGW_ALGORITHM": "ES256"])
+        let bootstrap = try await ServerProcess.start(data: dataA, environment: ["XGW_ALGORITHM": "ES256"])
         let tokens = bootstrap.printedTokens
-        await MultiNode.stop(bootstrap, signal: SIGTERM)
+        await bootstrap.stop(signal: SIGTERM)
         for item in ["pki", "tokens"] {
             try FileManager.default.copyItem(at: dataA.appendingPathComponent(item), to: dataB.appendingPathComponent(item))
         }
@@ -120,10 +102,10 @@ extension PostgresQueueTests {
 
         // Both nodes start at once on the empty schema: one migrates, the other waits for it.
         let environment = ["XGW_ALGORITHM": "ES256", "XGW_DATABASE": database]
-        async let startA = MultiNode.start(data: dataA, environment: environment)
-        async let startB = MultiNode.start(data: dataB, environment: environment)
+        async let startA = ServerProcess.start(data: dataA, environment: environment)
+        async let startB = ServerProcess.start(data: dataB, environment: environment)
         var nodes = [try await startA, try await startB]
-        defer { for node in nodes { node.stop(signal: SIGKILL) } }
+        defer { for node in nodes { node.killNow() } }
         let servers = Locked(nodes.map { $0 as ServerProcess? })
         func client(_ index: Int) -> HTTPClient? { servers.withLock { $0[index].map { HTTPClient(port: $0.port) } } }
         func ready(_ index: Int) async -> Int {
@@ -134,7 +116,7 @@ extension PostgresQueueTests {
             let a = await ready(0), b = await ready(1)
             return a == status && b == status
         }
-        try await MultiNode.waitUntil(30, "both nodes ready") { await both(200) }
+        try await MultiNode.waitUntil(90, "both nodes ready") { await both(200) }
 
         let observed = Locked(MultiNode.Observed())
         let total = MultiNode.workers * MultiNode.documentsPerWorker
@@ -231,30 +213,30 @@ extension PostgresQueueTests {
         // 1. SIGKILL node a mid-load, start it again on the same folder.
         // Some acks too, unless the lessees lag behind on a loaded machine: then at half the documents,
         // so that the kill still falls mid-load (a full parallel test run once finished all 120 first).
-        try await MultiNode.waitUntil(60, "a quarter of the documents accepted") {
+        try await MultiNode.waitUntil(120, "a quarter of the documents accepted") {
             progress().documents >= total / 4 && (progress().acks >= 20 || progress().documents >= total / 2)
         }
         #expect(progress().documents < total, "node a is killed before the load ends")
-        await MultiNode.stop(nodes[0], signal: SIGKILL)
+        await nodes[0].stop(signal: SIGKILL)
         servers.withLock { $0[0] = nil }
-        nodes[0] = try await MultiNode.start(data: dataA, environment: environment)
+        nodes[0] = try await ServerProcess.start(data: dataA, environment: environment)
         servers.withLock { $0[0] = nodes[0] }
-        try await MultiNode.waitUntil(30, "node a ready again") { await ready(0) == 200 }
+        try await MultiNode.waitUntil(90, "node a ready again") { await ready(0) == 200 }
 
         // 2. Stop the database mid-load: both nodes answer 503; start it: both answer 200 again.
-        try await MultiNode.waitUntil(60, "more than half of the documents accepted") { progress().documents >= total / 2 }
+        try await MultiNode.waitUntil(120, "more than half of the documents accepted") { progress().documents >= total / 2 }
         #expect(progress().documents < total, "the database is stopped before the load ends")
         try MultiNode.pgCtl("stop -m fast")
         let down = Date()
         do {
-            try await MultiNode.waitUntil(20, "both nodes not ready") { await both(503) }
+            try await MultiNode.waitUntil(60, "both nodes not ready") { await both(503) }
         } catch {
             try? MultiNode.pgCtl("start")
             throw error
         }
         try await Task.sleep(for: .milliseconds(500))
         try MultiNode.pgCtl("start")
-        try await MultiNode.waitUntil(30, "both nodes ready after the database came back") { await both(200) }
+        try await MultiNode.waitUntil(90, "both nodes ready after the database came back") { await both(200) }
         let recovered = Date().timeIntervalSince(down)
 
         // 3. Everything submitted and delivered; the depths come from the database, over HTTP.
@@ -302,7 +284,7 @@ extension PostgresQueueTests {
             format: "multi-node: %d records, %d failed calls retried, %d re-leased after the kill or restart, database back in %.1f s, %.1f s in all",
             expected.count, final.failedCalls, releases, recovered, Date().timeIntervalSince(started)))
 
-        for node in nodes { await MultiNode.stop(node, signal: SIGTERM) }
+        for node in nodes { await node.stop(signal: SIGTERM) }
         let scratch = try await ScratchQueue.make(schema: schema)
         let depths = try await scratch.queue.depths()
         #expect(depths["renshi"] == QueueDepth(acked: expected.count))
