@@ -242,15 +242,46 @@ enum Text {
     /// Leading and trailing white space removed, including U+3000 and U+00A0.
     static func trim(_ s: String) -> String {
         let utf8 = s.utf8
-        // Fast path: first and last bytes are ASCII and not white space (the common case).
-        if let f = utf8.first, let l = utf8.last, f < 0x80, l < 0x80, !isASCIIWhitespace(f), !isASCIIWhitespace(l) {
+        // Fast path: neither the first nor the last character can be white space, told from their
+        // first UTF-8 byte (the common case, Chinese text included: its lead bytes are E4-E9).
+        if let f = utf8.first, !mayStartWhitespace(f), let l = lastScalarLead(utf8), !mayStartWhitespace(l) {
             return s
         }
         let scalars = s.unicodeScalars
-        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }) else { return "" }
-        let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })!
+        guard let first = scalars.firstIndex(where: { !isWhitespace($0) }) else { return "" }
+        let last = scalars.lastIndex(where: { !isWhitespace($0) })!
         if first == scalars.startIndex && last == scalars.index(before: scalars.endIndex) { return s }
         return String(scalars[first...last])
+    }
+
+    /// Unicode's White_Space property (what `Unicode.Scalar.Properties.isWhitespace` answers),
+    /// as its 25 code points: no property table look-up per value.
+    @inline(__always)
+    static func isWhitespace(_ u: Unicode.Scalar) -> Bool {
+        switch u.value {
+        case 0x09...0x0D, 0x20, 0x85, 0xA0, 0x1680, 0x2000...0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000: true
+        default: false
+        }
+    }
+
+    /// Whether a character whose UTF-8 form starts with `b` may be white space: ASCII white
+    /// space, or the lead bytes of the others (C2: U+0085, U+00A0; E1: U+1680; E2: U+2000-U+205F;
+    /// E3: U+3000).
+    @inline(__always)
+    private static func mayStartWhitespace(_ b: UInt8) -> Bool {
+        b < 0x80 ? isASCIIWhitespace(b) : (b == 0xC2 || b == 0xE1 || b == 0xE2 || b == 0xE3)
+    }
+
+    /// The first byte of the last character.
+    @inline(__always)
+    private static func lastScalarLead(_ utf8: String.UTF8View) -> UInt8? {
+        var i = utf8.endIndex
+        while i > utf8.startIndex {
+            i = utf8.index(before: i)
+            let b = utf8[i]
+            if b & 0xC0 != 0x80 { return b }
+        }
+        return nil
     }
 
     /// Whether NFKC leaves the text as it is: ASCII, CJK unified ideographs and the few other
