@@ -175,7 +175,10 @@ final class SimplePath: @unchecked Sendable {
 
     @inline(__always)
     private static func matches(_ node: xmlNodePtr, _ step: Step) -> Bool {
-        guard xmlStrEqual(node.pointee.name, step.name) != 0 else { return false }
+        // Most siblings differ in their first two bytes: tell them apart without calling into
+        // libxml2 (a record's fields are looked up among all its children, one by one).
+        guard let name = node.pointee.name, name[0] == step.name[0], name[0] == 0 || name[1] == step.name[1],
+              xmlStrEqual(name, step.name) != 0 else { return false }
         guard let ns = step.namespace else { return true }
         guard let href = node.pointee.ns?.pointee.href else { return false }
         return xmlStrEqual(href, ns) != 0
