@@ -209,7 +209,7 @@ struct RecordBuilder<Node: SourceNode> {
             object[first] = value
             return
         }
-        if let i = object.members.firstIndex(where: { $0.key == first }), case .object(var child) = object.members[i].value {
+        if let i = object.members.firstIndex(where: { JSONObject.sameKey($0.key, first) }), case .object(var child) = object.members[i].value {
             // Drop the parent's reference first so that the child is mutated in place, not copied.
             object.members[i].value = .null
             set(value, at: tokens.dropFirst(), in: &child)

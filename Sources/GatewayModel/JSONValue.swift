@@ -56,15 +56,21 @@ public struct JSONObject: Sendable, Hashable {
     }
 
     public subscript(key: String) -> JSONValue? {
-        get { members.first(where: { $0.key == key })?.value }
+        get { members.first(where: { Self.sameKey($0.key, key) })?.value }
         set {
-            if let index = members.firstIndex(where: { $0.key == key }) {
+            if let index = members.firstIndex(where: { Self.sameKey($0.key, key) }) {
                 if let newValue { members[index].value = newValue } else { members.remove(at: index) }
             } else if let newValue {
                 members.append(Member(key: key, value: newValue))
             }
         }
     }
+
+    /// Key equality for the linear look-ups: keys of another UTF-8 length differ, and telling so
+    /// costs no call to the standard library's out-of-line string comparison (records have a
+    /// dozen or more members, and each is looked up while the record is built).
+    @inline(__always)
+    public static func sameKey(_ a: String, _ b: String) -> Bool { a.utf8.count == b.utf8.count && a == b }
 
     public var keys: [String] { members.map(\.key) }
     public var isEmpty: Bool { members.isEmpty }
