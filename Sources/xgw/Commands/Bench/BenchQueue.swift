@@ -15,13 +15,7 @@ struct BenchQueue: AsyncParsableCommand {
     @Option(help: "Bytes of envelope per message.")
     var envelopeBytes = 2_048
 
-    @Option(help: "Directory for the benchmark database, a new file per run (default: a fresh temporary directory).")
-    var directory: String?
-
-    @Option(help: ArgumentHelp(
-        "Also measure the PostgreSQL driver on this server (postgres://user@host:port/db), in a scratch schema dropped afterwards.",
-        valueName: "URL"))
-    var database: String?
+    @OptionGroup var storage: BenchStorageOptions
 
     @Option(help: "SQLite synchronous setting: full (default, survives power loss) or normal (survives kill -9).")
     var synchronous = "full"
@@ -39,7 +33,7 @@ struct BenchQueue: AsyncParsableCommand {
             throw ValidationError("--synchronous must be full or normal")
         }
         let benchmark = QueueBenchmark(
-            messages: messages, envelopeBytes: envelopeBytes, directory: directory, database: database, synchronous: sync,
+            messages: messages, envelopeBytes: envelopeBytes, directory: storage.directory, database: storage.database, synchronous: sync,
             floorScript: floor, backlog: backlog)
         try await BenchmarkError.reported { try await benchmark.run(output: Console.out) }
     }

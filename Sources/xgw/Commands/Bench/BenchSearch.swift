@@ -14,16 +14,10 @@ struct BenchSearch: AsyncParsableCommand {
     @Option(help: "Rounds; each runs every search once, interleaved.")
     var rounds = 20
 
-    @Option(help: "Directory for the benchmark database, a new file per run (default: a fresh temporary directory).")
-    var directory: String?
-
-    @Option(help: ArgumentHelp(
-        "Also measure the PostgreSQL driver on this server (postgres://user@host:port/db), in a scratch schema dropped afterwards.",
-        valueName: "URL"))
-    var database: String?
+    @OptionGroup var storage: BenchStorageOptions
 
     func run() async throws {
-        let benchmark = SearchBenchmark(messages: messages, rounds: rounds, directory: directory, database: database)
+        let benchmark = SearchBenchmark(messages: messages, rounds: rounds, directory: storage.directory, database: storage.database)
         try await BenchmarkError.reported { try await benchmark.run(output: Console.out) }
     }
 }
