@@ -19,6 +19,8 @@ XGW_DATA="$data" XGW_PORT=$port XGW_ALGORITHM=${XGW_ALGORITHM:-ES256} XGW_DATABA
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"' EXIT
 for _ in $(seq 100); do grep -q "listening on" "$data/stdout" && break; sleep 0.1; done
+# On PostgreSQL the node listens before its pool has connected: wait until it is ready.
+for _ in $(seq 300); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
 token=$(awk '$1 == "token" && $2 == "xinsheng" { print $3 }' "$data/stdout")
 echo "== database: ${XGW_DATABASE:-sqlite (default)}"
 if [[ $parts == *throughput* ]]; then
