@@ -130,7 +130,9 @@ public enum QueueOperation: Sendable, Hashable, CustomStringConvertible {
     case deadLetter(participant: Int, lease: Int?)
     /// `leased(participant:leaseToken:)` of an earlier lease.
     case lookUp(participant: Int, lease: Int?)
-    /// Replays the message of an earlier lease (dead or not), or the oldest dead letter of a participant.
+    /// Replays the message of an earlier lease (dead or not); without one, a batch
+    /// (`replay(messageIds:)`) of a participant's oldest dead letters (up to 3), the oldest again
+    /// and an unknown id.
     case replay(lease: Int?, deadOf: Int)
     /// Discards the message of an earlier lease (dead or not), or the oldest dead letter of a participant.
     case discard(lease: Int?, deadOf: Int)
@@ -216,7 +218,7 @@ public enum QueueOperation: Sendable, Hashable, CustomStringConvertible {
         case .nack(let participant, let lease): "nack \(Self.name(participant)) \(lease.map { "L\($0)" } ?? "unknown")"
         case .deadLetter(let participant, let lease): "deadLetter \(Self.name(participant)) \(lease.map { "L\($0)" } ?? "unknown")"
         case .lookUp(let participant, let lease): "leased \(Self.name(participant)) \(lease.map { "L\($0)" } ?? "unknown")"
-        case .replay(let lease, let deadOf): lease.map { "replay L\($0)" } ?? "replay first dead of \(Self.name(deadOf))"
+        case .replay(let lease, let deadOf): lease.map { "replay L\($0)" } ?? "replay a batch of the dead of \(Self.name(deadOf))"
         case .discard(let lease, let deadOf): lease.map { "discard L\($0)" } ?? "discard first dead of \(Self.name(deadOf))"
         case .settleRemote(let envelope, let destination, let rejected):
             "settleRemote \(envelope.map { "E\($0)" } ?? "unknown")/\(Self.name(destination))\(rejected ? " rejected" : "")"
@@ -329,6 +331,10 @@ private final class Runner {
                 return "no current lease"
             }
             return "current: \(found.envelopeId)/\(found.destination) count \(found.deliveryCount) until \(time(found.leaseExpiresAt))"
+        case .replay(nil, let deadOf):
+            let dead = try await queue.deadLetters(participant: QueueOperation.name(deadOf), limit: 3).map(\.messageId)
+            let results = try await queue.replay(messageIds: dead + dead.prefix(1) + [MessageID(Int64.max / 2)])
+            return "replayed " + results.map { $0.map { "\($0.code)" } ?? "ok" }.joined(separator: ", ")
         case .replay(let reference, let deadOf):
             try await queue.replay(messageId: try await message(reference, deadOf: deadOf))
             return "replayed"
