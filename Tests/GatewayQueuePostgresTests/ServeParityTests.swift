@@ -28,8 +28,8 @@ extension PostgresQueueTests {
         defer { try? FileManager.default.removeItem(at: data) }
         var environment = environment
         environment["XGW_ALGORITHM"] = "ES256"
-        let server = try await MultiNode.start(data: data, environment: environment)
-        defer { server.stop(signal: SIGKILL) }
+        let server = try await ServerProcess.start(data: data, environment: environment)
+        defer { server.killNow() }
         let client = HTTPClient(port: server.port)
         let tokens = server.printedTokens
         let renshi = try #require(tokens["renshi"]), xinsheng = try #require(tokens["xinsheng"]), ops = try #require(tokens["ops"])

@@ -41,7 +41,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: data) }
         let config = data.appendingPathComponent("server.yaml")
         try "logFormat: json\nalgorithm: ES256\n".write(to: config, atomically: true, encoding: .utf8)
-        let server = try ServerProcess(data: data, arguments: ["--config", config.path])
+        let server = try await ServerProcess.start(data: data, arguments: ["--config", config.path])
         let client = HTTPClient(port: server.port)
         let renshi = try #require(server.printedTokens["renshi"]), xinsheng = try #require(server.printedTokens["xinsheng"])
 
@@ -58,7 +58,7 @@ import Testing
         #expect(acked.status == 200, "\(acked.text)")
         let receipts = try await client.call("GET", "/v1/receipts", token: renshi)
         #expect(receipts.status == 200)
-        #expect(server.stop() == 0)
+        #expect(await server.stop() == 0)
 
         var objects: [JSONValue] = []
         for line in server.log.split(separator: "\n") {

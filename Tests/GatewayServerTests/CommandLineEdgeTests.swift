@@ -155,11 +155,11 @@ import Testing
         #expect(nowhere.status == 0, "\(nowhere.output)")
     }
 
-    @Test func serveNamesTheMappingsAndSeedsItRunsOn() throws {
+    @Test func serveNamesTheMappingsAndSeedsItRunsOn() async throws {
         let data = try ServerProcess.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: data) }
-        let server = try ServerProcess(data: data)
-        defer { server.stop() }
+        let server = try await ServerProcess.start(data: data)
+        defer { server.killNow() }
         let r = Self.root.path
         #expect(server.stdout.contains("xgw: using mappings \(r)/Mappings (current folder), seeds \(r)/seeds (current folder)\n"))
     }
@@ -289,15 +289,15 @@ import Testing
         #expect(piped.status == 0 && piped.error.isEmpty)
     }
 
-    @Test func aBusyPortIsNamedNotAnErrno() throws {
+    @Test func aBusyPortIsNamedNotAnErrno() async throws {
         let data = try ServerProcess.temporaryDirectory()
         let other = try ServerProcess.temporaryDirectory()
         defer {
             try? FileManager.default.removeItem(at: data)
             try? FileManager.default.removeItem(at: other)
         }
-        let server = try ServerProcess(data: data)
-        defer { server.stop() }
+        let server = try await ServerProcess.start(data: data)
+        defer { server.killNow() }
         let second = try Self.xgw(["serve"], environment: ["XGW_PORT": "\(server.port)", "XGW_DATA": other.path])
         #expect(second.status == 78)
         #expect(second.error.contains("cannot listen on 127.0.0.1 port \(server.port): the port is already in use"), "\(second.error)")

@@ -136,8 +136,8 @@ struct ConnectorTests {
         let drop = folder.appendingPathComponent("drop")
         let config = try Self.configuration(
             in: folder, participant: "xinsheng", formats: ["traffic-violation": "cq-traffic-json"], connector: "fileDrop: { folder: \(drop.path) }")
-        let server = try ServerProcess(data: try Self.data(in: folder), environment: Self.environment, arguments: ["--config", config])
-        defer { server.stop() }
+        let server = try await ServerProcess.start(data: try Self.data(in: folder), environment: Self.environment, arguments: ["--config", config])
+        defer { server.killNow() }
         let renshi = try #require(server.printedTokens["renshi"])
         let client = HTTPClient(port: server.port)
 
@@ -184,8 +184,8 @@ struct ConnectorTests {
         let config = try Self.configuration(
             in: folder, participant: "renshi", formats: ["traffic-violation": "sc-traffic-xml"], connector: "fileDrop: { folder: \(drop.path) }",
             maxDeliveries: 2)
-        let server = try ServerProcess(data: try Self.data(in: folder), environment: Self.environment, arguments: ["--config", config])
-        defer { server.stop() }
+        let server = try await ServerProcess.start(data: try Self.data(in: folder), environment: Self.environment, arguments: ["--config", config])
+        defer { server.killNow() }
         let xinsheng = try #require(server.printedTokens["xinsheng"])
         let ops = try #require(server.printedTokens["ops"])
         let client = HTTPClient(port: server.port)
@@ -213,8 +213,8 @@ struct ConnectorTests {
             let config = try Self.configuration(
                 in: folder, participant: "renshi", formats: ["traffic-violation": "sc-traffic-xml"],
                 connector: "httpPush:\n  url: http://127.0.0.1:\(port)/inbox?office=renshi\n  headers: { Authorization: Bearer office-secret }\n  timeout: 10")
-            let server = try ServerProcess(data: try Self.data(in: folder), environment: Self.environment, arguments: ["--config", config])
-            defer { server.stop() }
+            let server = try await ServerProcess.start(data: try Self.data(in: folder), environment: Self.environment, arguments: ["--config", config])
+            defer { server.killNow() }
             let xinsheng = try #require(server.printedTokens["xinsheng"])
             let client = HTTPClient(port: server.port)
             let document = chongqingTraffic(tag: "PUSH", count: 3)
@@ -252,8 +252,8 @@ struct ConnectorTests {
             let config = try Self.configuration(
                 in: folder, participant: "renshi", formats: [:], connector: "httpPush: { url: \"http://127.0.0.1:\(port)/inbox\", timeout: 10 }",
                 maxDeliveries: 3)
-            let server = try ServerProcess(data: try Self.data(in: folder), environment: Self.environment, arguments: ["--config", config])
-            defer { server.stop() }
+            let server = try await ServerProcess.start(data: try Self.data(in: folder), environment: Self.environment, arguments: ["--config", config])
+            defer { server.killNow() }
             let xinsheng = try #require(server.printedTokens["xinsheng"])
             let ops = try #require(server.printedTokens["ops"])
             let client = HTTPClient(port: server.port)
@@ -277,7 +277,7 @@ struct ConnectorTests {
     @Test func aCrashBetweenDeliveryAndAckRedeliversUnderTheSameKey() async throws {
         let server = Locked<ServerProcess?>(nil)
         let receiver = PushReceiver { n in
-            if n == 0, let process = server.withLock({ $0 }) { process.stop(signal: SIGKILL) }
+            if n == 0, let process = server.withLock({ $0 }) { process.killNow() }
             return 200
         }
         try await receiver.run { port in
@@ -287,7 +287,7 @@ struct ConnectorTests {
             let config = try Self.configuration(
                 in: folder, participant: "renshi", formats: ["traffic-violation": "sc-traffic-xml"],
                 connector: "httpPush: { url: \"http://127.0.0.1:\(port)/inbox\", timeout: 1 }")
-            let first = try ServerProcess(data: data, environment: Self.environment, arguments: ["--config", config])
+            let first = try await ServerProcess.start(data: data, environment: Self.environment, arguments: ["--config", config])
             server.withLock { $0 = first }
             let xinsheng = try #require(first.printedTokens["xinsheng"])
             let submitted = try await HTTPClient(port: first.port).call(
@@ -296,8 +296,8 @@ struct ConnectorTests {
             try await Self.eventually("the first delivery, then the kill") { receiver.requests.withLock { $0.count } >= 1 && !first.process.isRunning }
             #expect(first.process.terminationReason == .uncaughtSignal)
 
-            let second = try ServerProcess(data: data, environment: Self.environment, arguments: ["--config", config])
-            defer { second.stop() }
+            let second = try await ServerProcess.start(data: data, environment: Self.environment, arguments: ["--config", config])
+            defer { second.killNow() }
             let client = HTTPClient(port: second.port)
             try await Self.eventually("the receipt after the restart") { try await Self.receipts(client, token: xinsheng).count == 1 }
             // The first POST and the one after the restart; on a loaded machine an answer of this
@@ -326,8 +326,8 @@ extension ConnectorTests {
         let config = try Self.configuration(
             in: folder, participant: "renshi", formats: ["traffic-violation": "sc-traffic-xml"], connector: "fileDrop: { folder: \(drop.path) }")
         let crashing = Self.environment.merging(["XGW_FAILPOINTS": "connector.after-delivery"]) { $1 }
-        let first = try ServerProcess(data: data, environment: crashing, arguments: ["--config", config])
-        defer { first.stop() }
+        let first = try await ServerProcess.start(data: data, environment: crashing, arguments: ["--config", config])
+        defer { first.killNow() }
         let xinsheng = try #require(first.printedTokens["xinsheng"])
         let submitted = try await HTTPClient(port: first.port).call(
             "POST", "/v1/documents", token: xinsheng, body: chongqingTraffic(tag: "DROPCRASH", count: 1))
@@ -339,8 +339,8 @@ extension ConnectorTests {
         #expect(!delivered.isEmpty)
         try Data("taken by the office".utf8).write(to: file)
 
-        let second = try ServerProcess(data: data, environment: Self.environment, arguments: ["--config", config])
-        defer { second.stop() }
+        let second = try await ServerProcess.start(data: data, environment: Self.environment, arguments: ["--config", config])
+        defer { second.killNow() }
         let client = HTTPClient(port: second.port)
         try await Self.eventually("the receipt after the restart", seconds: 180) { try await Self.receipts(client, token: xinsheng).count == 1 }
         #expect(try Data(contentsOf: file) == delivered, "the same document again, under the same name")

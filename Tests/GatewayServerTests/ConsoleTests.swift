@@ -197,8 +197,8 @@ import Testing
         let (certificate, config) = (office.certificate, office.config)
         let data = folder.appendingPathComponent("data")
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
-        let server = try ServerProcess(data: data, arguments: ["--config", config])
-        defer { server.stop() }
+        let server = try await ServerProcess.start(data: data, arguments: ["--config", config])
+        defer { server.killNow() }
         #expect(server.stdout.contains("console at https://127.0.0.1:\(server.port)/console/"), "\(server.stdout)")
         let answer = try TestBinary.runCommand(
             "/usr/bin/curl", ["-sS", "--cacert", certificate, "-D", "-", "-o", "/dev/null", "https://127.0.0.1:\(server.port)/console/signin"])

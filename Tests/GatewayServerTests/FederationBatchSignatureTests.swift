@@ -13,8 +13,8 @@ import TestSupport
     @Test func batchSignedEnvelopesAndReceiptsCrossBetweenNodes() async throws {
         let nodes = try TwoNodes()
         defer { nodes.remove() }
-        try nodes.start("renshi-node")
-        try nodes.start("xinsheng-node")
+        try await nodes.start("renshi-node")
+        try await nodes.start("xinsheng-node")
 
         let submitted = try await nodes.client("renshi-node").call(
             "POST", "/v1/documents", token: nodes.token("renshi-node", "renshi"), body: try fixture("sc-traffic-xml/002-batch-three-utf8.xml"))

@@ -49,11 +49,11 @@ import TestSupport
     }
 
     /// Two nodes with a fast retry policy, both started.
-    static func started() throws -> TwoNodes {
+    static func started() async throws -> TwoNodes {
         let nodes = try TwoNodes()
         nodes.extraConfiguration = fastRetry
-        try nodes.start(receiver)
-        try nodes.start(sender)
+        try await nodes.start(receiver)
+        try await nodes.start(sender)
         return nodes
     }
 
@@ -127,7 +127,7 @@ import TestSupport
     /// Three rounds: documents are submitted at the sender while `victim` is killed with SIGKILL in
     /// the middle of a transfer and started again on its data folder; then the delivery is checked.
     static func killThreeTimes(_ victim: String, tag: String) async throws {
-        let nodes = try started()
+        let nodes = try await started()
         defer { nodes.remove() }
         let promises = Promises()
         var interrupted = 0
@@ -137,9 +137,9 @@ import TestSupport
                 for index in 0..<6 { _ = await promises.submit(nodes, tag: "\(tag)\(round)-\(index)") }
             }
             if await midTransfer(nodes) { interrupted += 1 }
-            nodes.servers[victim]!.stop(signal: SIGKILL)
+            await nodes.servers[victim]!.stop(signal: SIGKILL)
             await submitting.value
-            try nodes.start(victim)
+            try await nodes.start(victim)
             // A killed sender refuses what was submitted while it was down (how much depends on the
             // machine's speed); one document after each restart makes sure every round has records
             // that a restarted sender accepted and must forward.

@@ -14,7 +14,7 @@ import TestSupport
         let ports = ["renshi-node": try freePort(), "xinsheng-node": try freePort()]
         let urls = ports.mapValues { "https://127.0.0.1:\($0)" }
         var servers: [String: ServerProcess] = [:]
-        defer { for server in servers.values { server.stop() } }
+        defer { for server in servers.values { server.killNow() } }
         var files: [String: String] = [:]
         for node in ["renshi-node", "xinsheng-node"] {
             try alliance.nodePKI(node)
@@ -24,7 +24,7 @@ import TestSupport
                 .write(toFile: config, atomically: true, encoding: .utf8)
             let data = alliance.folder.appendingPathComponent("\(node)-data")
             try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
-            servers[node] = try ServerProcess(data: data, arguments: ["--config", config])
+            servers[node] = try await ServerProcess.start(data: data, arguments: ["--config", config])
         }
         func serial(_ node: String) async throws -> Int? {
             try await HTTPClient(port: servers[node]!.port).call("GET", "/healthz").json?["directorySerial"]?.numberValue?.intValue

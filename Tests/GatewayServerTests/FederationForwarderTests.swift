@@ -51,7 +51,7 @@ import TestSupport
     @Test func severalBatchesInFlightKeepEachRecordsRevisionsInOrder() async throws {
         let nodes = try TwoNodes()
         defer { nodes.remove() }
-        try nodes.start("xinsheng-node")
+        try await nodes.start("xinsheng-node")
         var documents: [[UInt8]] = []
         for revision in 1...3 {
             documents.append(Self.revisions(tag: "rev", first: 0, count: 150, revision: revision))
@@ -65,7 +65,7 @@ import TestSupport
             expected += submitted.json?["accepted"]?.numberValue?.intValue ?? 0
         }
         #expect(expected == 3 * 150 + 3 * 100)
-        try nodes.start("renshi-node")
+        try await nodes.start("renshi-node")
 
         let arrived = try await Self.inbox(nodes, "renshi-node", "renshi", count: expected, seconds: 180)
         let log = nodes.servers["xinsheng-node"]!.log.suffix(3000)
@@ -95,7 +95,7 @@ import TestSupport
     @Test func aPeerDroppedFromTheDirectoryKeepsItsOutboxListedAndSentWhenItIsBack() async throws {
         let nodes = try TwoNodes()
         defer { nodes.remove() }
-        try nodes.start("renshi-node")
+        try await nodes.start("renshi-node")
         let accepted = try await nodes.submitFixture()
 
         // Serial 8 lists renshi-node alone.
@@ -119,7 +119,7 @@ import TestSupport
 
         // Serial 9 lists both again; xinsheng-node comes up and gets every message once.
         try nodes.alliance.writeDirectory(try nodes.alliance.directory(serial: 9, urls: urls), node: "renshi-node")
-        try nodes.start("xinsheng-node")
+        try await nodes.start("xinsheng-node")
         let arrived = try await Self.inbox(nodes, "xinsheng-node", "xinsheng", count: accepted, seconds: 180)
         #expect(arrived.count == accepted, "\(renshi.log.suffix(3000))")
         let peers = try await nodes.client("renshi-node").call("GET", "/v1/ops/peers", token: nodes.token("renshi-node", "ops"))

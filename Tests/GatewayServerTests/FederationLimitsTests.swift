@@ -22,7 +22,7 @@ import TestSupport
     @Test func aBodyOfExactly16MiBIsReadAndOneByteMoreIsTooLarge() async throws {
         let nodes = try TwoNodes()
         defer { nodes.remove() }
-        try nodes.start(FederationRefusalTests.receiver)
+        try await nodes.start(FederationRefusalTests.receiver)
         let limit = 16 << 20
         let first = try FederationRefusalTests.envelope(nodes, from: "xinsheng", to: ["renshi"])
         let second = try FederationRefusalTests.envelope(nodes, from: "xinsheng", to: ["renshi"])
@@ -51,7 +51,7 @@ import TestSupport
     @Test func theOutboxGaugesAreRefreshedWhenMetricsAreScraped() async throws {
         let nodes = try TwoNodes()
         defer { nodes.remove() }
-        try nodes.start("renshi-node")
+        try await nodes.start("renshi-node")
         // xinsheng-node is down: what renshi submits waits in its outbox.
         let metrics = { try await nodes.client("renshi-node").call("GET", "/metrics").text }
         let depthSeries = #"xgw_federation_outbox_depth{peer="xinsheng-node"}"#

@@ -39,15 +39,15 @@ import TestSupport
         let database = try #require(Self.postgresURL) + "?schema=\(schema)&pool=4&timeout=5"
 
         // xinsheng-node: two processes on one database, sharing tokens (the first start made them).
-        let first = try ServerProcess(data: try data("xinsheng-node"), environment: ["XGW_DATABASE": database], arguments: ["--config", configs["xinsheng-node"]!])
-        defer { first.stop(signal: SIGKILL) }
+        let first = try await ServerProcess.start(data: try data("xinsheng-node"), environment: ["XGW_DATABASE": database], arguments: ["--config", configs["xinsheng-node"]!])
+        defer { first.killNow() }
         let xinsheng = try #require(first.printedTokens["xinsheng"])
         try FileManager.default.copyItem(
             at: try data("xinsheng-node").appendingPathComponent("tokens"), to: try data("xinsheng-node-b").appendingPathComponent("tokens"))
-        let second = try ServerProcess(data: try data("xinsheng-node-b"), environment: ["XGW_DATABASE": database], arguments: ["--config", configs["xinsheng-node-b"]!])
-        defer { second.stop(signal: SIGKILL) }
-        let renshiNode = try ServerProcess(data: try data("renshi-node"), arguments: ["--config", configs["renshi-node"]!])
-        defer { renshiNode.stop() }
+        let second = try await ServerProcess.start(data: try data("xinsheng-node-b"), environment: ["XGW_DATABASE": database], arguments: ["--config", configs["xinsheng-node-b"]!])
+        defer { second.killNow() }
+        let renshiNode = try await ServerProcess.start(data: try data("renshi-node"), arguments: ["--config", configs["renshi-node"]!])
+        defer { renshiNode.killNow() }
         let renshi = try #require(renshiNode.printedTokens["renshi"])
 
         // Documents submitted at both processes, alternately: the outbox for renshi-node is one, in the database.

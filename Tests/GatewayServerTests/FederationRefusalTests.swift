@@ -90,7 +90,7 @@ import TestSupport
     @Test func envelopesAreCheckedInTheContractsOrder() async throws {
         let nodes = try TwoNodes()
         defer { nodes.remove() }
-        try nodes.start(Self.receiver)
+        try await nodes.start(Self.receiver)
 
         // Signed by a participant the calling node does not host (kaijiang is renshi-node's).
         let foreign = try Self.envelope(nodes, from: "kaijiang", to: ["renshi"])
@@ -131,7 +131,7 @@ import TestSupport
     @Test func anEnvelopeOfARevokedSigningCertificateIsRefused() async throws {
         let nodes = try TwoNodes()
         defer { nodes.remove() }
-        try nodes.start(Self.receiver)
+        try await nodes.start(Self.receiver)
         let before = try Self.envelope(nodes, from: "xinsheng", to: ["renshi"])
         #expect(try Self.send(nodes, before) == ["accepted"])
 
@@ -158,7 +158,7 @@ import TestSupport
     @Test func wholeRequestsThatCannotBeReadAreRefused() async throws {
         let nodes = try TwoNodes()
         defer { nodes.remove() }
-        try nodes.start(Self.receiver)
+        try await nodes.start(Self.receiver)
         let good = String(decoding: try Self.envelope(nodes, from: "xinsheng", to: ["renshi"]).canonicalBytes(), as: UTF8.self)
 
         // No Content-Length (a chunked body).
@@ -186,7 +186,7 @@ import TestSupport
     @Test func receiptsAreCheckedInTheContractsOrder() async throws {
         let nodes = try TwoNodes()
         defer { nodes.remove() }
-        try nodes.start(Self.receiver)
+        try await nodes.start(Self.receiver)
         // A bulletin sent from renshi-node by kaijiang-renshi to kaijiang, dachuan (here) and
         // liangping, liangping-xinsheng (at xinsheng-node, which is down: it waits in the outbox).
         let submitted = try await nodes.client(Self.receiver).call(
@@ -233,8 +233,8 @@ import TestSupport
     func aBulletinToMembersOfBothNodesReachesEachMemberOnce(file: String, issuer: String) async throws {
         let nodes = try TwoNodes()
         defer { nodes.remove() }
-        try nodes.start(Self.receiver)
-        try nodes.start(Self.caller)
+        try await nodes.start(Self.receiver)
+        try await nodes.start(Self.caller)
         let home = try #require(NodeAlliance.hosts.first { $0.value.contains(issuer) }?.key)
         let submitted = try await nodes.client(home).call("POST", "/v1/documents", token: nodes.token(home, issuer), body: try fixture(file))
         #expect(submitted.status == 200, "\(submitted.text)")
@@ -258,8 +258,8 @@ import TestSupport
     @Test func eachNodesFoldersHoldOnlyItsOwnPrivateKeys() async throws {
         let nodes = try TwoNodes()
         defer { nodes.remove() }
-        try nodes.start(Self.receiver)
-        try nodes.start(Self.caller)
+        try await nodes.start(Self.receiver)
+        try await nodes.start(Self.caller)
         // Traffic both ways first, so that everything a node keeps (queue, adopted directory) exists.
         let submitted = try await nodes.client(Self.caller).call(
             "POST", "/v1/documents", token: nodes.token(Self.caller, "xinsheng"), body: chongqingTraffic(tag: "keys", count: 2))

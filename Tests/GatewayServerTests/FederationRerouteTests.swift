@@ -60,18 +60,18 @@ import TestSupport
         try alliance.nodePKI(third, participants: [Self.moved])
 
         var servers: [String: ServerProcess] = [:]
-        defer { for server in servers.values { server.stop() } }
-        func start(_ node: String, _ directory: [UInt8]) throws {
+        defer { for server in servers.values { server.killNow() } }
+        func start(_ node: String, _ directory: [UInt8]) async throws {
             let file = try alliance.writeDirectory(directory, node: node)
             let config = alliance.folder.appendingPathComponent("\(node).yaml").path
             try alliance.configuration(node: node, directory: file, federationPort: ports[node]!).write(toFile: config, atomically: true, encoding: .utf8)
             let data = alliance.folder.appendingPathComponent("\(node)-data")
             try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
-            servers[node] = try ServerProcess(data: data, arguments: ["--config", config])
+            servers[node] = try await ServerProcess.start(data: data, arguments: ["--config", config])
         }
-        try start("renshi-node", serial7)
-        try start("xinsheng-node", serial7)
-        try start(third, serial8)
+        try await start("renshi-node", serial7)
+        try await start("xinsheng-node", serial7)
+        try await start(third, serial8)
         func client(_ node: String) -> HTTPClient { HTTPClient(port: servers[node]!.port) }
         func logs() -> String { names.map { "\($0): \(servers[$0]!.log.suffix(2500))" }.joined(separator: "\n") }
 
@@ -144,8 +144,8 @@ import TestSupport
     @Test func aNotHostedHereWhenNoNodeHostsTheRecipientAnyMoreIsADeadLetterWithTheReason() async throws {
         let nodes = try TwoNodes()
         defer { nodes.remove() }
-        try nodes.start("renshi-node")
-        try nodes.start("xinsheng-node")
+        try await nodes.start("renshi-node")
+        try await nodes.start("xinsheng-node")
         var hosts = NodeAlliance.hosts
         hosts["xinsheng-node"] = hosts["xinsheng-node"]!.filter { $0 != Self.moved }
         let urls = nodes.ports.mapValues { "https://127.0.0.1:\($0)" }

@@ -25,8 +25,8 @@ import TestSupport
     @Test func envelopesAndReceiptsTravelBothWaysBetweenTwoNodes() async throws {
         let nodes = try TwoNodes()
         defer { nodes.remove() }
-        try nodes.start("renshi-node")
-        try nodes.start("xinsheng-node")
+        try await nodes.start("renshi-node")
+        try await nodes.start("xinsheng-node")
 
         // Sichuan → Chongqing: a Sichuan document submitted at renshi-node lands in xinsheng's inbox.
         let accepted = try await nodes.submitFixture()
@@ -78,7 +78,7 @@ import TestSupport
     @Test func thePeerDownMakesTheOutboxGrowAndItDrainsWhenThePeerReturns() async throws {
         let nodes = try TwoNodes()
         defer { nodes.remove() }
-        try nodes.start("renshi-node")
+        try await nodes.start("renshi-node")
         // xinsheng-node is not running: the outbox grows, nothing is lost.
         let accepted = try await nodes.submitFixture()
         let renshi = nodes.servers["renshi-node"]!
@@ -100,7 +100,7 @@ import TestSupport
         #expect(peers.json?["peers"]?["xinsheng-node"]?["outboxDepth"]?.numberValue?.intValue == accepted, "\(peers.text)")
         #expect(peers.json?["peers"]?["xinsheng-node"]?["lastError"]?.stringValue != nil, "\(peers.text)")
 
-        try nodes.start("xinsheng-node")
+        try await nodes.start("xinsheng-node")
         let messages = try await Self.lease(nodes, "xinsheng-node", "xinsheng", count: accepted, seconds: 60)
         #expect(messages.count == accepted, "\(nodes.servers["renshi-node"]!.log.suffix(3000))")
     }
@@ -108,8 +108,8 @@ import TestSupport
     @Test func aNodeCertificateNotPinnedByTheDirectoryIsRefused() async throws {
         let nodes = try TwoNodes()
         defer { nodes.remove() }
-        try nodes.start("renshi-node")
-        try nodes.start("xinsheng-node")
+        try await nodes.start("renshi-node")
+        try await nodes.start("xinsheng-node")
         // A third certificate from the same TLS root, for a node the directory does not list.
         let rogue = try nodes.alliance.alliance.issueNode(nodeID: "rogue-node", names: SubjectAltNames(ipAddresses: ["127.0.0.1"]), days: 1)
         _ = rogue
@@ -141,7 +141,7 @@ import TestSupport
         let renshiPKI = try nodes.alliance.nodePKI("renshi-node")
         try? FileManager.default.removeItem(atPath: renshiPKI.tlsCRLPath)
         try FileManager.default.copyItem(atPath: nodes.alliance.alliance.tlsCRLPath, toPath: renshiPKI.tlsCRLPath)
-        try nodes.start("renshi-node")
+        try await nodes.start("renshi-node")
         let answer = try curlFederation(
             port: nodes.ports["renshi-node"]!, path: "/v1/federation/health",
             certificate: nodes.alliance.alliance.nodeCertificatePath("xinsheng-node"),

@@ -33,8 +33,8 @@ import Testing
         try FileManager.default.copyItem(at: root.appendingPathComponent("Mappings"), to: mappings)
         let config = data.appendingPathComponent("xgw.yaml")
         try "mappings: \(mappings.path)\nseeds: \(root.appendingPathComponent("seeds").path)\n".write(to: config, atomically: true, encoding: .utf8)
-        let server = try ServerProcess(data: data.appendingPathComponent("data"), environment: ["XGW_ALGORITHM": "ES256"], arguments: ["--config", config.path])
-        defer { server.stop() }
+        let server = try await ServerProcess.start(data: data.appendingPathComponent("data"), environment: ["XGW_ALGORITHM": "ES256"], arguments: ["--config", config.path])
+        defer { server.killNow() }
         let client = HTTPClient(port: server.port)
         let xinsheng = try #require(server.printedTokens["xinsheng"]), renshi = try #require(server.printedTokens["renshi"])
         let liangping = try #require(server.printedTokens["liangping"])

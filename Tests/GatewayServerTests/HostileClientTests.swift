@@ -24,8 +24,8 @@ struct HostileClientTests {
     @Test func aStalledRequestHeadIsDisconnectedAtTheIdleTimeout() async throws {
         let data = try ServerProcess.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: data) }
-        let server = try ServerProcess(data: data, arguments: ["--config", try Self.configuration(in: data)])
-        defer { server.stop() }
+        let server = try await ServerProcess.start(data: data, arguments: ["--config", try Self.configuration(in: data)])
+        defer { server.killNow() }
         let socket = try RawConnection(port: server.port)
         try socket.send("GET /healthz HTTP/1.1\r\nHost: x\r\n")
         // Without the idle timeout the server waits for the rest of the head forever.
@@ -38,8 +38,8 @@ struct HostileClientTests {
         defer { try? FileManager.default.removeItem(at: data) }
         // An idle timeout well above the request timeout: on a loaded machine a late trickle must not
         // let the idle timeout close the connection first (which this test would take for an early close).
-        let server = try ServerProcess(data: data, arguments: ["--config", try Self.configuration(in: data, idle: 5, request: 2)])
-        defer { server.stop() }
+        let server = try await ServerProcess.start(data: data, arguments: ["--config", try Self.configuration(in: data, idle: 5, request: 2)])
+        defer { server.killNow() }
         let token = try #require(server.printedTokens["xinsheng"])
         let socket = try RawConnection(port: server.port)
         try socket.send(
@@ -62,9 +62,9 @@ struct HostileClientTests {
         defer { try? FileManager.default.removeItem(at: data) }
         let config = try Self.configuration(in: data, idle: 2, request: 4)
         // Soft and hard limits both 128, so that raising the soft limit cannot help.
-        let server = try ServerProcess(
+        let server = try await ServerProcess.start(
             data: data, arguments: ["--config", config], launcher: ["/usr/bin/prlimit", "--nofile=128:128", "--"])
-        defer { server.stop() }
+        defer { server.killNow() }
         var sockets: [RawConnection] = []
         for _ in 0..<150 {
             guard let socket = try? RawConnection(port: server.port) else { break }
@@ -89,8 +89,8 @@ struct HostileClientTests {
     @Test func sinceRefusesImpossibleDates() async throws {
         let data = try ServerProcess.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: data) }
-        let server = try ServerProcess(data: data)
-        defer { server.stop() }
+        let server = try await ServerProcess.start(data: data)
+        defer { server.killNow() }
         let token = try #require(server.printedTokens["renshi"])
         let client = HTTPClient(port: server.port)
         for impossible in ["2023-02-30T00:00:00Z", "2023-02-29T00:00:00Z", "2023-13-01T00:00:00Z", "2023-01-01T24:00:00Z"] {
@@ -108,8 +108,8 @@ struct HostileClientTests {
     @Test func aMalformedChunkedBodyIsABadRequest() async throws {
         let data = try ServerProcess.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: data) }
-        let server = try ServerProcess(data: data)
-        defer { server.stop() }
+        let server = try await ServerProcess.start(data: data)
+        defer { server.killNow() }
         let token = try #require(server.printedTokens["renshi"])
         let socket = try RawConnection(port: server.port)
         try socket.send(
@@ -125,8 +125,8 @@ struct HostileClientTests {
     @Test func aRejectedAcksReasonMustBeADocumentedCode() async throws {
         let data = try ServerProcess.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: data) }
-        let server = try ServerProcess(data: data)
-        defer { server.stop() }
+        let server = try await ServerProcess.start(data: data)
+        defer { server.killNow() }
         let xinsheng = try #require(server.printedTokens["xinsheng"]), renshi = try #require(server.printedTokens["renshi"])
         let client = HTTPClient(port: server.port)
         _ = try await client.call("POST", "/v1/documents", token: xinsheng, body: chongqingTraffic(tag: "rs", count: 1))
@@ -149,8 +149,8 @@ struct HostileClientTests {
         let data = try ServerProcess.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: data) }
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: data.path)
-        let server = try ServerProcess(data: data)
-        defer { server.stop() }
+        let server = try await ServerProcess.start(data: data)
+        defer { server.killNow() }
         let xinsheng = try #require(server.printedTokens["xinsheng"])
         let submitted = try await HTTPClient(port: server.port).call(
             "POST", "/v1/documents", token: xinsheng, body: chongqingTraffic(tag: "md", count: 2))
@@ -165,8 +165,8 @@ struct HostileClientTests {
     @Test func anElementWithFortyThousandAttributesIsRefusedAtOnce() async throws {
         let data = try ServerProcess.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: data) }
-        let server = try ServerProcess(data: data)
-        defer { server.stop() }
+        let server = try await ServerProcess.start(data: data)
+        defer { server.killNow() }
         let token = try #require(server.printedTokens["renshi"])
         let body = "<root><a " + (0..<40_000).map { "a\($0)=\"\"" }.joined(separator: " ") + "/></root>"
         let client = HTTPClient(port: server.port)
@@ -359,8 +359,8 @@ struct BulletinHistoryTests {
 func withServer<T>(_ body: (ServerProcess) async throws -> T) async throws -> T {
     let data = try ServerProcess.temporaryDirectory()
     defer { try? FileManager.default.removeItem(at: data) }
-    let server = try ServerProcess(data: data)
-    defer { server.stop() }
+    let server = try await ServerProcess.start(data: data)
+    defer { server.killNow() }
     return try await body(server)
 }
 

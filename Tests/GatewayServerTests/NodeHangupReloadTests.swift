@@ -51,7 +51,7 @@ import Testing
             try #require(FileManager.default.fileExists(atPath: path), "\(path)")
             try FileManager.default.setAttributes([.modificationDate: stamp], ofItemAtPath: path)
         }
-        let server = try nodes.start("renshi-node")
+        let server = try await nodes.start("renshi-node")
         let client = nodes.client("renshi-node")
         let renshi = nodes.token("renshi-node", "renshi"), kaijiang = nodes.token("renshi-node", "kaijiang")
         let pid = server.process.processIdentifier

@@ -230,8 +230,8 @@ import Testing
         try alliance.configuration(directory: file).write(toFile: config, atomically: true, encoding: .utf8)
         let data = alliance.folder.appendingPathComponent("renshi-data")
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
-        let server = try ServerProcess(data: data, arguments: ["--config", config])
-        defer { server.stop() }
+        let server = try await ServerProcess.start(data: data, arguments: ["--config", config])
+        defer { server.killNow() }
         let client = HTTPClient(port: server.port)
         #expect(try await client.call("GET", "/healthz").json?["directorySerial"]?.numberValue?.intValue == 7)
         // A newer file with the old modification time: only SIGHUP makes the node read it.

@@ -11,8 +11,8 @@ import TestSupport
         let (key, certificate, config) = (office.key, office.certificate, office.config)
         let data = folder.appendingPathComponent("data")
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
-        let server = try ServerProcess(data: data, arguments: ["--config", config])
-        defer { server.stop() }
+        let server = try await ServerProcess.start(data: data, arguments: ["--config", config])
+        defer { server.killNow() }
         #expect(server.stdout.contains("listening on https://"))
 
         let secure = try TestBinary.runCommand(

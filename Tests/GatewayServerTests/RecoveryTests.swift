@@ -13,8 +13,8 @@ struct RecoveryTests {
     static let environment = ["XGW_ALGORITHM": "ES256"]
 
     /// The first start on a fresh data folder, with the two offices' tokens it printed.
-    static func firstStart(_ data: URL) throws -> (ServerProcess, xinsheng: String, renshi: String) {
-        let server = try ServerProcess(data: data, environment: environment)
+    static func firstStart(_ data: URL) async throws -> (ServerProcess, xinsheng: String, renshi: String) {
+        let server = try await ServerProcess.start(data: data, environment: environment)
         let tokens = server.printedTokens
         return (server, try #require(tokens["xinsheng"]), try #require(tokens["renshi"]))
     }
@@ -25,7 +25,7 @@ struct RecoveryTests {
     @Test func killedMidLoadDeliversEveryAcceptedSubmissionOnce() async throws {
         let data = try ServerProcess.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: data) }
-        let (server, xinsheng, renshi) = try Self.firstStart(data)
+        let (server, xinsheng, renshi) = try await Self.firstStart(data)
         let client = HTTPClient(port: server.port)
 
         let accepted = Locked<[String: [String]]>([:])  // tag → envelope ids answered 200
@@ -36,7 +36,7 @@ struct RecoveryTests {
             while accepted.withLock({ $0.count }) < 100, ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(10))
             }
-            server.stop(signal: SIGKILL)
+            await server.stop(signal: SIGKILL)
         }
         await withTaskGroup(of: Void.self) { group in
             for worker in 0..<8 {
@@ -92,12 +92,12 @@ struct RecoveryTests {
     @Test func serveStopsCleanlyOnSIGTERMAndSIGINT() async throws {
         let data = try ServerProcess.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: data) }
-        let (server, xinsheng, _) = try Self.firstStart(data)
+        let (server, xinsheng, _) = try await Self.firstStart(data)
         #expect(server.printedTokens["ops"] != nil && server.printedTokens.count == 8, "\(server.printedTokens.keys.sorted())")
         let submitted = try await HTTPClient(port: server.port).call(
             "POST", "/v1/documents", token: xinsheng, body: chongqingTraffic(tag: "SIG", count: 1))
         #expect(submitted.status == 200, "\(submitted.text)")
-        #expect(server.stop(signal: SIGTERM) == 0)
+        #expect(await server.stop(signal: SIGTERM) == 0)
         #expect(server.stdout.contains("stopped"))
         let log = server.log
         #expect(log.contains("requestId"))
@@ -105,9 +105,9 @@ struct RecoveryTests {
             #expect(!log.contains(secret), "the log must not carry personal data")
         }
 
-        let restarted = try ServerProcess(data: data, environment: Self.environment)
+        let restarted = try await ServerProcess.start(data: data, environment: Self.environment)
         #expect(restarted.printedTokens.isEmpty, "tokens are created once")
-        #expect(restarted.stop(signal: SIGINT) == 0)
+        #expect(await restarted.stop(signal: SIGINT) == 0)
         #expect(restarted.stdout.contains("stopped"))
     }
 

@@ -48,7 +48,7 @@ struct RevocationTests {
         let data = try ServerProcess.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: data) }
         let pki = data.appendingPathComponent("pki").path
-        var server = try ServerProcess(data: data)
+        var server = try await ServerProcess.start(data: data)
         var client = HTTPClient(port: server.port)
         let tokens = server.printedTokens
         let xinsheng = try #require(tokens["xinsheng"]), renshi = try #require(tokens["renshi"]), ops = try #require(tokens["ops"])
@@ -83,8 +83,8 @@ struct RevocationTests {
         #expect(metrics.contains(#"xgw_certificate_usable{participant="renshi"} 1"#))
 
         // After a restart, still refused.
-        server.stop()
-        server = try ServerProcess(data: data)
+        await server.stop()
+        server = try await ServerProcess.start(data: data)
         client = HTTPClient(port: server.port)
         let again = try await client.call("POST", "/v1/documents", token: xinsheng, body: chongqingTraffic(tag: "rv3", count: 1))
         #expect(again.status == 409)
@@ -111,14 +111,14 @@ struct RevocationTests {
         #expect(serials.count == 3, "\(serials)")
         #expect(serials["cq-traffic:CQRV1-0"] == certificate.serial, "\(serials)")
         #expect(serials["cq-traffic:CQRV4-0"] == rekeyed.serial)
-        server.stop()
+        await server.stop()
     }
 
     @Test func aRevokedReceiverCannotSignAReceipt() async throws {
         let data = try ServerProcess.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: data) }
         let pki = data.appendingPathComponent("pki").path
-        let server = try ServerProcess(data: data)
+        let server = try await ServerProcess.start(data: data)
         let client = HTTPClient(port: server.port)
         let xinsheng = try #require(server.printedTokens["xinsheng"]), renshi = try #require(server.printedTokens["renshi"])
         _ = try await client.call("POST", "/v1/documents", token: xinsheng, body: chongqingTraffic(tag: "rr1", count: 1))
@@ -133,7 +133,7 @@ struct RevocationTests {
         #expect(ack.status == 409, "\(ack.text)")
         #expect(ack.json?["error"]?["code"]?.stringValue == "revoked-certificate")
         #expect(ack.json?["error"]?["message"]?.stringValue?.contains("renshi") == true)
-        server.stop()
+        await server.stop()
     }
 
     @Test func aCertificateCloseToExpiryIsReported() async throws {
@@ -141,10 +141,10 @@ struct RevocationTests {
         defer { try? FileManager.default.removeItem(at: data) }
         let pki = data.appendingPathComponent("pki").path
         // First start creates the PKI; then dachuan gets a certificate valid for 10 days.
-        var server = try ServerProcess(data: data)
-        server.stop()
+        var server = try await ServerProcess.start(data: data)
+        await server.stop()
         #expect(try Self.xgw(["pki", "issue", "--dir", pki, "--force", "--days", "10", "dachuan"]).status == 0)
-        server = try ServerProcess(data: data)
+        server = try await ServerProcess.start(data: data)
         let client = HTTPClient(port: server.port)
         let health = try await client.call("GET", "/healthz")
         let warnings = health.json?["warnings"]?.arrayValue ?? []
@@ -155,6 +155,6 @@ struct RevocationTests {
         #expect(server.log.contains("a signing certificate needs attention"))
         let metrics = try await client.call("GET", "/metrics").text
         #expect(metrics.contains(#"xgw_certificate_expiry_seconds{participant="dachuan"}"#))
-        server.stop()
+        await server.stop()
     }
 }

@@ -11,7 +11,7 @@ struct ServeLockAndHangupTests {
     @Test func aSecondServerOnTheSameSQLiteFolderIsRefusedUntilTheFirstStops() async throws {
         let data = try ServerProcess.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: data) }
-        let first = try ServerProcess(data: data)
+        let first = try await ServerProcess.start(data: data)
         // Under `timeout`: a second server that is not refused would run on (exit 124 then).
         let second = try TestBinary.runCommand(
             "/usr/bin/timeout", ["20", try TestBinary.url("xgw").path, "serve"], environment: ["XGW_DATA": data.path, "XGW_PORT": "0"])
@@ -22,11 +22,11 @@ struct ServeLockAndHangupTests {
         #expect(!second.output.contains("listening on"))
         // The first is untouched.
         #expect(try await HTTPClient(port: first.port).call("GET", "/healthz").status == 200)
-        #expect(first.stop() == 0)
+        #expect(await first.stop() == 0)
         // Released with the process: the folder serves again.
-        let third = try ServerProcess(data: data)
+        let third = try await ServerProcess.start(data: data)
         #expect(try await HTTPClient(port: third.port).call("GET", "/readyz").status == 200)
-        #expect(third.stop() == 0)
+        #expect(await third.stop() == 0)
     }
 
     /// Whether a line of `server`'s log satisfies `matches` within 90 s (generous: a full parallel
@@ -43,8 +43,8 @@ struct ServeLockAndHangupTests {
     @Test func sighupInOneNodeModeReReadsTheCRLAndKeepsServing() async throws {
         let data = try ServerProcess.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: data) }
-        let server = try ServerProcess(data: data)
-        defer { server.stop() }
+        let server = try await ServerProcess.start(data: data)
+        defer { server.killNow() }
         let client = HTTPClient(port: server.port)
         let xinsheng = try #require(server.printedTokens["xinsheng"])
 

@@ -42,9 +42,9 @@ final class TwoNodes: @unchecked Sendable {
     func data(_ node: String) -> URL { alliance.folder.appendingPathComponent("\(node)-data") }
 
     @discardableResult
-    func start(_ node: String) throws -> ServerProcess {
+    func start(_ node: String) async throws -> ServerProcess {
         try FileManager.default.createDirectory(at: data(node), withIntermediateDirectories: true)
-        let server = try ServerProcess(data: data(node), arguments: ["--config", try configPath(node)])
+        let server = try await ServerProcess.start(data: data(node), arguments: ["--config", try configPath(node)])
         running.withLock {
             $0.servers[node] = server
             $0.tokens[node, default: [:]].merge(server.printedTokens) { kept, _ in kept }
@@ -107,8 +107,10 @@ final class TwoNodes: @unchecked Sendable {
         return got
     }
 
+    /// Clean-up (`defer { nodes.remove() }`, which cannot await): SIGKILL and reap, which takes
+    /// milliseconds; a test that checks a graceful stop calls `stop` on the server itself.
     func stopAll() {
-        for server in servers.values { server.stop() }
+        for server in servers.values { server.killNow() }
     }
 
     func remove() {

@@ -24,14 +24,31 @@ public final class ServerProcess: @unchecked Sendable {
         return url
     }
 
-    /// `launcher`: a command that runs `xgw serve …` in turn (e.g. `prlimit --nofile=128:128 --`).
-    public init(data: URL, environment extra: [String: String] = [:], arguments: [String] = [], launcher: [String] = []) throws {
+    private init(process: Process, port: Int, data: URL, output: OutputBuffer) {
+        self.process = process
+        self.port = port
         self.data = data
+        self.output = output
+        var tokens: [String: String] = [:]
+        for line in output.text.split(separator: "\n") where line.hasPrefix("token ") {
+            let parts = line.split(separator: " ")
+            if parts.count == 3 { tokens[String(parts[1])] = String(parts[2]) }
+        }
+        printedTokens = tokens
+    }
+
+    /// Starts `xgw serve` and returns once it printed its port (at most 120 s). Async tests run on
+    /// the cooperative thread pool (about 2 threads here, shared by every test target): this waits
+    /// with `Task.sleep`, never blocking a thread; the child's output is read by a thread of its own.
+    /// `launcher`: a command that runs `xgw serve …` in turn (e.g. `prlimit --nofile=128:128 --`).
+    public static func start(
+        data: URL, environment extra: [String: String] = [:], arguments: [String] = [], launcher: [String] = []
+    ) async throws -> ServerProcess {
         let process = Process()
-        let command = launcher + [try Self.executable().path, "serve"] + arguments
+        let command = launcher + [try executable().path, "serve"] + arguments
         process.executableURL = URL(fileURLWithPath: command[0])
         process.arguments = Array(command.dropFirst())
-        process.currentDirectoryURL = Self.repositoryRoot
+        process.currentDirectoryURL = repositoryRoot
         var environment = ProcessInfo.processInfo.environment
         environment["XGW_PORT"] = "0"
         environment["XGW_DATA"] = data.path
@@ -45,9 +62,7 @@ public final class ServerProcess: @unchecked Sendable {
         log.seekToEndOfFile()
         process.standardError = log
         let output = OutputBuffer()
-        self.output = output
         try process.run()
-        self.process = process
         let reader = stdout.fileHandleForReading
         Thread.detachNewThread {
             while true {
@@ -57,49 +72,62 @@ public final class ServerProcess: @unchecked Sendable {
             }
         }
         let deadline = Date().addingTimeInterval(120)
-        var port: Int?
-        while Date() < deadline, port == nil {
-            let text = output.text
-            if let range = text.range(of: "listening on http://") ?? text.range(of: "listening on https://") {
-                let rest = text[range.upperBound...]
-                if let colon = rest.firstIndex(of: ":"), let end = rest.firstIndex(of: "\n") {
-                    port = Int(rest[rest.index(after: colon)..<end])
-                }
+        var port = printedPort(output.text)
+        while port == nil, process.isRunning, Date() < deadline {
+            do {
+                try await Task.sleep(for: .milliseconds(50))
+            } catch {
+                // Cancelled: no ServerProcess will own the child, so it must not outlive this call.
+                kill(process.processIdentifier, SIGKILL)
+                throw error
             }
-            if port == nil {
-                if !process.isRunning { break }
-                Thread.sleep(forTimeInterval: 0.05)
-            }
+            port = printedPort(output.text)
         }
         guard let port else {
             if process.isRunning { process.terminate() }
             let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
             throw TestFailure("the server did not start: \(output.text)\n\(log.suffix(2000))")
         }
-        self.port = port
-        var tokens: [String: String] = [:]
-        for line in output.text.split(separator: "\n") where line.hasPrefix("token ") {
-            let parts = line.split(separator: " ")
-            if parts.count == 3 { tokens[String(parts[1])] = String(parts[2]) }
-        }
-        printedTokens = tokens
+        return ServerProcess(process: process, port: port, data: data, output: output)
+    }
+
+    /// The port of the server's "listening on http(s)://host:port" line, once it is complete.
+    private static func printedPort(_ text: String) -> Int? {
+        guard let range = text.range(of: "listening on http://") ?? text.range(of: "listening on https://") else { return nil }
+        let rest = text[range.upperBound...]
+        guard let colon = rest.firstIndex(of: ":"), let end = rest.firstIndex(of: "\n") else { return nil }
+        return Int(rest[rest.index(after: colon)..<end])
     }
 
     public var stdout: String { output.text }
 
     public var log: String { (try? String(contentsOf: data.appendingPathComponent("server.log"), encoding: .utf8)) ?? "" }
 
-    /// Sends `signal` and waits for the exit; returns the termination status.
+    /// Sends `signal` and waits for the exit (SIGKILL after `timeout`); returns the termination
+    /// status. Waits with `Task.sleep`, never blocking a cooperative thread (a graceful stop can take
+    /// seconds); if the task is cancelled it kills the child at once.
     @discardableResult
-    public func stop(signal: Int32 = SIGTERM, timeout: TimeInterval = 30) -> Int32 {
+    public func stop(signal: Int32 = SIGTERM, timeout: TimeInterval = 30) async -> Int32 {
         if process.isRunning { kill(process.processIdentifier, signal) }
         let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        while process.isRunning && Date() < deadline {
+            if (try? await Task.sleep(for: .milliseconds(20))) == nil { break }
+        }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        while process.isRunning {
+            if (try? await Task.sleep(for: .milliseconds(10))) == nil { await Task.yield() }
+        }
+        return process.terminationStatus
+    }
+
+    /// Clean-up for `defer` blocks, which cannot `await`: SIGKILL and reap. Unlike a graceful stop
+    /// this takes milliseconds (the kernel ends the child at once, nothing to drain), so blocking the
+    /// calling thread for it is harmless. A test that checks how the server stops uses `stop`.
+    public func killNow() {
         if process.isRunning {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
-        return process.terminationStatus
     }
 
     deinit {
