@@ -21,13 +21,7 @@ import Testing
     @Test func filtersAndTheCursorReachTheQueue() async throws {
         try await ConsoleTests.withConsole { client, tokens in
             let renshi = try #require(tokens["renshi"]), ops = try #require(tokens["ops"]), kaijiang = try #require(tokens["kaijiang"])
-            var headers = HTTPFields()
-            headers[.authorization] = "Bearer \(renshi)"
-            let submitted = try await client.executeRequest(
-                uri: "/v1/documents", method: .post, headers: headers,
-                body: ByteBuffer(bytes: try fixture("sc-traffic-xml/002-batch-three-utf8.xml")))
-            #expect(submitted.status == .ok)
-            let answer = try JSONParser.parse(Array(submitted.body.readableBytesView))
+            let answer = try await ConsoleTests.submitThreeRecords(client, token: renshi)
             let envelopes = (answer["records"]?.arrayValue ?? []).compactMap { $0["envelopeId"]?.stringValue }
             let records = (answer["records"]?.arrayValue ?? []).compactMap { $0["recordId"]?.stringValue }
             try #require(envelopes.count == 3 && records.count == 3, "\(answer)")

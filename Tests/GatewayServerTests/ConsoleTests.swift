@@ -64,6 +64,18 @@ import Testing
         }
     }
 
+    /// Submits the three-record Sichuan fixture through the API with `token`, expects 200, and
+    /// returns the answer (its `records` name each envelope and record id).
+    static func submitThreeRecords(_ client: any TestClientProtocol, token: String) async throws -> JSONValue {
+        var headers = HTTPFields()
+        headers[.authorization] = "Bearer \(token)"
+        let submitted = try await client.executeRequest(
+            uri: "/v1/documents", method: .post, headers: headers,
+            body: ByteBuffer(bytes: try fixture("sc-traffic-xml/002-batch-three-utf8.xml")))
+        #expect(submitted.status == .ok)
+        return try JSONParser.parse(Array(submitted.body.readableBytesView))
+    }
+
     static func withConsole(
         yaml: String? = nil, _ test: @Sendable (any TestClientProtocol, [String: String]) async throws -> Void
     ) async throws {
@@ -151,13 +163,7 @@ import Testing
             let renshi = try #require(tokens["renshi"]), xinsheng = try #require(tokens["xinsheng"])
             let kaijiang = try #require(tokens["kaijiang"]), ops = try #require(tokens["ops"])
             // renshi sends three records to xinsheng through the API.
-            var headers = HTTPFields()
-            headers[.authorization] = "Bearer \(renshi)"
-            let submitted = try await client.executeRequest(
-                uri: "/v1/documents", method: .post, headers: headers,
-                body: ByteBuffer(bytes: try fixture("sc-traffic-xml/002-batch-three-utf8.xml")))
-            #expect(submitted.status == .ok)
-            let answer = try JSONParser.parse(Array(submitted.body.readableBytesView))
+            let answer = try await Self.submitThreeRecords(client, token: renshi)
             let envelopes = (answer["records"]?.arrayValue ?? []).compactMap { $0["envelopeId"]?.stringValue }
             try #require(envelopes.count == 3, "\(answer)")
 
