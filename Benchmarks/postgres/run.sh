@@ -4,7 +4,8 @@
 #     drivers; PostgreSQL's own floor from floor.sh in between; lease+ack cost with 100k vs 10k queued);
 #  2. end to end over HTTP (Benchmarks/postgres/e2e.py): submit + lease + ack of RECORDS records in
 #     documents of XGW_BENCH_DOC records (default 100) with one SQLite node, one PostgreSQL node and
-#     two PostgreSQL nodes on one database (XGW_BENCH_TWO_NODES=0 skips the last).
+#     two PostgreSQL nodes on one database (XGW_BENCH_TWO_NODES=0 skips the last); XGW_BENCH_ROUNDS=N runs
+#     SQLite and one PostgreSQL node N times in turns and prints PostgreSQL's rate over SQLite's.
 # Uses $XGW_TEST_POSTGRES_URL, or starts a throwaway server (.ci/postgres.sh).
 # Usage: bash Benchmarks/postgres/run.sh   (release build in the shared scratch directory, built only when
 #        sources are newer: Benchmarks/release-xgw.sh; XGW_BENCH_RECORDS=5000, XGW_BENCH_MESSAGES=20000
@@ -12,6 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 records=${XGW_BENCH_RECORDS:-5000}
+rounds=${XGW_BENCH_ROUNDS:-1}
 doc=${XGW_BENCH_DOC:-100}
 source Benchmarks/release-xgw.sh
 release_xgw
@@ -50,6 +52,7 @@ fi
 serve() {
   local data=$1 database=$2
   mkdir -p "$data"
+  : > "$data/stdout"  # before the node starts, so that the wait below never greps a missing file
   XGW_DATA="$data" XGW_PORT=0 XGW_ALGORITHM=${XGW_ALGORITHM:-ES256} XGW_DATABASE="$database" LOG_LEVEL=warning \
     "$xgw" serve > "$data/stdout" 2> "$data/server.log" &
   echo $! > "$data/pid"
@@ -72,13 +75,37 @@ node() {  # node NAME → a data folder with the shared PKI and tokens
 }
 
 echo "== end to end over HTTP: $records records, documents of $doc, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-port=$(serve "$(node sqlite1)" "sqlite:$work/sqlite1/e2e.sqlite")
-echo -n "sqlite     1 node : "; python3 Benchmarks/postgres/e2e.py "$port" "$sub" "$recv" "$records" "$doc"
-stop_all
-schema=xgw_e2e_$$_1
-port=$(serve "$(node pg1)" "$url?schema=$schema")
-echo -n "postgres   1 node : "; python3 Benchmarks/postgres/e2e.py "$port" "$sub" "$recv" "$records" "$doc"
-stop_all
+# one_node sqlite|postgres ROUND: one node on a new store; its line is printed and kept in $work/e2e-KIND.
+one_node() {
+  local kind=$1 round=$2 port line
+  if [ "$kind" = sqlite ]; then
+    port=$(serve "$(node "sqlite1-$round")" "sqlite:$work/sqlite1-$round/e2e.sqlite")
+  else
+    port=$(serve "$(node "pg1-$round")" "$url?schema=xgw_e2e_$$_1_$round")
+  fi
+  line=$(python3 Benchmarks/postgres/e2e.py "$port" "$sub" "$recv" "$records" "$doc")
+  stop_all
+  printf '%-10s 1 node : %s\n' "$kind" "$line"
+  echo "$line" >> "$work/e2e-$kind"
+}
+# Rounds in turns (sqlite first in odd rounds, postgres first in even ones), so that the machine's
+# load weighs on both alike; the ratio is over all rounds (records / seconds of each store).
+for round in $(seq "$rounds"); do
+  if [ $((round % 2)) = 1 ]; then one_node sqlite "$round"; one_node postgres "$round"
+  else one_node postgres "$round"; one_node sqlite "$round"; fi
+done
+python3 - "$rounds" "$work/e2e-sqlite" "$work/e2e-postgres" <<'PY'
+import re, sys
+def rate(path):
+    records = seconds = 0
+    for line in open(path):
+        m = re.match(r"(\d+) records, .*\(([\d.]+) s", line)
+        records, seconds = records + int(m.group(1)), seconds + float(m.group(2))
+    return records / seconds
+sqlite, postgres = rate(sys.argv[2]), rate(sys.argv[3])
+print("postgres / sqlite, 1 node, %s round(s) in turns: %.2f (postgres %.0f records/s, sqlite %.0f, over all rounds)"
+      % (sys.argv[1], postgres / sqlite, postgres, sqlite))
+PY
 if [ "${XGW_BENCH_TWO_NODES:-1}" != 0 ]; then
   schema=xgw_e2e_$$_2
   a=$(serve "$(node pg2a)" "$url?schema=$schema")
@@ -87,6 +114,6 @@ if [ "${XGW_BENCH_TWO_NODES:-1}" != 0 ]; then
   stop_all
 fi
 echo "== load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
-for s in xgw_e2e_$$_1 xgw_e2e_$$_2; do
+for s in $(seq -f "xgw_e2e_$$_1_%g" "$rounds") xgw_e2e_$$_2; do
   "$(dirname "$(ls /usr/lib/postgresql/*/bin/psql | head -1)")/psql" -q "$url" -c "DROP SCHEMA IF EXISTS $s CASCADE" 2>/dev/null || true
 done
