@@ -61,5 +61,5 @@ python3 "$goals" "$@" || status=$?
 echo
 echo "load before: $before"
 echo "load after:  $(uptime)"
-echo "xgw: $XGW_BENCH_BINARY; PG=$XGW_GOALS_PG (dropped at exit); bench outputs: $XGW_GOALS_LOGS"
+echo "xgw: $XGW_BENCH_BINARY; PG=$XGW_GOALS_PG (${started_pg:+a throwaway server, }dropped at exit); bench outputs: $XGW_GOALS_LOGS"
 exit $status
