@@ -86,6 +86,8 @@ extension PostgresMessageQueue {
         // A lease and an ack in one round trip each (PostgresMessageQueue+Procedures.swift). Version 4:
         // the message search's indexes were written as version 3 at the same time.
         (4, procedures),
+        // An enqueue in one round trip (PostgresMessageQueue+Enqueue.swift).
+        (5, enqueueProcedures),
     ]
 
     /// Creates the schema and applies missing migrations, under a transaction advisory lock so that

@@ -12,8 +12,9 @@ import Synchronization
 /// schema under an advisory lock, so nodes that start together migrate once.
 ///
 /// **Transactions.** Every call is one transaction (a whole document's envelopes, a batch of acks).
-/// Rows travel as one JSON parameter (`jsonb_to_recordset`), so a batch is a few round trips
-/// whatever its size.
+/// Rows travel as binary arrays or one JSON parameter, so a batch is a few round trips whatever
+/// its size; an enqueue, a lease and an ack are one each (a `CALL` that commits inside:
+/// `+Enqueue`, `+Procedures`).
 ///
 /// **Concurrency.** Lease runs under a per-destination transaction advisory lock and selects with
 /// `FOR UPDATE SKIP LOCKED`: lessees of one destination take turns for the few milliseconds a lease
@@ -59,82 +60,7 @@ public final class PostgresMessageQueue: QueueStorage, Sendable {
 
     // MARK: - MessageQueue
 
-    public func enqueue(submitter: String, items: [EnqueueItem]) async throws -> [EnqueuedItem] {
-        try QueueValidation.check(submitter: submitter, items: items)
-        guard !items.isEmpty else { return [] }
-        let at = Self.millis(configuration.clock.now())
-        let logger = logger
-        return try await transaction { connection in
-            try await Self.insert(connection, submitter: submitter, items: items, at: at, logger: logger)
-        }
-    }
-
-    /// Stores a document's items in the transaction running on `connection` (`enqueue`, and what
-    /// an ack forwards).
-    static func insert(
-        _ connection: PostgresConnection, submitter: String, items: [EnqueueItem], at: Int64, logger: Logger
-    ) async throws -> [EnqueuedItem] {
-        // Columns travel as arrays in PostgreSQL's binary format (the bodies as bytea, not base64
-        // in JSON), unnested in item order.
-        let ids = items.map(\.envelopeId), kinds = items.map(\.kind), recordIds = items.map(\.recordId)
-        let updatedAts = items.map(\.updatedAt), digests = items.map(\.payloadDigest)
-        let destinations = items.map { $0.destinations.joined(separator: "\n") }
-        let bodies = items.map { ByteBuffer(bytes: $0.envelope) }
-        // New envelopes, their messages (in item then destination order, so ids follow enqueue
-        // order) and `queued` history, in one statement; key duplicates are skipped.
-        var inserted = Set<String>()
-        for try await id in try await connection.query("""
-            WITH input AS (
-              SELECT * FROM unnest(\(ids)::text[], \(kinds)::text[], \(recordIds)::text[], \(updatedAts)::text[],
-                                   \(digests)::text[], \(destinations)::text[], \(bodies)::bytea[])
-                WITH ORDINALITY AS i(id, kind, record_id, updated_at, payload_digest, destinations, body, ord)
-            ), env AS (
-              INSERT INTO envelope (id, submitter, kind, record_id, updated_at, payload_digest, destinations, body, enqueued_at)
-              SELECT id, \(submitter), kind, record_id, updated_at, payload_digest, destinations, body, \(at)
-              FROM input ORDER BY ord
-              ON CONFLICT (submitter, record_id, payload_digest) DO NOTHING
-              RETURNING id
-            ), msg AS (
-              INSERT INTO message (envelope_id, destination, submitter, record_id, updated_at, state, delivery_count, available_at)
-              SELECT i.id, d.destination, \(submitter), i.record_id, i.updated_at, 'queued', 0, \(at)
-              FROM input i JOIN env ON env.id = i.id
-              CROSS JOIN LATERAL unnest(string_to_array(i.destinations, E'\\n')) WITH ORDINALITY AS d(destination, n)
-              ORDER BY i.ord, d.n
-              RETURNING id
-            ), hist AS (
-              INSERT INTO history (message_id, at, event, delivery_count)
-              SELECT id, \(at), 'queued', 0 FROM msg ORDER BY id
-            )
-            SELECT id FROM env
-            """, logger: logger
-        ).decode(String.self) {
-            inserted.insert(id)
-        }
-        var stored: [IdempotencyKey: (id: String, destinations: [String])] = [:]
-        if inserted.count < items.count {
-            let keys = try json(items.filter { !inserted.contains($0.envelopeId) }.map {
-                KeyRow(record_id: $0.recordId, payload_digest: $0.payloadDigest)
-            })
-            for try await (id, recordId, digest, destinations) in try await connection.query("""
-                SELECT e.id, e.record_id, e.payload_digest, e.destinations
-                FROM jsonb_to_recordset(\(keys)::jsonb) AS k(record_id text, payload_digest text)
-                JOIN envelope e ON e.submitter = \(submitter) AND e.record_id = k.record_id
-                  AND e.payload_digest = k.payload_digest
-                """, logger: logger
-            ).decode((String, String, String, String).self) {
-                stored[IdempotencyKey(recordId: recordId, payloadDigest: digest)] = (id, split(destinations))
-            }
-        }
-        return try items.map { item in
-            if inserted.contains(item.envelopeId) {
-                return EnqueuedItem(envelopeId: item.envelopeId, destinations: item.destinations, duplicate: false)
-            }
-            guard let first = stored[item.key] else {
-                throw QueueError(.storage, "envelope \(item.envelopeId) was neither stored nor found")
-            }
-            return EnqueuedItem(envelopeId: first.id, destinations: first.destinations, duplicate: true)
-        }
-    }
+    // `enqueue`: PostgresMessageQueue+Enqueue.swift.
 
     public func receipts(submitter: String, since: Date, limit: Int) async throws -> [StoredReceipt] {
         try await receipts("""
@@ -359,10 +285,4 @@ public final class PostgresMessageQueue: QueueStorage, Sendable {
     static func millis(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded(.down)) }
     static func date(_ millis: Int64) -> Date { Date(timeIntervalSince1970: Double(millis) / 1000) }
     static func split(_ text: String) -> [String] { text.split(separator: "\n").map(String.init) }
-}
-
-// MARK: - Rows passed as JSON
-
-private struct KeyRow: Encodable {
-    var record_id, payload_digest: String
 }
