@@ -137,11 +137,21 @@ struct JSONSourceNode: SourceNode {
 // MARK: - XML
 
 /// An XPath compiled for a mapping, with the text used to name absent values.
-struct XMLSourcePath: Sendable {
+///
+/// A class: every rule reads its source path for every record, and a `SourcePath` is copied out
+/// of its rule each time; as a struct this one copy retained and released the expression, the
+/// namespace table, the compiled plan and the suffix (issue 18), as a class it is one reference.
+final class XMLSourcePath: Sendable {
     let path: XMLPath
     /// The path with namespace prefixes removed, appended to a node's location for absent values.
     let locationSuffix: String
     let isSelf: Bool
+
+    init(path: XMLPath, locationSuffix: String, isSelf: Bool) {
+        self.path = path
+        self.locationSuffix = locationSuffix
+        self.isSelf = isSelf
+    }
 }
 
 struct XMLSourceNode: SourceNode {
