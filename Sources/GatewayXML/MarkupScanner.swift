@@ -124,12 +124,35 @@ struct MarkupScanner {
                 state = Self.declaration(depth: depth, quote: quote, b)
             }
             i += 1
-            // Text between tags is most of a document: skip to the next `<` (or line end) at once.
-            if case .text = state {
+            // Skip at once the bytes that cannot change the state (line ends go through the switch,
+            // which counts them): text up to the next `<`; in a start tag, names and white space up
+            // to a quote, `=` or `>`, or a quoted value up to its closing quote; an end tag up to
+            // `>`. Most of a document is these runs (element names included: issue 18).
+            switch state {
+            case .text:
                 while i < n, base[i] != 0x3C, base[i] != 0x0A {
                     i += 1
                     column += 1
                 }
+            case .startTag(let quote) where quote != 0:
+                while i < n, base[i] != quote, base[i] != 0x0A {
+                    i += 1
+                    column += 1
+                }
+            case .startTag:
+                while i < n {
+                    let c = base[i]
+                    if c == 0x22 || c == 0x27 || c == 0x3D || c == 0x3E || c == 0x0A { break }
+                    i += 1
+                    column += 1
+                }
+            case .endTag:
+                while i < n, base[i] != 0x3E, base[i] != 0x0A {
+                    i += 1
+                    column += 1
+                }
+            default:
+                break
             }
         }
         return nil
