@@ -171,10 +171,10 @@ enum Transform: Sendable {
                 t = Text.trim(String(t.dropLast(s.count)))
                 break
             }
-            guard let decimal = DecimalText(t), !decimal.isNegative else {
+            guard let decimal = Text.scaledDecimal(t, byPowerOfTen: power), !decimal.isNegative else {
                 throw TransformFailure(code: .invalidAmount, value: text, problem: "is not a non-negative decimal amount in \(unit)")
             }
-            guard let fen = decimal.scaled(byPowerOfTen: power) else {
+            guard let fen = decimal.scaled else {
                 throw TransformFailure(code: .invalidAmount, value: text, problem: "\(unit) is finer than one fen or too large")
             }
             return .json(.number(JSONNumber(fen)))
@@ -184,7 +184,7 @@ enum Transform: Sendable {
             }
             return .json(.number(JSONNumber(i)))
         case .number:
-            guard DecimalText(text) != nil, let d = Double(text), d.isFinite else {
+            guard Text.isDecimal(text), let d = Double(text), d.isFinite else {
                 throw TransformFailure(code: .invalidValue, value: text, problem: "is not a decimal number")
             }
             return .json(.number(JSONNumber(uncheckedText: text)))
@@ -295,22 +295,80 @@ enum Text {
         return true
     }
 
+    /// What one pass over an identifier's UTF-8 found (`identifier`'s fast path).
+    private enum IdentifierForm {
+        /// NFKC-stable without lower-case ASCII: the text is its own identifier.
+        case unchanged
+        /// NFKC-stable with lower-case ASCII letters to upper-case.
+        case asciiLower
+        /// Anything else: through NFKC and `uppercased()`.
+        case general
+    }
+
+    /// `isNFKCStable` and the search for lower-case ASCII in one pass over the UTF-8 bytes (a
+    /// native string is valid UTF-8, so a lead byte is followed by its continuation bytes).
+    private static func identifierForm(_ s: String) -> IdentifierForm {
+        let form = s.utf8.withContiguousStorageIfAvailable { bytes -> IdentifierForm in
+            var lower = false
+            var i = 0
+            let n = bytes.count
+            while i < n {
+                let b = bytes[i]
+                if b < 0x80 {
+                    if b &- 0x61 < 26 { lower = true }
+                    i += 1
+                } else if b & 0xF0 == 0xE0, i + 2 < n {
+                    let v = UInt32(b & 0x0F) << 12 | UInt32(bytes[i + 1] & 0x3F) << 6 | UInt32(bytes[i + 2] & 0x3F)
+                    guard (v >= 0x4E00 && v <= 0x9FFF) || v == 0x2022 else { return .general }
+                    i += 3
+                } else if b == 0xC2, i + 1 < n, bytes[i + 1] == 0xB7 {
+                    i += 2
+                } else {
+                    return .general
+                }
+            }
+            return lower ? .asciiLower : .unchanged
+        }
+        if let form { return form }
+        guard isNFKCStable(s) else { return .general }
+        return s.utf8.contains(where: { $0 >= 0x61 && $0 <= 0x7A }) ? .asciiLower : .unchanged
+    }
+
     /// NFKC, upper case.
     static func identifier(_ s: String) -> String {
-        guard isNFKCStable(s) else { return s.precomposedStringWithCompatibilityMapping.uppercased() }
-        // Only ASCII letters can be lower case here: upper-case them in place, and allocate only
-        // when there is one.
-        guard s.utf8.contains(where: { $0 >= 0x61 && $0 <= 0x7A }) else { return s }
-        return String(decoding: s.utf8.map { $0 >= 0x61 && $0 <= 0x7A ? $0 - 0x20 : $0 }, as: UTF8.self)
+        switch identifierForm(s) {
+        case .unchanged: return s
+        case .general: return s.precomposedStringWithCompatibilityMapping.uppercased()
+        case .asciiLower:
+            // Only ASCII letters can be lower case here: upper-case them byte by byte.
+            let count = s.utf8.count
+            return String(unsafeUninitializedCapacity: count) { out in
+                var i = 0
+                for b in s.utf8 {
+                    out[i] = b &- 0x61 < 26 ? b - 0x20 : b
+                    i += 1
+                }
+                return count
+            }
+        }
     }
 
     static let plateSeparators: Set<Unicode.Scalar> = ["\u{00B7}", "\u{2022}", "\u{30FB}", "\u{2027}", "\u{FF65}", "-", " ", "\u{3000}", "\u{00A0}", "\t"]
 
+    /// Membership in `plateSeparators` without hashing each scalar of every plate.
+    @inline(__always)
+    static func isPlateSeparator(_ u: Unicode.Scalar) -> Bool {
+        switch u.value {
+        case 0x09, 0x20, 0x2D, 0xA0, 0xB7, 0x2022, 0x2027, 0x3000, 0x30FB, 0xFF65: true
+        default: false
+        }
+    }
+
     static func plate(_ s: String) -> String {
         let id = identifier(s)
-        guard id.unicodeScalars.contains(where: plateSeparators.contains) else { return id }
+        guard id.unicodeScalars.contains(where: isPlateSeparator) else { return id }
         var scalars = String.UnicodeScalarView()
-        for u in id.unicodeScalars where !plateSeparators.contains(u) { scalars.append(u) }
+        for u in id.unicodeScalars where !isPlateSeparator(u) { scalars.append(u) }
         return String(scalars)
     }
 }
