@@ -92,11 +92,70 @@ public struct QueueBenchmark {
                 }
                 try await large.dropSchema()
             }
+            try await measureSearchIndexes(settings, output: output)
         } catch {
             try? await queue.dropSchema()
             throw error
         }
         try await queue.dropSchema()
+    }
+
+    /// What the message search's indexes (`PostgresMessageQueue.searchIndexes`) cost: enqueue and
+    /// lease+ack in batches of 100 on two fresh schemas, one with them and one without, taking
+    /// turns batch by batch so that the shared machine's load weighs on both alike.
+    private func measureSearchIndexes(_ settings: PostgresQueueSettings, output: some BenchmarkOutput) async throws {
+        let total = max(messages / 2, 1_000) / 100 * 100
+        let body = Array(repeating: UInt8(ascii: "x"), count: envelopeBytes)
+        let run = UUID().uuidString.prefix(8).lowercased()
+        var queues: [PostgresMessageQueue] = []
+        var runs: [Task<Void, Never>] = []
+        defer { for running in runs { running.cancel() } }
+        for suffix in ["_indexed", "_unindexed"] {
+            var scratch = settings
+            scratch.schema += suffix
+            let queue = PostgresMessageQueue(settings: scratch)
+            runs.append(Task { await queue.run() })
+            try await queue.migrate()
+            queues.append(queue)
+        }
+        do {
+            try await queues[1].dropSearchIndexes()
+            var enqueue = [0.0, 0.0], leaseAck = [0.0, 0.0]
+            for start in stride(from: 0, to: total, by: 100) {
+                for index in 0..<2 {
+                    let items = (start..<(start + 100)).map { n in
+                        EnqueueItem(
+                            envelopeId: "\(run)-\(index)-\(n)", kind: "traffic-violation", recordId: "s-\(run)-\(n)",
+                            updatedAt: "2026-01-01T00:00:00Z", payloadDigest: "s\(n)", destinations: ["xinsheng"], envelope: body)
+                    }
+                    let began = DispatchTime.now().uptimeNanoseconds
+                    _ = try await queues[index].enqueue(submitter: "renshi", items: items)
+                    enqueue[index] += Double(DispatchTime.now().uptimeNanoseconds - began) / 1e9
+                }
+            }
+            var done = [0, 0]
+            while done.contains(where: { $0 < total }) {
+                for index in 0..<2 where done[index] < total {
+                    let began = DispatchTime.now().uptimeNanoseconds
+                    let leased = try await queues[index].lease(participant: "xinsheng", max: 100, visibility: 300)
+                    if leased.isEmpty { throw QueueError(.storage, "drained early after \(done[index])") }
+                    _ = try await queues[index].ack(participant: "xinsheng", leased.map { Acknowledgement(leaseToken: $0.leaseToken) })
+                    leaseAck[index] += Double(DispatchTime.now().uptimeNanoseconds - began) / 1e9
+                    done[index] += leased.count
+                }
+            }
+            for (operation, seconds) in [("enqueue", enqueue), ("lease+ack", leaseAck)] {
+                output.line(
+                    "postgres" + " \(operation), batches of 100, \(total) messages, with / without the search indexes (in turns): "
+                        + String(format: "%.0f / %.0f messages/s, %.2f× the time", Double(total) / seconds[0], Double(total) / seconds[1],
+                                 seconds[0] / seconds[1]))
+            }
+            output.flush()
+        } catch {
+            for queue in queues { try? await queue.dropSchema() }
+            throw error
+        }
+        for queue in queues { try await queue.dropSchema() }
     }
 
     private func measure(

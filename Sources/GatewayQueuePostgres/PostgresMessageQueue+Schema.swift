@@ -121,6 +121,21 @@ extension PostgresMessageQueue {
         }
     }
 
+    /// The indexes migration 3 made for the message search alone: every enqueue and every state
+    /// change writes them too.
+    public static let searchIndexes = [
+        "message_destination", "message_submitter", "envelope_record", "envelope_enqueued", "message_unsettled",
+    ]
+
+    /// Drops `searchIndexes` (a benchmark's scratch schema, to measure what they cost).
+    public func dropSearchIndexes() async throws {
+        let logger = logger
+        let sql = "DROP INDEX " + Self.searchIndexes.joined(separator: ", ")
+        _ = try await withConnection { connection in
+            try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
+        }
+    }
+
     /// Drops the queue's schema with every table in it (test and benchmark scratch schemas).
     public func dropSchema() async throws {
         let schema = settings.schema
