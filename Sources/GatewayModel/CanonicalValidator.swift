@@ -16,10 +16,23 @@ public enum CanonicalValidator {
             return [RecordError(.invalidValue, path: "/kind", message: "must be one of " + RecordKind.allCases.map(\.rawValue).joined(separator: ", "))]
         }
         var path = JSONPointer.root
-        schema(for: kind).validate(record, path: &path, into: &errors)
-        errors += domainErrors(record)
+        plan(for: kind).validate(record, path: &path, into: &errors)
+        if kind == .enforcementCase { errors += domainErrors(record) }
         return errors
     }
+
+    /// `schema(for:)` compiled (`SchemaPlan`), once per kind.
+    static func plan(for kind: RecordKind) -> ObjectPlan {
+        switch kind {
+        case .trafficViolation: trafficViolationPlan
+        case .enforcementCase: enforcementCasePlan
+        case .bulletin: bulletinPlan
+        }
+    }
+
+    static let trafficViolationPlan = ObjectPlan(trafficViolation)
+    static let enforcementCasePlan = ObjectPlan(enforcementCase)
+    static let bulletinPlan = ObjectPlan(bulletin)
 
     /// The domain rules of formats.md beyond the schema: a decided, executed or closed case needs
     /// `decidedOn` and at least two officers; a fine needs an amount above zero; a person party

@@ -1,5 +1,7 @@
-/// A small, fast interpreter for the subset of JSON Schema that `canonical.schema.json` uses,
-/// with the error code each member reports (formats.md). Built once, walked per record.
+/// A small interpreter for the subset of JSON Schema that `canonical.schema.json` uses, with the
+/// error code each member reports (formats.md). `CanonicalValidator` declares the schema in these
+/// rules and walks records with their compiled form (`SchemaPlan`); `validate` here is the plain
+/// reading of the rules that `SchemaPlanTests` holds the compiled walk to.
 indirect enum SchemaRule: Sendable {
     /// A string of `minLength...maxLength` code points that passes `check` (a problem text or nil).
     case string(code: RecordError.Code, minLength: Int, maxLength: Int, check: (@Sendable (String) -> String?)?)
