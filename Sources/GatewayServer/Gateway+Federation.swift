@@ -44,7 +44,7 @@ extension Gateway {
                 continue
             }
             let ids = ["envelopeId": id]
-            let header = JSONValue.object(envelope.header).canonicalBytes()
+            let header = envelope.signedBytes
             let digest = envelope.payloadDigest?["value"]?.stringValue ?? ""
             // 1. an id already accepted: duplicate when the same `envelope` member, else id-conflict.
             if let earlier = seenInRequest[id] {
@@ -93,12 +93,20 @@ extension Gateway {
             toStore.append((from, stored))
         }
 
-        // Commit before answering: one enqueue per submitter (each is one transaction).
+        // Commit before answering: one enqueue per submitter, all started at once, so that the
+        // queue's group commit (SQLite) takes them in as few transactions as it can, usually one
+        // (a batch from a peer mostly holds one submitter's documents: one enqueue, one commit).
         var outcomes: [Int: EnqueuedItem] = [:]
         let bySubmitter = Dictionary(grouping: toStore.indices, by: { toStore[$0].submitter })
-        for (submitter, indices) in bySubmitter.sorted(by: { $0.key < $1.key }) {
-            let stored = try await queue.enqueue(submitter: submitter, items: indices.map { toStore[$0].item })
-            for (index, outcome) in zip(indices, stored) { outcomes[index] = outcome }
+        let queue = self.queue
+        try await withThrowingTaskGroup(of: [(Int, EnqueuedItem)].self) { group in
+            for (submitter, indices) in bySubmitter {
+                let items = indices.map { toStore[$0].item }
+                group.addTask { Array(zip(indices, try await queue.enqueue(submitter: submitter, items: items))) }
+            }
+            for try await stored in group {
+                for (index, outcome) in stored { outcomes[index] = outcome }
+            }
         }
         var results: [JSONValue] = []
         results.reserveCapacity(pending.count)

@@ -108,7 +108,16 @@ public struct Envelope: Sendable, Hashable {
     }
 
     /// The bytes the signature signs (directly, or as a batch leaf): the JCS of the header.
-    var signedBytes: [UInt8] { canonicalHeader ?? JSONValue.object(header).canonicalBytes() }
+    public var signedBytes: [UInt8] { canonicalHeader ?? JSONValue.object(header).canonicalBytes() }
+
+    /// Computes the JCS bytes of the header and the payload now, once, for `verify`,
+    /// `signedBytes`, `payloadMatchesDigest` and `canonicalBytes()` to reuse: a node receiving an
+    /// envelope from a peer verifies it, compares its header and stores its canonical bytes, which
+    /// would otherwise serialize the header three times and the payload twice.
+    public mutating func computeCanonicalBytes() {
+        if canonicalHeader == nil { canonicalHeader = JSONValue.object(header).canonicalBytes() }
+        if canonicalPayload == nil { canonicalPayload = payload.canonicalBytes() }
+    }
 
     /// Seals a canonical record, taking `kind` and `recordId` from the record itself.
     public static func seal(
