@@ -6,60 +6,23 @@
 extension JSONValue {
     /// The canonical UTF-8 bytes of this value.
     public func canonicalBytes() -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(256)
-        writeCanonical(to: &out)
-        return out
+        var writer = CanonicalWriter(capacity: 1024)
+        writer.appendCanonical(self)
+        return writer.bytes()
     }
 
     /// The canonical text of this value.
-    public var canonicalString: String { String(decoding: canonicalBytes(), as: UTF8.self) }
+    public var canonicalString: String {
+        var writer = CanonicalWriter(capacity: 1024)
+        writer.appendCanonical(self)
+        return writer.withBytes { String(decoding: $0, as: UTF8.self) }
+    }
 
     /// Appends the canonical bytes of this value to `out` (for writing many records to one buffer).
     public func writeCanonical(to out: inout [UInt8]) {
-        switch self {
-        case .null: out.append(contentsOf: "null".utf8)
-        case .bool(let value): out.append(contentsOf: value ? "true".utf8 : "false".utf8)
-        case .number(let number): number.writeCanonical(to: &out)
-        case .string(let string): JSONValue.writeCanonical(string: string, to: &out)
-        case .array(let elements):
-            out.append(UInt8(ascii: "["))
-            var first = true
-            for element in elements {
-                if !first { out.append(UInt8(ascii: ",")) }
-                first = false
-                element.writeCanonical(to: &out)
-            }
-            out.append(UInt8(ascii: "]"))
-        case .object(let object):
-            JSONValue.writeCanonical(members: object.members, to: &out)
-        }
-    }
-
-    /// Writes an object's members in RFC 8785 order: member indices (not members: moving those
-    /// costs reference counting) are insertion-sorted on the stack. Records have few members and
-    /// often arrive in order already, where insertion sort makes one comparison per member.
-    static func writeCanonical(members: [JSONObject.Member], to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "{"))
-        let count = members.count
-        withUnsafeTemporaryAllocation(of: Int.self, capacity: count) { order in
-            for position in 0..<count {
-                var slot = position
-                while slot > 0, utf16Precedes(members[position].key, members[order[slot - 1]].key) {
-                    order[slot] = order[slot - 1]
-                    slot -= 1
-                }
-                order[slot] = position
-            }
-            for position in 0..<count {
-                if position > 0 { out.append(UInt8(ascii: ",")) }
-                let member = members[order[position]]
-                writeCanonical(string: member.key, to: &out)
-                out.append(UInt8(ascii: ":"))
-                member.value.writeCanonical(to: &out)
-            }
-        }
-        out.append(UInt8(ascii: "}"))
+        var writer = CanonicalWriter(capacity: 1024)
+        writer.appendCanonical(self)
+        writer.withBytes { out.append(contentsOf: $0) }
     }
 
     /// Whether `a` sorts before `b` by UTF-16 code units (RFC 8785 section 3.2.3).
@@ -86,74 +49,37 @@ extension JSONValue {
         }
         return x.count < y.count
     }
-
-    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
-
-    /// Writes a string with RFC 8785 escaping.
-    static func writeCanonical(string: String, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        string.withUTF8Bytes { writeEscaped($0, to: &out) }
-        out.append(UInt8(ascii: "\""))
-    }
-
-    /// Appends `bytes` with RFC 8785 escaping: runs that need none are copied whole.
-    private static func writeEscaped(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
-        var runStart = 0
-        for index in 0..<bytes.count {
-            let byte = bytes[index]
-            guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
-            runStart = index + 1
-            out.append(UInt8(ascii: "\\"))
-            switch byte {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"): out.append(byte)
-            case 0x08: out.append(UInt8(ascii: "b"))
-            case 0x0C: out.append(UInt8(ascii: "f"))
-            case 0x0A: out.append(UInt8(ascii: "n"))
-            case 0x0D: out.append(UInt8(ascii: "r"))
-            case 0x09: out.append(UInt8(ascii: "t"))
-            default:
-                out.append(contentsOf: "u00".utf8)
-                out.append(hexDigits[Int(byte >> 4)])
-                out.append(hexDigits[Int(byte & 0xF)])
-            }
-        }
-        out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<bytes.count]))
-    }
 }
 
 extension JSONNumber {
     /// The RFC 8785 form of this number: ECMAScript `Number.prototype.toString` of its double.
     public var canonicalText: String {
-        var out: [UInt8] = []
-        writeCanonical(to: &out)
-        return String(decoding: out, as: UTF8.self)
+        var writer = CanonicalWriter(capacity: 64)
+        writer.appendCanonical(number: self)
+        return writer.withBytes { String(decoding: $0, as: UTF8.self) }
     }
 
     /// Largest integer magnitude that every double represents exactly (2^53).
     private static let exactIntegerLimit = 9_007_199_254_740_992
 
-    func writeCanonical(to out: inout [UInt8]) {
-        // Fastest path: text that already is its own ECMAScript form is copied as it stands.
-        if Self.isCanonicalPlainDecimal(text) {
-            out.append(contentsOf: text.utf8)
-            return
-        }
+    /// Writes the ECMAScript form of a number whose text is not already that form
+    /// (`CanonicalWriter.appendCanonical(number:)` copies those).
+    func writeConverted(to writer: inout CanonicalWriter) {
         // Fast path: integer text whose value a double holds exactly is written as the integer.
         if let integer = Self.integerValue(of: text), integer.magnitude <= Self.exactIntegerLimit {
             if integer == 0 {
-                out.append(UInt8(ascii: "0"))  // also for "-0"
+                writer.append(UInt8(ascii: "0"))  // also for "-0"
             } else {
-                out.append(contentsOf: String(integer).utf8)
+                writer.append(Array(String(integer).utf8))
             }
             return
         }
         guard let double = Double(text), double.isFinite else {
             // Out of double range (1e400): ECMAScript's JSON.stringify writes null for Infinity.
-            out.append(contentsOf: "null".utf8)
+            writer.append("null")
             return
         }
-        out.append(contentsOf: JSONNumber.ecmaScriptText(double).utf8)
+        writer.append(Array(JSONNumber.ecmaScriptText(double).utf8))
     }
 
     /// Whether `text` is a plain decimal that ECMAScript writes back unchanged: `-?(0|[1-9][0-9]*)
@@ -161,11 +87,20 @@ extension JSONNumber {
     /// decimal survives the round trip through a double, and no shorter one denotes the same double),
     /// below 10^21 and, when below 1, at most five zeros after the point (so at least 10^-6).
     static func isCanonicalPlainDecimal(_ text: String) -> Bool {
-        var iterator = text.utf8.makeIterator()
-        guard var byte = iterator.next() else { return false }
+        text.withUTF8Bytes { isCanonicalPlainDecimal($0) }
+    }
+
+    /// `isCanonicalPlainDecimal` on the UTF-8 bytes of the text.
+    @inline(__always)
+    static func isCanonicalPlainDecimal(_ text: UnsafeBufferPointer<UInt8>) -> Bool {
+        let end = text.count
+        guard end > 0 else { return false }
+        var position = 0
+        var byte = text[0]
         if byte == UInt8(ascii: "-") {
-            guard let next = iterator.next() else { return false }
-            byte = next
+            guard end > 1 else { return false }
+            position = 1
+            byte = text[1]
         }
         var significant = 0
         var integerDigits = 0
@@ -173,36 +108,35 @@ extension JSONNumber {
         var isZeroSoFar = true
         if byte == UInt8(ascii: "0") {
             // Only "0" itself, or "0." followed by a fraction.
-            guard let next = iterator.next() else { return text == "0" }
-            guard next == UInt8(ascii: ".") else { return false }
-            byte = next
+            position += 1
+            guard position < end else { return end == 1 }
+            guard text[position] == UInt8(ascii: ".") else { return false }
         } else {
             guard byte &- UInt8(ascii: "1") < 9 else { return false }
-            while true {
-                guard byte &- UInt8(ascii: "0") < 10 else { break }
+            while position < end, text[position] &- UInt8(ascii: "0") < 10 {
+                position += 1
                 integerDigits += 1
-                significant += 1
-                isZeroSoFar = false
-                guard let next = iterator.next() else { return significant <= 15 && integerDigits <= 21 }
-                byte = next
             }
-            guard byte == UInt8(ascii: ".") else { return false }
+            significant = integerDigits
+            isZeroSoFar = false
+            guard position < end else { return significant <= 15 }
+            guard text[position] == UInt8(ascii: ".") else { return false }
         }
+        position += 1  // the point
         // After the point: at least one digit, the last one not 0.
-        var last: UInt8 = 0
-        var fractionDigits = 0
-        while let next = iterator.next() {
+        let fractionDigits = end - position
+        while position < end {
+            let next = text[position]
             guard next &- UInt8(ascii: "0") < 10 else { return false }
-            fractionDigits += 1
             if isZeroSoFar && next == UInt8(ascii: "0") {
                 leadingFractionZeros += 1
             } else {
                 isZeroSoFar = false
                 significant += 1
             }
-            last = next
+            position += 1
         }
-        return fractionDigits > 0 && last != UInt8(ascii: "0") && significant <= 15 && integerDigits <= 21
+        return fractionDigits > 0 && text[end - 1] != UInt8(ascii: "0") && significant <= 15 && integerDigits <= 21
             && (integerDigits > 0 || leadingFractionZeros <= 5)
     }
 
