@@ -48,6 +48,17 @@ public enum Digest {
 
     /// The digest as lower-case hex.
     public static func hex(_ algorithm: DigestAlgorithm, _ bytes: some ContiguousBytes) -> String {
-        Hex.encode(compute(algorithm, bytes))
+        bytes.withUnsafeBytes { hex(algorithm, $0) }
+    }
+
+    /// The digest as lower-case hex, made on the stack (no digest array: this runs once per
+    /// envelope sealed).
+    public static func hex(_ algorithm: DigestAlgorithm, _ raw: UnsafeRawBufferPointer) -> String {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { out in
+            var length: UInt32 = 0
+            let ok = EVP_Digest(raw.baseAddress, raw.count, out.baseAddress, &length, algorithm.md, nil)
+            precondition(ok == 1, "EVP_Digest failed: \(OpenSSL.drainErrors())")
+            return Hex.encode(UnsafeBufferPointer(rebasing: out[..<Int(length)]))
+        }
     }
 }

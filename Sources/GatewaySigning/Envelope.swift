@@ -7,20 +7,32 @@ import GatewayModel
 /// `header` is kept exactly as received so that members added by later versions of envelope.md
 /// stay covered by the signature check.
 public struct Envelope: Sendable, Hashable {
-    /// The `envelope` member.
-    public var header: JSONObject { didSet { canonicalHeader = nil } }
+    /// The `envelope` member. A sealed envelope keeps its header as the fields `seal` wrote
+    /// (`sealedHeader`) and builds this object only when asked for it.
+    public var header: JSONObject {
+        get { storedHeader ?? sealedHeader?.object ?? JSONObject() }
+        set {
+            storedHeader = newValue
+            sealedHeader = nil
+            canonicalHeader = nil
+        }
+    }
     /// The `payload` member: the canonical record.
     public var payload: JSONValue { didSet { canonicalPayload = nil } }
     /// The `signature` member.
     public var signature: SignatureBlock
 
+    /// `header` as received or set; nil while `sealedHeader` stands for it.
+    private var storedHeader: JSONObject?
+    /// The header of an envelope sealed here, as its fields.
+    private var sealedHeader: SealedHeader?
     /// JCS bytes of `header` and `payload` computed while sealing, reused by `canonicalBytes()`
     /// and `verify`; cleared whenever the member changes.
     private var canonicalHeader: [UInt8]?
     private var canonicalPayload: [UInt8]?
 
     public init(header: JSONObject, payload: JSONValue, signature: SignatureBlock) {
-        self.header = header
+        self.storedHeader = header
         self.payload = payload
         self.signature = signature
     }
@@ -35,14 +47,14 @@ public struct Envelope: Sendable, Hashable {
         hasher.combine(signature)
     }
 
-    public var id: String? { header["id"]?.stringValue }
-    public var kind: String? { header["kind"]?.stringValue }
-    public var recordId: String? { header["recordId"]?.stringValue }
-    public var from: String? { header["from"]?.stringValue }
-    public var to: [String] { header["to"]?.arrayValue?.compactMap(\.stringValue) ?? [] }
-    public var createdAt: String? { header["createdAt"]?.stringValue }
+    public var id: String? { sealedHeader.map(\.id) ?? header["id"]?.stringValue }
+    public var kind: String? { sealedHeader.map(\.kind) ?? header["kind"]?.stringValue }
+    public var recordId: String? { sealedHeader.map(\.recordId) ?? header["recordId"]?.stringValue }
+    public var from: String? { sealedHeader.map(\.from) ?? header["from"]?.stringValue }
+    public var to: [String] { sealedHeader.map(\.to) ?? header["to"]?.arrayValue?.compactMap(\.stringValue) ?? [] }
+    public var createdAt: String? { sealedHeader.map(\.createdAt) ?? header["createdAt"]?.stringValue }
     /// `payloadDigest` as a JSON object (`alg`, `value`), as the header carries it.
-    public var payloadDigest: JSONValue? { header["payloadDigest"] }
+    public var payloadDigest: JSONValue? { sealedHeader.map(\.payloadDigest) ?? header["payloadDigest"] }
 
     /// Builds and signs an envelope around `payload` (which is serialized with JCS, digested with the
     /// signer's digest, and carried unchanged).
@@ -64,47 +76,25 @@ public struct Envelope: Sendable, Hashable {
         createdAt: Date, id: String, algorithm: SignatureAlgorithm
     ) -> Envelope {
         let digestAlgorithm = algorithm.payloadDigest
-        var payloadBytes: [UInt8] = []
-        payloadBytes.reserveCapacity(2048)
-        payload.writeCanonical(to: &payloadBytes)
-        let digest = Hex.encode(Digest.compute(digestAlgorithm, payloadBytes))
-        let createdAtText = Timestamp.string(createdAt)
-        let header = JSONObject([
-            "version": 1,
-            "id": .string(id),
-            "kind": .string(kind),
-            "recordId": .string(recordId),
-            "from": .string(from),
-            "to": .array(to.map { .string($0) }),
-            "createdAt": .string(createdAtText),
-            "payloadDigest": .object(JSONObject(["alg": .string(digestAlgorithm.rawValue), "value": .string(digest)])),
-        ])
-        // The header's JCS written directly, members in RFC 8785 order (equal to canonicalBytes()).
-        var headerBytes: [UInt8] = []
-        headerBytes.reserveCapacity(256 + 16 * to.count)
-        func member(_ name: StaticString, _ value: String) {
-            headerBytes.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
-            JSONValue.string(value).writeCanonical(to: &headerBytes)
-        }
-        member("{\"createdAt\":", createdAtText)
-        member(",\"from\":", from)
-        member(",\"id\":", id)
-        member(",\"kind\":", kind)
-        member(",\"payloadDigest\":{\"alg\":", digestAlgorithm.rawValue)
-        member(",\"value\":", digest)
-        member("},\"recordId\":", recordId)
-        headerBytes.append(contentsOf: ",\"to\":[".utf8)
-        for (index, office) in to.enumerated() {
-            if index > 0 { headerBytes.append(UInt8(ascii: ",")) }
-            JSONValue.string(office).writeCanonical(to: &headerBytes)
-        }
-        headerBytes.append(contentsOf: "],\"version\":1}".utf8)
+        // The payload's JCS is digested where it was written, then copied out once.
+        var writer = CanonicalWriter(capacity: 2048)
+        writer.appendCanonical(payload)
+        let digest = writer.withBytes { Digest.hex(digestAlgorithm, UnsafeRawBufferPointer($0)) }
+        let header = SealedHeader(
+            id: id, kind: kind, recordId: recordId, from: from, to: to, createdAt: Timestamp.string(createdAt),
+            digestAlgorithm: digestAlgorithm, digest: digest)
         var envelope = Envelope(
-            header: header, payload: payload,
+            sealedHeader: header, payload: payload,
             signature: SignatureBlock(alg: algorithm.rawValue, keyId: "", certificate: "", value: ""))
-        envelope.canonicalHeader = headerBytes
-        envelope.canonicalPayload = payloadBytes
+        envelope.canonicalHeader = header.canonicalBytes()
+        envelope.canonicalPayload = writer.bytes()
         return envelope
+    }
+
+    private init(sealedHeader: SealedHeader, payload: JSONValue, signature: SignatureBlock) {
+        self.sealedHeader = sealedHeader
+        self.payload = payload
+        self.signature = signature
     }
 
     /// The bytes the signature signs (directly, or as a batch leaf): the JCS of the header.
@@ -174,6 +164,7 @@ public struct Envelope: Sendable, Hashable {
     /// over the batch statement its path folds to), sender identity (`from`), and finally the
     /// payload digest. Returns the signer's certificate or the first failure.
     public func verify(trust: TrustStore, at time: Date = Date()) -> Result<Certificate, VerificationFailure> {
+        let header = self.header  // built once for a sealed envelope
         guard header["version"]?.numberValue?.intValue == 1, id != nil, kind != nil, recordId != nil,
               let from, header["to"]?.arrayValue != nil, createdAt != nil,
               let digest = payloadDigest?.objectValue, let digestName = digest["alg"]?.stringValue,

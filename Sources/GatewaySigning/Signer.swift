@@ -35,7 +35,7 @@ public struct Signer: Sendable {
         let value = try key.sign(message)
         return SignatureBlock(
             alg: algorithm.rawValue, keyId: certificate.keyId, certificate: certificateBase64,
-            value: Data(value).base64EncodedString()
+            value: Base64Text.encode(value)
         )
     }
 }
