@@ -108,12 +108,20 @@ public struct XMLPath: Sendable, CustomStringConvertible {
 }
 
 /// A relative path of child steps with an optional final attribute step, evaluated by walking
-/// the tree. Names are kept as C strings compared with `xmlStrEqual`.
+/// the tree. Names are kept as C strings compared byte by byte (namespace URIs with `xmlStrEqual`).
 final class SimplePath: @unchecked Sendable {
     struct Step {
         let name: UnsafeMutablePointer<xmlChar>
+        /// Bytes of `name` before its NUL.
+        let length: Int
         /// nil: any namespace.
         let namespace: UnsafeMutablePointer<xmlChar>?
+
+        init(_ name: String, namespace: String?) {
+            self.name = xmlCharStrdup(name)
+            length = name.utf8.count
+            self.namespace = namespace.map { xmlCharStrdup($0) }
+        }
     }
 
     private let steps: [Step]
@@ -145,8 +153,8 @@ final class SimplePath: @unchecked Sendable {
             }
             if isAttribute { attributeStep = (local, uri) } else { elementSteps.append((local, uri)) }
         }
-        steps = elementSteps.map { Step(name: xmlCharStrdup($0.0), namespace: $0.1.map { xmlCharStrdup($0) }) }
-        attribute = attributeStep.map { Step(name: xmlCharStrdup($0.0), namespace: $0.1.map { xmlCharStrdup($0) }) }
+        steps = elementSteps.map { Step($0.0, namespace: $0.1) }
+        attribute = attributeStep.map { Step($0.0, namespace: $0.1) }
     }
 
     deinit {
@@ -175,10 +183,16 @@ final class SimplePath: @unchecked Sendable {
 
     @inline(__always)
     private static func matches(_ node: xmlNodePtr, _ step: Step) -> Bool {
-        // Most siblings differ in their first two bytes: tell them apart without calling into
-        // libxml2 (a record's fields are looked up among all its children, one by one).
-        guard let name = node.pointee.name, name[0] == step.name[0], name[0] == 0 || name[1] == step.name[1],
-              xmlStrEqual(name, step.name) != 0 else { return false }
+        // A record's fields are looked up among all its children, one by one: compare the names
+        // here, up to the first difference (most siblings differ in their first byte, many Sichuan
+        // names share two: wfsj, wfdz, wfxw), rather than call xmlStrEqual (issue 18). Comparing
+        // the NUL at `length` too stops a longer name; a shorter one differs at its own NUL.
+        guard let name = node.pointee.name else { return false }
+        var k = 0
+        while k <= step.length {
+            guard name[k] == step.name[k] else { return false }
+            k += 1
+        }
         guard let ns = step.namespace else { return true }
         guard let href = node.pointee.ns?.pointee.href else { return false }
         return xmlStrEqual(href, ns) != 0
