@@ -17,10 +17,17 @@ extension Text {
         var scaled: Int?
     }
 
-    /// Whether `DecimalText(text)` would parse.
-    static func isDecimal(_ text: String) -> Bool {
-        if let known = text.utf8.withContiguousStorageIfAvailable({ scan($0) != nil }) { return known }
-        return DecimalText(text) != nil
+    /// `DecimalText(text) != nil` and `Double(text)` finite, as the `number` transform requires:
+    /// a decimal below 10^308 is finite whatever its rounding (Double's largest is 1.797…e308), so
+    /// only longer ones go through `Double` (strtod).
+    static func isFiniteDecimal(_ text: String) -> Bool {
+        let known: Bool?? = text.utf8.withContiguousStorageIfAvailable { bytes in
+            guard let shape = scan(bytes) else { return .some(false) }
+            return shape.count + shape.exponent <= 308 ? .some(true) : .none
+        }
+        if let known, let answer = known { return answer }
+        guard known != nil || DecimalText(text) != nil, let d = Double(text) else { return false }
+        return d.isFinite
     }
 
     /// `DecimalText(text)` scaled by `10^power`; nil when it does not parse.

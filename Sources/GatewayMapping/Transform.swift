@@ -184,7 +184,7 @@ enum Transform: Sendable {
             }
             return .json(.number(JSONNumber(i)))
         case .number:
-            guard Text.isDecimal(text), let d = Double(text), d.isFinite else {
+            guard Text.isFiniteDecimal(text) else {
                 throw TransformFailure(code: .invalidValue, value: text, problem: "is not a decimal number")
             }
             return .json(.number(JSONNumber(uncheckedText: text)))

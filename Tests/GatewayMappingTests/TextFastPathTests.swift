@@ -5,7 +5,7 @@ import Testing
 @testable import GatewayMapping
 
 /// The transforms' fast paths (issue 18) must answer exactly as the general code they bypass:
-/// `Text.isDecimal` / `Text.scaledDecimal` as `DecimalText`, `Text.identifier` as NFKC then
+/// `Text.isFiniteDecimal` / `Text.scaledDecimal` as `DecimalText` (and `Double`), `Text.identifier` as NFKC then
 /// `uppercased()`, `Text.isPlateSeparator` as the `plateSeparators` set.
 @Suite struct TextFastPathTests {
     /// Texts from the characters that matter to the decimal grammar, every length up to 6
@@ -29,6 +29,8 @@ import Testing
             "1e-100000", "9223372036854775807", "9223372036854775808", "922337203685477580.7", "92233720368547758.08",
             "1000000000000000000", "10000000000000000000", "0.001", "0.01", "12345678901234567.89", "1E+2", "1e-2",
             "00000000000000000000000001", "1.00000000000000000000000", "-200.10", "2e-0", "3e", "3e+", "--1", "1 ", " 1",
+            "1e308", "9.99e307", "1e309", "-1e309", "1.7976931348623157e308", "1.7976931348623159e308", "1.8e308", "0.1e309",
+            "17976931348623157" + String(repeating: "0", count: 292), "1" + String(repeating: "0", count: 309), "1e-400",
         ]
         return texts
     }
@@ -37,7 +39,8 @@ import Testing
         var disagreements: [String] = []
         for text in Self.decimalTexts() {
             let reference = DecimalText(text)
-            if Text.isDecimal(text) != (reference != nil) { disagreements.append("isDecimal(\(text.debugDescription))") }
+            let finite = reference != nil && Double(text).map(\.isFinite) == true
+            if Text.isFiniteDecimal(text) != finite { disagreements.append("isFiniteDecimal(\(text.debugDescription))") }
             for power in [0, 2, 6] {
                 let expected = reference.map { Text.ScaledDecimal(isNegative: $0.isNegative, scaled: $0.scaled(byPowerOfTen: power)) }
                 let got = Text.scaledDecimal(text, byPowerOfTen: power)
@@ -49,13 +52,16 @@ import Testing
         #expect(Text.scaledDecimal("200.1", byPowerOfTen: 2) == Text.ScaledDecimal(isNegative: false, scaled: 20010))
         #expect(Text.scaledDecimal("0.001", byPowerOfTen: 2) == Text.ScaledDecimal(isNegative: false, scaled: nil))
         #expect(Text.scaledDecimal("5.", byPowerOfTen: 2) == nil)
+        #expect(Text.isFiniteDecimal("1e308") && !Text.isFiniteDecimal("1e309") && Text.isFiniteDecimal("1e-400"))
     }
 
     /// Bridged (non-native) strings have no contiguous UTF-8 and take the general path.
     @Test func bridgedStringsTakeTheGeneralPath() {
         let bridged = NSString(string: "200.50") as String
         #expect(Text.scaledDecimal(bridged, byPowerOfTen: 2) == Text.ScaledDecimal(isNegative: false, scaled: 20050))
-        #expect(Text.isDecimal(NSString(string: "1e") as String) == false)
+        #expect(Text.isFiniteDecimal(NSString(string: "1e") as String) == false)
+        #expect(Text.isFiniteDecimal(NSString(string: "1e309") as String) == false)
+        #expect(Text.isFiniteDecimal(NSString(string: "107.86") as String))
         #expect(Text.identifier(NSString(string: "川s·a1") as String) == "川S·A1")
     }
 
