@@ -53,7 +53,9 @@ public struct BatchProof: Sendable, Hashable {
     public var json: JSONValue {
         .object(JSONObject([
             "size": .number(JSONNumber(size)), "index": .number(JSONNumber(index)),
-            "path": .array(path.map { .string(Data($0).base64EncodedString()) }),
+            // Base64Text, not Foundation's encoder: a batch of n writes n·log2(n) of these (about 700
+            // for a 100-record document), and Foundation spends ~0.4 µs on each 32-byte hash.
+            "path": .array(path.map { .string(Base64Text.encode($0)) }),
         ]))
     }
 
@@ -115,7 +117,7 @@ public enum BatchStatement {
         var out = [UInt8]()
         out.reserveCapacity(96)
         out.append(contentsOf: "{\"xgwBatch\":{\"root\":\"".utf8)
-        out.append(contentsOf: Data(root).base64EncodedString().utf8)
+        out.append(contentsOf: Base64Text.encode(root).utf8)
         out.append(contentsOf: "\",\"size\":".utf8)
         out.append(contentsOf: String(size).utf8)
         out.append(contentsOf: ",\"version\":1}}".utf8)
