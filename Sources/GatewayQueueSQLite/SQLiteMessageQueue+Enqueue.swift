@@ -86,7 +86,7 @@ extension SQLiteMessageQueue {
             answers[index] = EnqueuedItem(envelopeId: items[index].envelopeId, destinations: items[index].destinations, duplicate: false)
         }
         for chunk in chunks(messages.count) {
-            try insertMessages(db, submitter: submitter, chunk.map { (items[messages[$0].item], messages[$0].destination) }, at: at)
+            try insertMessages(db, submitter: submitter, items, messages[chunk], at: at)
         }
         return answers.map { $0! }
     }
@@ -183,16 +183,18 @@ extension SQLiteMessageQueue {
 
     /// Inserts one queued message per (item, destination), in one statement. The message's
     /// `queued` event is implicit: `history` derives it from the envelope's enqueued_at.
-    private static func insertMessages(_ db: Database, submitter: String, _ rows: [(item: EnqueueItem, destination: String)], at: Int64) throws {
+    private static func insertMessages(
+        _ db: Database, submitter: String, _ items: [EnqueueItem], _ rows: ArraySlice<(item: Int, destination: String)>, at: Int64
+    ) throws {
         let statement = try RawStatement(db, messageInserts[rows.count.trailingZeroBitCount])
         statement.bind(1, submitter)
         statement.bind(2, at)
         for (row, message) in rows.enumerated() {
             let p = Int32(3 + row * 4)
-            statement.bind(p, message.item.envelopeId)
+            statement.bind(p, items[message.item].envelopeId)
             statement.bind(p + 1, message.destination)
-            statement.bind(p + 2, message.item.recordId)
-            statement.bind(p + 3, message.item.updatedAt)
+            statement.bind(p + 2, items[message.item].recordId)
+            statement.bind(p + 3, items[message.item].updatedAt)
         }
         try statement.run()
     }
