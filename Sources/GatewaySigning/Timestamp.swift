@@ -78,6 +78,7 @@ public enum UUIDv7 {
             b[6] = 0x70 | (b[6] & 0x0f)
             b[8] = 0x80 | (b[8] & 0x3f)
         }
+        let hexDigits = Self.hexDigits.utf8Start
         return withUnsafeBytes(of: &bytes) { raw in
             String(unsafeUninitializedCapacity: 36) { out in
                 var position = 0
@@ -95,7 +96,8 @@ public enum UUIDv7 {
         }
     }
 
-    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+    /// A literal, not an array: a static array costs a `swift_once` check and a bounds check per digit.
+    private static let hexDigits: StaticString = "0123456789abcdef"
 }
 
 /// Random bytes from OpenSSL's DRBG, fetched in 4 KiB blocks and handed out under a lock.
