@@ -120,6 +120,8 @@ public struct CanonicalWriter: ~Copyable {
     /// on the stack by a 64-bit key made of the first eight bytes of the name (in UTF-16 order,
     /// `sortPrefix`); names are compared in full only when those are equal. Records have a dozen
     /// or so members, so this costs a load per name and integer comparisons, no string calls.
+    /// A name of at most eight ASCII bytes with nothing to escape (most of them) is then written
+    /// from its prefix, without going back to the string.
     mutating func appendCanonical(members: [JSONObject.Member]) {
         let count = members.count
         guard count > 0 else {
@@ -128,11 +130,12 @@ public struct CanonicalWriter: ~Copyable {
         }
         append(UInt8(ascii: "{"))
         members.withUnsafeBufferPointer { members in
-            withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 2 * count) { scratch in
+            withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 3 * count) { scratch in
                 let prefixes = scratch.baseAddress!
                 let order = prefixes + count  // member indices, stored as UInt64
+                let lengths = order + count
                 for position in 0..<count {
-                    let prefix = members[position].key.withUTF8Bytes(Self.sortPrefix)
+                    let (prefix, length) = members[position].key.withUTF8Bytes { (Self.sortPrefix($0), $0.count) }
                     var slot = position
                     while slot > 0 {
                         let other = Int(truncatingIfNeeded: order[slot - 1])
@@ -146,12 +149,27 @@ public struct CanonicalWriter: ~Copyable {
                     }
                     order[slot] = UInt64(truncatingIfNeeded: position)
                     prefixes[position] = prefix
+                    lengths[position] = UInt64(truncatingIfNeeded: length)
                 }
                 for position in 0..<count {
                     if position > 0 { append(UInt8(ascii: ",")) }
                     let index = Int(truncatingIfNeeded: order[position])
-                    appendCanonical(string: members[index].key)
-                    append(UInt8(ascii: ":"))
+                    let length = lengths[index]
+                    let prefix = prefixes[index]
+                    // A short ASCII name with nothing to escape is written from its prefix.
+                    let padding: UInt64 = length >= 8 ? 0 : 0x4141_4141_4141_4141 & ((1 &<< (64 &- 8 &* length)) &- 1)
+                    if length <= 8, prefix & 0x8080_8080_8080_8080 == 0, !Self.needsEscaping(prefix | padding) {
+                        reserve(12)
+                        base[self.count] = UInt8(ascii: "\"")
+                        UnsafeMutableRawPointer(base + (self.count &+ 1)).storeBytes(of: prefix.bigEndian, as: UInt64.self)
+                        let end = self.count &+ 1 &+ Int(truncatingIfNeeded: length)
+                        base[end] = UInt8(ascii: "\"")
+                        base[end &+ 1] = UInt8(ascii: ":")
+                        self.count = end &+ 2
+                    } else {
+                        appendCanonical(string: members[index].key)
+                        append(UInt8(ascii: ":"))
+                    }
                     appendCanonical(members[index].value)
                 }
             }
