@@ -155,14 +155,17 @@ struct MarkupScanner {
 
     /// Moves `line` and `column` past `count` bytes from `base`.
     private mutating func advance(_ base: UnsafePointer<UInt8>, count: Int) {
+        // A branch-free count (the compiler vectorises it), then the last newline from the end.
         var newlines = 0
-        var last = -1
-        for k in 0..<count where base[k] == 0x0A {
-            newlines += 1
-            last = k
-        }
+        for k in 0..<count { newlines &+= base[k] == 0x0A ? 1 : 0 }
         line += newlines
-        column = last < 0 ? column + count : count - last
+        guard newlines > 0 else {
+            column += count
+            return
+        }
+        var last = count - 1
+        while base[last] != 0x0A { last -= 1 }
+        column = count - last
     }
 
     /// The state after byte `b` in a comment, CDATA section, processing instruction or
