@@ -41,6 +41,9 @@ final class ParseGuard {
         let maxTreeBytes: Int
         var observing = false
         unowned(unsafe) let owner: ParseGuard
+        /// `owner.observer`, which keeps it alive: read from here, a hook neither retains it nor
+        /// checks exclusive access to the owner's property (twice per element while streaming).
+        unowned(unsafe) var observer: (any ElementObserver)? = nil
     }
 
     private lazy var hot: UnsafeMutablePointer<Hot> = {
@@ -65,6 +68,7 @@ final class ParseGuard {
     /// Installs the hooks on `ctxt`; the caller keeps `self` alive until the context is freed.
     func install(on ctxt: xmlParserCtxtPtr) {
         hot.pointee.observing = observer != nil
+        hot.pointee.observer = observer
         ctxt.pointee._private = UnsafeMutableRawPointer(hot)
         guard let sax = ctxt.pointee.sax else { return }
         sax.pointee.entityDecl = { ctx, _, _, _, _, _ in
@@ -88,18 +92,18 @@ final class ParseGuard {
                 ParseGuard.overBudget(ctx, hot)
                 return
             }
-            if hot.pointee.observing, let observer = hot.pointee.owner.observer,
+            if hot.pointee.observing, let observer = hot.pointee.observer,
                !observer.willStartElement(ctxt, localname, uri, depth: depth) {
                 return
             }
             xmlSAX2StartElementNs(ctx, localname, prefix, uri, nbNs, namespaces, nbAttrs, nbDefaulted, attrs)
-            if hot.pointee.observing { hot.pointee.owner.observer?.didStartElement(ctxt, depth: depth) }
+            if hot.pointee.observing { hot.pointee.observer?.didStartElement(ctxt, depth: depth) }
         }
         sax.pointee.endElementNs = { ctx, localname, prefix, uri in
             guard let (ctxt, hot) = ParseGuard.hot(ctx) else { return }
             let node = ctxt.pointee.node
             xmlSAX2EndElementNs(ctx, localname, prefix, uri)
-            if hot.pointee.observing, let observer = hot.pointee.owner.observer, let node {
+            if hot.pointee.observing, let observer = hot.pointee.observer, let node {
                 observer.didEndElement(ctxt, node, depth: hot.pointee.depth)
             }
             hot.pointee.depth -= 1
