@@ -32,7 +32,10 @@ public protocol MessageQueue: Sendable {
     /// transaction: a loop that settles a batch and takes the next (a forwarder) commits once, not
     /// twice. The lease sees the acks (an acked message's record may hand out its next revision);
     /// a refused ack changes nothing, as in `ack`, and the lease happens all the same. Throws (and
-    /// stores nothing, neither acks nor lease) when the arguments are invalid or storage fails.
+    /// stores nothing, neither acks nor lease) when the arguments are invalid or storage fails;
+    /// except that a storage whose ack and lease are one round trip each (PostgreSQL's
+    /// procedures, `QueueStorage.ackAtOnce`) runs them one after the other, and a failure of
+    /// the lease may come after the acks were stored.
     func ackAndLease(
         participant: String, _ acknowledgements: [Acknowledgement], max: Int, visibility: TimeInterval
     ) async throws -> (acknowledged: [QueueError?], leased: [LeasedMessage])

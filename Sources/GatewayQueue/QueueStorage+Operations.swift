@@ -9,18 +9,7 @@ extension QueueStorage {
 
     public func lease(participant: String, max: Int, visibility: TimeInterval) async throws -> [LeasedMessage] {
         try QueueValidation.check(max: max, visibility: visibility)
-        let now = now
-        if let leased = try await leaseAtOnce(participant: participant, max: max, visibility: visibility, at: now) { return leased }
-        let configuration = configuration
-        let stored: @Sendable (Date) -> Date = { [self] in self.stored($0) }
-        // The participant's expired leases go back to the queue first: they may be leasable again,
-        // and while leased they hold their FIFO group.
-        return try await update(
-            at: now,
-            first: QueueStep(.expiredLeases(participant: participant)) { QueueDecision.expire($0, now: now, configuration: configuration) },
-            QueueStep(.leasable(participant: participant, max: max)) {
-                try QueueDecision.lease($0, now: now, visibility: visibility, stored: stored)
-            })
+        return try await checkedLease(participant: participant, max: max, visibility: visibility, at: now)
     }
 
     public func leased(participant: String, leaseToken: LeaseToken) async throws -> LeasedMessage? {
@@ -31,41 +20,68 @@ extension QueueStorage {
 
     public func ack(participant: String, _ acknowledgements: [Acknowledgement]) async throws -> [QueueError?] {
         guard !acknowledgements.isEmpty else { return [] }
-        for forward in acknowledgements.compactMap(\.forward) {
-            try QueueValidation.check(submitter: forward.submitter, items: [forward.item])
-        }
+        try Self.check(acknowledgements)
         let now = now
         if let answers = try await ackAtOnce(participant: participant, acknowledgements, at: now) { return answers }
-        var tokens: [LeaseToken] = []
-        var seen = Set<LeaseToken>()
-        for ack in acknowledgements where seen.insert(ack.leaseToken).inserted { tokens.append(ack.leaseToken) }
-        return try await update(at: now, first: nil, QueueStep(.leaseHolders(participant: participant, tokens: tokens)) {
-            QueueDecision.ack($0, acknowledgements, now: now)
-        })
+        return try await update(at: now, first: nil, ackStep(participant: participant, acknowledgements, at: now))
     }
 
+    /// The acks, then the lease, each as `ack` and `lease` run them. A storage that does both at
+    /// once (`ackAtOnce`, `leaseAtOnce`: PostgreSQL's procedures, each committing inside its call)
+    /// runs them one after the other, one round trip each; otherwise (and when an ack forwards
+    /// something) the acks' step and the lease's steps are one transaction.
     public func ackAndLease(
         participant: String, _ acknowledgements: [Acknowledgement], max: Int, visibility: TimeInterval
     ) async throws -> (acknowledged: [QueueError?], leased: [LeasedMessage]) {
         guard !acknowledgements.isEmpty else { return ([], try await lease(participant: participant, max: max, visibility: visibility)) }
+        // Everything is checked before anything is stored, not even the acks.
         try QueueValidation.check(max: max, visibility: visibility)
-        for forward in acknowledgements.compactMap(\.forward) {
-            try QueueValidation.check(submitter: forward.submitter, items: [forward.item])
-        }
+        try Self.check(acknowledgements)
         let now = now
+        if let acknowledged = try await ackAtOnce(participant: participant, acknowledgements, at: now) {
+            return (acknowledged, try await checkedLease(participant: participant, max: max, visibility: visibility, at: now))
+        }
+        let lease = leaseSteps(participant: participant, max: max, visibility: visibility, at: now)
+        let (acknowledged, leased) = try await update(
+            at: now, before: ackStep(participant: participant, acknowledgements, at: now), first: lease.expire, lease.step)
+        return (acknowledged, leased)
+    }
+
+    /// `lease` after its arguments were checked: at once when the storage can, else its steps.
+    private func checkedLease(participant: String, max: Int, visibility: TimeInterval, at now: Date) async throws -> [LeasedMessage] {
+        if let leased = try await leaseAtOnce(participant: participant, max: max, visibility: visibility, at: now) { return leased }
+        let lease = leaseSteps(participant: participant, max: max, visibility: visibility, at: now)
+        return try await update(at: now, first: lease.expire, lease.step)
+    }
+
+    /// The steps of a lease: the participant's expired leases go back to the queue first (they
+    /// may be leasable again, and while leased they hold their FIFO group), then the lease.
+    private func leaseSteps(
+        participant: String, max: Int, visibility: TimeInterval, at now: Date
+    ) -> (expire: QueueStep<Int>, step: QueueStep<[LeasedMessage]>) {
         let configuration = configuration
         let stored: @Sendable (Date) -> Date = { [self] in self.stored($0) }
-        var tokens: [LeaseToken] = []
-        var seen = Set<LeaseToken>()
-        for ack in acknowledgements where seen.insert(ack.leaseToken).inserted { tokens.append(ack.leaseToken) }
-        let (acknowledged, leased) = try await update(
-            at: now,
-            before: QueueStep(.leaseHolders(participant: participant, tokens: tokens)) { QueueDecision.ack($0, acknowledgements, now: now) },
-            first: QueueStep(.expiredLeases(participant: participant)) { QueueDecision.expire($0, now: now, configuration: configuration) },
+        return (
+            QueueStep(.expiredLeases(participant: participant)) { QueueDecision.expire($0, now: now, configuration: configuration) },
             QueueStep(.leasable(participant: participant, max: max)) {
                 try QueueDecision.lease($0, now: now, visibility: visibility, stored: stored)
             })
-        return (acknowledged, leased)
+    }
+
+    /// The step of a batch of acks: the holders of its lease tokens (each token once), decided by
+    /// `QueueDecision.ack`.
+    private func ackStep(participant: String, _ acknowledgements: [Acknowledgement], at now: Date) -> QueueStep<[QueueError?]> {
+        var tokens: [LeaseToken] = []
+        var seen = Set<LeaseToken>()
+        for ack in acknowledgements where seen.insert(ack.leaseToken).inserted { tokens.append(ack.leaseToken) }
+        return QueueStep(.leaseHolders(participant: participant, tokens: tokens)) { QueueDecision.ack($0, acknowledgements, now: now) }
+    }
+
+    /// Checks what the acks forward, before anything is stored.
+    private static func check(_ acknowledgements: [Acknowledgement]) throws {
+        for forward in acknowledgements.compactMap(\.forward) {
+            try QueueValidation.check(submitter: forward.submitter, items: [forward.item])
+        }
     }
 
     public func nack(participant: String, leaseToken: LeaseToken, error: String) async throws {
