@@ -125,6 +125,8 @@ public enum QueueOperation: Sendable, Hashable, CustomStringConvertible {
     case lease(participant: Int, max: Int, visibility: Int)
     /// Acks earlier leases (indexes into every lease handed out so far; nil: an unknown token).
     case ack(participant: Int, leases: [Int?], rejected: Bool, forward: Forward)
+    /// `ackAndLease`: the acks of `ack`, then a lease of the same participant, in one call.
+    case ackAndLease(participant: Int, leases: [Int?], rejected: Bool, forward: Forward, max: Int, visibility: Int)
     case nack(participant: Int, lease: Int?)
     /// `deadLetter(participant:leaseToken:reason:)` of an earlier lease.
     case deadLetter(participant: Int, lease: Int?)
@@ -181,7 +183,14 @@ public enum QueueOperation: Sendable, Hashable, CustomStringConvertible {
             let rejected = take(4) == 0
             let forward = [Forward.none, .receipt, .receipt, .none, .none, .conflicting][take(6)]
             let count = 1 + take(3)
-            self = .ack(participant: participant, leases: (0..<count).map { _ in leaseRef() }, rejected: rejected, forward: forward)
+            let leases = (0..<count).map { _ in leaseRef() }
+            if take(2) == 0 {
+                self = .ack(participant: participant, leases: leases, rejected: rejected, forward: forward)
+            } else {
+                self = .ackAndLease(
+                    participant: participant, leases: leases, rejected: rejected, forward: forward, max: 1 + take(3),
+                    visibility: Self.visibilities[take(3)])
+            }
         case 52..<58:
             self = .nack(participant: take(3), lease: leaseRef())
         case 58..<62:
@@ -213,8 +222,9 @@ public enum QueueOperation: Sendable, Hashable, CustomStringConvertible {
         case .enqueue(let submitter, let items): "enqueue s\(submitter) \(items)"
         case .lease(let participant, let max, let visibility): "lease \(Self.name(participant)) max \(max) for \(visibility) s"
         case .ack(let participant, let leases, let rejected, let forward):
-            "ack \(Self.name(participant)) \(leases.map { $0.map { "L\($0)" } ?? "unknown" })\(rejected ? " rejected" : "")"
-                + (forward == .none ? "" : " forwarding \(forward)")
+            "ack " + Self.acks(participant, leases, rejected, forward)
+        case .ackAndLease(let participant, let leases, let rejected, let forward, let max, let visibility):
+            "ackAndLease " + Self.acks(participant, leases, rejected, forward) + " then lease max \(max) for \(visibility) s"
         case .nack(let participant, let lease): "nack \(Self.name(participant)) \(lease.map { "L\($0)" } ?? "unknown")"
         case .deadLetter(let participant, let lease): "deadLetter \(Self.name(participant)) \(lease.map { "L\($0)" } ?? "unknown")"
         case .lookUp(let participant, let lease): "leased \(Self.name(participant)) \(lease.map { "L\($0)" } ?? "unknown")"
@@ -226,6 +236,11 @@ public enum QueueOperation: Sendable, Hashable, CustomStringConvertible {
         case .reclaim: "reclaim"
         case .purge(let age): "purge acked before now − \(age) s"
         }
+    }
+
+    private static func acks(_ participant: Int, _ leases: [Int?], _ rejected: Bool, _ forward: Forward) -> String {
+        "\(name(participant)) \(leases.map { $0.map { "L\($0)" } ?? "unknown" })\(rejected ? " rejected" : "")"
+            + (forward == .none ? "" : " forwarding \(forward)")
     }
 
     /// The participants: two inboxes and an outbox.
@@ -298,28 +313,16 @@ private final class Runner {
         case .lease(let participant, let max, let visibility):
             let leased = try await queue.lease(
                 participant: QueueOperation.name(participant), max: max, visibility: TimeInterval(visibility))
-            for message in leased {
-                leases.append(Lease(
-                    messageId: message.messageId, envelopeId: message.envelopeId, destination: message.destination,
-                    recordId: message.recordId, token: message.leaseToken))
-            }
-            return "leased " + leased.map { message in
-                "L\(leases.firstIndex { $0.token == message.leaseToken } ?? -1)=\(message.envelopeId)/\(message.destination)"
-                    + " \(message.recordId)@\(message.updatedAt.prefix(10)) count \(message.deliveryCount)"
-                    + " until \(time(message.leaseExpiresAt)) \(String(decoding: message.envelope, as: UTF8.self))"
-                    + " from \(message.submitter) \(message.payloadDigest)"
-            }.joined(separator: ", ")
+            return record(leased)
         case .ack(let participant, let references, let rejected, let forward):
-            let acknowledgements = references.map { reference in
-                Acknowledgement(
-                    leaseToken: token(reference), outcome: rejected ? .rejected(reason: "bad") : .accepted,
-                    receipt: rejected ? nil : Array("receipt".utf8), forward: self.forward(forward, of: lease(reference)))
-            }
+            let acknowledgements = acknowledgements(references, rejected: rejected, forward: forward)
             let results = try await queue.ack(participant: QueueOperation.name(participant), acknowledgements)
-            for (ack, result) in zip(acknowledgements, results) where result == nil {
-                if let forwarded = ack.forward?.item.envelopeId, !envelopes.contains(forwarded) { envelopes.append(forwarded) }
-            }
-            return "acks " + results.map { $0.map { "\($0.code)" } ?? "stored" }.joined(separator: ", ")
+            return record(acknowledgements, results)
+        case .ackAndLease(let participant, let references, let rejected, let forward, let max, let visibility):
+            let acknowledgements = acknowledgements(references, rejected: rejected, forward: forward)
+            let (results, leased) = try await queue.ackAndLease(
+                participant: QueueOperation.name(participant), acknowledgements, max: max, visibility: TimeInterval(visibility))
+            return record(acknowledgements, results) + "; " + record(leased)
         case .nack(let participant, let reference):
             try await queue.nack(participant: QueueOperation.name(participant), leaseToken: token(reference), error: "HTTP 503")
             return "nacked"
@@ -355,6 +358,38 @@ private final class Runner {
         case .purge(let age):
             return "purged \(try await queue.purgeAcked(before: clock.now() - TimeInterval(age)))"
         }
+    }
+
+    /// Keeps the leases handed out, for later operations to refer to; their description.
+    private func record(_ leased: [LeasedMessage]) -> String {
+        for message in leased {
+            leases.append(Lease(
+                messageId: message.messageId, envelopeId: message.envelopeId, destination: message.destination,
+                recordId: message.recordId, token: message.leaseToken))
+        }
+        return "leased " + leased.map { message in
+            "L\(leases.firstIndex { $0.token == message.leaseToken } ?? -1)=\(message.envelopeId)/\(message.destination)"
+                + " \(message.recordId)@\(message.updatedAt.prefix(10)) count \(message.deliveryCount)"
+                + " until \(time(message.leaseExpiresAt)) \(String(decoding: message.envelope, as: UTF8.self))"
+                + " from \(message.submitter) \(message.payloadDigest)"
+        }.joined(separator: ", ")
+    }
+
+    /// The acknowledgements of earlier leases (an unknown token where there is none).
+    private func acknowledgements(_ references: [Int?], rejected: Bool, forward: QueueOperation.Forward) -> [Acknowledgement] {
+        references.map { reference in
+            Acknowledgement(
+                leaseToken: token(reference), outcome: rejected ? .rejected(reason: "bad") : .accepted,
+                receipt: rejected ? nil : Array("receipt".utf8), forward: self.forward(forward, of: lease(reference)))
+        }
+    }
+
+    /// Keeps the envelopes that stored acks forwarded; the acks' answers.
+    private func record(_ acknowledgements: [Acknowledgement], _ results: [QueueError?]) -> String {
+        for (ack, result) in zip(acknowledgements, results) where result == nil {
+            if let forwarded = ack.forward?.item.envelopeId, !envelopes.contains(forwarded) { envelopes.append(forwarded) }
+        }
+        return "acks " + results.map { $0.map { "\($0.code)" } ?? "stored" }.joined(separator: ", ")
     }
 
     /// The message of an earlier lease, or the oldest dead letter of a participant, or an unknown id.
