@@ -155,9 +155,8 @@ func addRoutes(to router: Router<GatewayContext>, gateway: Gateway) {
         let max = try integer(body?["max"], name: "max", default: 10, range: 1...gateway.configuration.maxLease)
         let visibility = try integer(body?["visibilitySeconds"], name: "visibilitySeconds", default: 60, range: 1...86_400)
         let format = try leaseFormat(body?["format"], gateway: gateway)
-        let leased = try await gateway.lease(participant: participant, max: max, visibility: TimeInterval(visibility), format: format)
-        gateway.auditLease(leased, participant: participant, logger: context.logger)
-        return Response.json(leased)
+        return Response.json(try await gateway.lease(
+            participant: participant, max: max, visibility: TimeInterval(visibility), format: format, logger: context.logger))
     }
     v1.post("inbox/:envelopeId/ack") { request, context in
         let participant = try context.participant()

@@ -46,35 +46,14 @@ extension Gateway {
             ])
     }
 
-    /// One `message leased` line per leased message (envelopeId, messageId, recordId, submitter,
-    /// deliveryCount) from the lease answer.
-    func auditLease(_ answer: JSONValue, participant: String, logger: Logger) {
-        for message in answer["messages"]?.arrayValue ?? [] {
-            auditLeased(
-                participant: participant, envelopeId: message["envelopeId"]?.stringValue ?? "",
-                messageId: message["messageId"]?.numberValue?.text ?? "", recordId: message["recordId"]?.stringValue ?? "",
-                submitter: message["submitter"]?.stringValue ?? "", deliveryCount: message["deliveryCount"]?.numberValue?.text ?? "",
-                connector: nil, logger: logger)
-        }
-    }
-
-    /// The `message leased` line of a message a connector leased (`Connectors`): the line a client's
-    /// lease writes, naming the connector.
-    func auditLeased(_ message: LeasedMessage, participant: String, connector: String, logger: Logger) {
-        auditLeased(
-            participant: participant, envelopeId: message.envelopeId, messageId: String(message.messageId.rawValue),
-            recordId: message.recordId, submitter: message.submitter, deliveryCount: String(message.deliveryCount),
-            connector: connector, logger: logger)
-    }
-
-    /// One `message leased` line, whoever leased the message.
-    private func auditLeased(
-        participant: String, envelopeId: String, messageId: String, recordId: String, submitter: String, deliveryCount: String,
-        connector: String?, logger: Logger
-    ) {
+    /// One `message leased` line (participant, envelopeId, messageId, recordId, submitter,
+    /// deliveryCount) of a message a client leased (`lease`), or a connector (`Connectors`:
+    /// naming it as `connector`).
+    func auditLeased(_ message: LeasedMessage, participant: String, connector: String? = nil, logger: Logger) {
         var metadata: Logger.Metadata = [
-            "participant": .string(participant), "envelopeId": .string(envelopeId), "messageId": .string(messageId),
-            "recordId": .string(recordId), "submitter": .string(submitter), "deliveryCount": .string(deliveryCount),
+            "participant": .string(participant), "envelopeId": .string(message.envelopeId),
+            "messageId": .string(String(message.messageId.rawValue)), "recordId": .string(message.recordId),
+            "submitter": .string(message.submitter), "deliveryCount": .string(String(message.deliveryCount)),
         ]
         if let connector { metadata["connector"] = .string(connector) }
         logger.info("message leased", metadata: metadata)

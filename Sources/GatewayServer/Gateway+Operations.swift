@@ -49,8 +49,11 @@ extension Gateway {
     /// Leases up to `max` messages of `participant`'s inbox. Beside each envelope, the record
     /// rendered in the participant's format for its kind (`renderForDelivery`; `format`: the lease
     /// request's), as `rendered`, or `renderError` naming the member when it cannot be: a record
-    /// that does not render never fails the lease.
-    public func lease(participant: String, max: Int, visibility: TimeInterval, format: String? = nil) async throws -> JSONValue {
+    /// that does not render never fails the lease. Logs a `message leased` line per message
+    /// (`auditLeased`) to `logger` (the request's).
+    public func lease(
+        participant: String, max: Int, visibility: TimeInterval, format: String? = nil, logger: Logger? = nil
+    ) async throws -> JSONValue {
         let start = ContinuousClock.now
         let messages = try await queue.lease(participant: participant, max: Swift.min(max, configuration.maxLease), visibility: visibility)
         let elapsed = ContinuousClock.now - start
@@ -77,6 +80,8 @@ extension Gateway {
             if let member = rendering?.member { o[member.key] = member.value }
             out.append(.object(o))
         }
+        let logger = logger ?? self.logger
+        for m in messages { auditLeased(m, participant: participant, logger: logger) }
         return ["messages": .array(out)]
     }
 
