@@ -195,7 +195,7 @@ public actor InMemoryMessageQueue: QueueStorage {
             let header = MessageHeader(
                 messageId: message.id, envelopeId: item.envelopeId, destination: message.destination, submitter: envelope.submitter,
                 kind: item.kind, recordId: item.recordId, updatedAt: item.updatedAt, enqueuedAt: envelope.enqueuedAt,
-                delivery: message.delivery, ackedAt: message.ackedAt)
+                delivery: message.delivery, ackedAt: message.ackedAt, diedAt: message.diedAt)
             if search.matches(header, states: search.states) { found.append(header) }
         }
         return Array(found.sorted { $0.messageId > $1.messageId }.prefix(limit))

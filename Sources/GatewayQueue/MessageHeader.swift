@@ -17,10 +17,13 @@ public struct MessageHeader: Sendable, Hashable {
     public var delivery: Delivery
     /// When it was acked (`search` gives it for acked messages; nil otherwise).
     public var ackedAt: Date?
+    /// When it became dead, as dead letters give it (`search` gives it for messages stored dead;
+    /// nil otherwise, also for an expired lease that `search` shows as dead before it is reclaimed).
+    public var diedAt: Date?
 
     public init(
         messageId: MessageID, envelopeId: String, destination: String, submitter: String, kind: String, recordId: String,
-        updatedAt: String, enqueuedAt: Date, delivery: Delivery, ackedAt: Date? = nil
+        updatedAt: String, enqueuedAt: Date, delivery: Delivery, ackedAt: Date? = nil, diedAt: Date? = nil
     ) {
         self.messageId = messageId
         self.envelopeId = envelopeId
@@ -32,6 +35,7 @@ public struct MessageHeader: Sendable, Hashable {
         self.enqueuedAt = enqueuedAt
         self.delivery = delivery
         self.ackedAt = ackedAt
+        self.diedAt = diedAt
     }
 }
 

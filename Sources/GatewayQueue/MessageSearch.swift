@@ -142,10 +142,10 @@ public struct MessageSearchSQL: Sendable {
 
     /// The columns, in this order: id, envelope_id, destination, submitter, kind, record_id,
     /// updated_at, enqueued_at, state, delivery_count, available_at, lease_expires_at, last_error,
-    /// outcome, reason, acked_at.
+    /// outcome, reason, acked_at, died_at.
     public static let columns = """
         m.id, m.envelope_id, m.destination, m.submitter, e.kind, m.record_id, m.updated_at, e.enqueued_at, m.state,
-        m.delivery_count, m.available_at, m.lease_expires_at, m.last_error, m.outcome, m.reason, m.acked_at
+        m.delivery_count, m.available_at, m.lease_expires_at, m.last_error, m.outcome, m.reason, m.acked_at, m.died_at
         """
 
     /// `search` with its states as stored (`searchHeaders`); `millis` is the driver's instant as

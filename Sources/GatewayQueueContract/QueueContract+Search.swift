@@ -40,6 +40,8 @@ extension Context {
             "an expired lease shows as queued, one failed delivery")
         try check(byKey["s1>b"]?.delivery.state == .leased, "a current lease")
         try check(byKey["r2>b"]?.delivery.state == .dead && byKey["r2>b"]?.delivery.lastError == "rejected", "dead, with its reason")
+        try check(byKey["r2>b"]?.diedAt == start + 20 && byKey.values.filter { $0.diedAt != nil }.count == 1,
+            "when it died, and no death time for the others: \(everything.headers.map(\.diedAt))")
         try check(byKey["r3>b"]?.delivery.state == .acked && byKey["r3>b"]?.delivery.outcome == .rejected(reason: "bad")
             && byKey["r3>b"]?.ackedAt != nil, "acked, with its outcome and ack time")
         try check(byKey["s1>d"]?.delivery.state == .queued && byKey["s1>d"]?.kind == "bulletin" && byKey["s1>d"]?.submitter == "c",

@@ -23,7 +23,7 @@ extension PostgresMessageQueue {
                         state: state, deliveryCount: try columns[9].decode(Int.self), availableAt: Self.date(try columns[10].decode(Int64.self)),
                         leaseExpiresAt: try columns[11].decode(Int64?.self).map(Self.date), lastError: try columns[12].decode(String?.self),
                         outcome: try outcome.flatMap { AckOutcome(name: $0, reason: try columns[14].decode(String?.self)) }),
-                    ackedAt: try columns[15].decode(Int64?.self).map(Self.date)))
+                    ackedAt: try columns[15].decode(Int64?.self).map(Self.date), diedAt: try columns[16].decode(Int64?.self).map(Self.date)))
             }
             return headers
         }

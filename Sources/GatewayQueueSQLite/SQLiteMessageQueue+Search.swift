@@ -10,7 +10,7 @@ extension SQLiteMessageQueue {
         return try await read { db in
             try Row.fetchAll(db, sql: query.sql, arguments: query.arguments).compactMap { row in
                 guard let state = DeliveryState(rawValue: row[8]) else { return nil }
-                let leaseExpiresAt: Int64? = row[11], ackedAt: Int64? = row[15], outcome: String? = row[13]
+                let leaseExpiresAt: Int64? = row[11], ackedAt: Int64? = row[15], outcome: String? = row[13], diedAt: Int64? = row[16]
                 return MessageHeader(
                     messageId: MessageID(row[0]), envelopeId: row[1], destination: row[2], submitter: row[3], kind: row[4],
                     recordId: row[5], updatedAt: row[6], enqueuedAt: Self.date(row[7]),
@@ -18,7 +18,7 @@ extension SQLiteMessageQueue {
                         state: state, deliveryCount: row[9], availableAt: Self.date(row[10]),
                         leaseExpiresAt: leaseExpiresAt.map(Self.date), lastError: row[12],
                         outcome: outcome.flatMap { AckOutcome(name: $0, reason: row[14]) }),
-                    ackedAt: ackedAt.map(Self.date))
+                    ackedAt: ackedAt.map(Self.date), diedAt: diedAt.map(Self.date))
             }
         }
     }

@@ -40,6 +40,23 @@ import Testing
         return (envelopeId, dead[0].messageId.rawValue)
     }
 
+    /// renshi submits three records to xinsheng; xinsheng leases all three and dead-letters them
+    /// in `order` (indexes into the lease), each with `reason(index)`.
+    static func threeDeadLetters(
+        _ client: APIClient, _ gateway: Gateway, _ tokens: [String: String], order: [Int], reason: (Int) -> String
+    ) async throws {
+        let submitted = try await client.call(
+            "POST", "/v1/documents", token: tokens["renshi"], body: try fixture("sc-traffic-xml/002-batch-three-utf8.xml"))
+        try #require(submitted.status == 200, "\(submitted.text)")
+        let leased = try await client.call("POST", "/v1/inbox/lease", token: tokens["xinsheng"], json: ["max": 3])
+        let messages = try #require(leased.json?["messages"]?.arrayValue)
+        try #require(messages.count == 3, "\(leased.text)")
+        for index in order {
+            let token = try #require(messages[index]["leaseToken"]?.stringValue)
+            try await gateway.queue.deadLetter(participant: "xinsheng", leaseToken: LeaseToken(token), reason: reason(index))
+        }
+    }
+
     static func depth(_ gateway: Gateway, _ participant: String) async throws -> QueueDepth {
         try await gateway.queue.depths()[participant] ?? QueueDepth()
     }
@@ -98,16 +115,7 @@ import Testing
     /// envelope, all read in one query).
     @Test func aSelectionIsReplayedAsOneBatchAndAMessageNoLongerDeadIsNamed() async throws {
         try await Self.withGateway { client, gateway, tokens in
-            let submitted = try await client.call(
-                "POST", "/v1/documents", token: tokens["renshi"], body: try fixture("sc-traffic-xml/002-batch-three-utf8.xml"))
-            try #require(submitted.status == 200, "\(submitted.text)")
-            let leased = try await client.call("POST", "/v1/inbox/lease", token: tokens["xinsheng"], json: ["max": 3])
-            let messages = try #require(leased.json?["messages"]?.arrayValue)
-            try #require(messages.count == 3, "\(leased.text)")
-            for message in messages {
-                let token = try #require(message["leaseToken"]?.stringValue)
-                try await gateway.queue.deadLetter(participant: "xinsheng", leaseToken: LeaseToken(token), reason: "office system refused: code 17")
-            }
+            try await Self.threeDeadLetters(client, gateway, tokens, order: [0, 1, 2]) { _ in "office system refused: code 17" }
             let dead = try await gateway.queue.deadLetters(participant: "xinsheng", limit: 10)
             try #require(dead.count == 3)
             let kind = try #require(try await gateway.queue.storedEnvelope(id: dead[0].envelopeId)?.kind)
@@ -134,6 +142,41 @@ import Testing
             for letter in dead {
                 let events = try await gateway.queue.history(envelopeId: letter.envelopeId).map(\.event)
                 #expect(events.filter { $0 == .replayed }.count == 1, "replayed once each: \(events)")
+            }
+        }
+    }
+
+    /// The list is one search of the whole queue: every dead letter the principal may see, oldest
+    /// message id first whatever order they died in, each with its kind, attempts, last error and
+    /// when it died (as the queue's dead letters give it, in UTC+8).
+    @Test func theListShowsEveryVisibleDeadLetterOldestFirstWithWhenItDied() async throws {
+        try await Self.withGateway { client, gateway, tokens in
+            // Dead in another order than enqueued: the last first.
+            try await Self.threeDeadLetters(client, gateway, tokens, order: [2, 0, 1]) { "refused \($0)" }
+            let dead = try await gateway.queue.deadLetters(participant: "xinsheng", limit: 10)
+            try #require(dead.count == 3)
+            let byId = dead.sorted { $0.messageId < $1.messageId }
+            let kind = try #require(try await gateway.queue.storedEnvelope(id: dead[0].envelopeId)?.kind)
+            let format = DateFormatter()
+            format.locale = Locale(identifier: "en_US_POSIX")
+            format.timeZone = TimeZone(secondsFromGMT: 8 * 3600)
+            format.dateFormat = "yyyy-MM-dd HH:mm:ss"
+            let ops = Browser(client.client), renshi = Browser(client.client)
+            try await ops.signIn(try #require(tokens["ops"]))
+            try await renshi.signIn(try #require(tokens["renshi"]))
+            for (who, browser) in [("ops", ops), ("renshi, the sender", renshi)] {
+                let list = try await browser.request(.get, "/console/dead-letters")
+                #expect(list.status == 200 && list.text.contains("共 3 条死信 3 dead letters"), "\(who): \(list.text.prefix(3000))")
+                let rows = list.text.components(separatedBy: "<tr>").dropFirst(2)
+                #expect(rows.count == 3, "\(who): \(rows)")
+                for (row, letter) in zip(rows, byId) {
+                    let cells = [
+                        "<td class=\"num\">\(letter.messageId.rawValue)</td>", "<code>\(letter.envelopeId)</code>", "<td>\(kind)</td>",
+                        "<td>\(letter.recordId)</td>", "<td>renshi</td>", "<td>xinsheng</td>", "<td class=\"num\">1</td>",
+                        "<code>\(letter.lastError ?? "-")</code>", "<td>\(format.string(from: letter.diedAt))</td>",
+                    ]
+                    for cell in cells { #expect(row.contains(cell), "\(who): \(cell) in \(row)") }
+                }
             }
         }
     }

@@ -12,7 +12,7 @@ import GatewayQueue
 enum DeadLettersPage: ConsolePage {
     static let path = "dead-letters"
     static let navigation: ConsoleNavigation? = ConsoleNavigation(chinese: "死信", english: "Dead letters")
-    /// Read per destination.
+    /// The most listed: the newest this many (a search page's largest).
     static let limit = 1000
 
     static let template = """
@@ -111,35 +111,35 @@ enum DeadLettersPage: ConsolePage {
     }
 
     /// The dead letters `request`'s principal may see (ops: all; a participant: those it sent or
-    /// that were sent to it), oldest id first.
-    static func deadLetters(_ request: ConsoleRequest) async throws -> [DeadLetter] {
-        let gateway = request.gateway
-        var out: [DeadLetter] = []
-        for destination in gateway.seeds.participants.map(\.id) + gateway.peerOutboxes {
-            for d in try await gateway.queue.deadLetters(participant: destination, limit: limit) {
-                if let me = request.participant, d.destination != me, d.submitter != me { continue }
-                out.append(d)
-            }
-        }
-        return out.sorted { $0.messageId.rawValue < $1.messageId.rawValue }
+    /// that were sent to it), the newest `limit`, oldest id first: one search of the whole queue
+    /// (`MessageQueue.search`, newest first, page after page until `limit` or the end). Only
+    /// messages stored dead: an expired lease that reclaiming will make dead is not yet replayable.
+    static func deadLetters(_ request: ConsoleRequest) async throws -> [MessageHeader] {
+        let search = MessageSearch(visibleTo: request.participant, states: [.dead])
+        var out: [MessageHeader] = []
+        var before: MessageID?
+        repeat {
+            let page = try await request.gateway.queue.search(search, before: before, limit: limit - out.count)
+            out += page.headers.filter { $0.diedAt != nil }
+            before = page.next
+        } while before != nil && out.count < limit
+        return out.reversed()
     }
 
     static func list(_ request: ConsoleRequest) async throws -> [String: Any] {
         let letters = try await deadLetters(request)
         let maxDeliveries = request.gateway.configuration.retry.maxDeliveries
-        // Every row's envelope in one query (the kind is not in the dead letter itself).
-        let envelopes = (try? await request.gateway.queue.storedEnvelopes(ids: letters.map(\.envelopeId))) ?? [:]
         var rows: [[String: Any]] = []
         for d in letters {
-            let kind = envelopes[d.envelopeId]?.kind ?? ""
+            let attempts = d.delivery.deliveryCount
             let reason =
-                d.deliveryCount >= maxDeliveries
-                ? "重试用尽 Retries exhausted (\(d.deliveryCount)/\(maxDeliveries))"
+                attempts >= maxDeliveries
+                ? "重试用尽 Retries exhausted (\(attempts)/\(maxDeliveries))"
                 : "立即转为死信 Dead at once (no retry helps)"
             rows.append([
-                "messageId": d.messageId.rawValue, "envelopeId": d.envelopeId, "kind": kind, "recordId": d.recordId,
-                "submitter": d.submitter, "destination": d.destination, "reason": reason, "attempts": d.deliveryCount,
-                "lastError": d.lastError ?? "", "diedAt": ConsoleFormat.date(d.diedAt),
+                "messageId": d.messageId.rawValue, "envelopeId": d.envelopeId, "kind": d.kind, "recordId": d.recordId,
+                "submitter": d.submitter, "destination": d.destination, "reason": reason, "attempts": attempts,
+                "lastError": d.delivery.lastError ?? "", "diedAt": ConsoleFormat.date(d.diedAt ?? d.delivery.availableAt),
             ])
         }
         return ["rows": rows, "hasRows": !rows.isEmpty, "total": rows.count, "canReplay": request.isOps]
