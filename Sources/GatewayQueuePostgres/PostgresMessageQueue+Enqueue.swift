@@ -8,6 +8,34 @@ import PostgresNIO
 /// `COMMIT` were three round trips (four with a duplicate to look up). `xgw_enqueue_rows` is
 /// the insert alone, also run inside an ack's transaction when it forwards a receipt.
 extension PostgresMessageQueue {
+    /// The insert of `xgw_enqueue_rows` (versions 5 and 6 alike): new envelopes, their messages
+    /// (in item then destination order, so ids follow enqueue order) and `queued` history in one
+    /// statement, key duplicates skipped, the ids stored now into `v_inserted`. Interpolated after two
+    /// spaces of indentation, so both migrations read exactly as written.
+    static let insertRows = """
+    WITH input AS (
+        SELECT * FROM unnest(p_ids, p_kinds, p_record_ids, p_updated_ats, p_digests, p_destinations, p_bodies)
+          WITH ORDINALITY AS i(id, kind, record_id, updated_at, payload_digest, destinations, body, ord)
+      ), env AS (
+        INSERT INTO envelope (id, submitter, kind, record_id, updated_at, payload_digest, destinations, body, enqueued_at)
+        SELECT i.id, p_submitter, i.kind, i.record_id, i.updated_at, i.payload_digest, i.destinations, i.body, p_at
+        FROM input i ORDER BY i.ord
+        ON CONFLICT (submitter, record_id, payload_digest) DO NOTHING
+        RETURNING envelope.id
+      ), msg AS (
+        INSERT INTO message (envelope_id, destination, submitter, record_id, updated_at, state, delivery_count, available_at)
+        SELECT i.id, d.destination, p_submitter, i.record_id, i.updated_at, 'queued', 0, p_at
+        FROM input i JOIN env ON env.id = i.id
+        CROSS JOIN LATERAL unnest(string_to_array(i.destinations, E'\\n')) WITH ORDINALITY AS d(destination, n)
+        ORDER BY i.ord, d.n
+        RETURNING message.id
+      ), hist AS (
+        INSERT INTO history (message_id, at, event, delivery_count)
+        SELECT msg.id, p_at, 'queued', 0 FROM msg ORDER BY msg.id
+      )
+      SELECT coalesce(array_agg(env.id), '{}') INTO v_inserted FROM env;
+    """
+
     /// Migration 5.
     static let enqueueProcedures = [
         // New envelopes, their messages (in item then destination order, so ids follow enqueue
@@ -24,27 +52,7 @@ extension PostgresMessageQueue {
         DECLARE
           v_inserted text[];
         BEGIN
-          WITH input AS (
-            SELECT * FROM unnest(p_ids, p_kinds, p_record_ids, p_updated_ats, p_digests, p_destinations, p_bodies)
-              WITH ORDINALITY AS i(id, kind, record_id, updated_at, payload_digest, destinations, body, ord)
-          ), env AS (
-            INSERT INTO envelope (id, submitter, kind, record_id, updated_at, payload_digest, destinations, body, enqueued_at)
-            SELECT i.id, p_submitter, i.kind, i.record_id, i.updated_at, i.payload_digest, i.destinations, i.body, p_at
-            FROM input i ORDER BY i.ord
-            ON CONFLICT (submitter, record_id, payload_digest) DO NOTHING
-            RETURNING envelope.id
-          ), msg AS (
-            INSERT INTO message (envelope_id, destination, submitter, record_id, updated_at, state, delivery_count, available_at)
-            SELECT i.id, d.destination, p_submitter, i.record_id, i.updated_at, 'queued', 0, p_at
-            FROM input i JOIN env ON env.id = i.id
-            CROSS JOIN LATERAL unnest(string_to_array(i.destinations, E'\\n')) WITH ORDINALITY AS d(destination, n)
-            ORDER BY i.ord, d.n
-            RETURNING message.id
-          ), hist AS (
-            INSERT INTO history (message_id, at, event, delivery_count)
-            SELECT msg.id, p_at, 'queued', 0 FROM msg ORDER BY msg.id
-          )
-          SELECT coalesce(array_agg(env.id), '{}') INTO v_inserted FROM env;
+          \(insertRows)
           RETURN QUERY
           SELECT i.n, coalesce(s.id, e.id), e.destinations, s.id IS NULL
           FROM unnest(p_ids, p_record_ids, p_digests) WITH ORDINALITY AS i(id, record_id, digest, n)
@@ -72,6 +80,43 @@ extension PostgresMessageQueue {
           FROM xgw_enqueue_rows(p_submitter, p_at, p_ids, p_kinds, p_record_ids, p_updated_ats, p_digests,
                                 p_destinations, p_bodies) AS r;
           COMMIT;
+        END
+        $$
+        """,
+    ]
+
+    /// Migration 6: `xgw_enqueue_rows` answers without reading the table when every item was
+    /// stored now (the usual case), and looks each duplicate up by its key in a fenced subquery.
+    /// Version 5's answer was one cached statement: its generic plan, made while the table was
+    /// empty, hashed every envelope of the submitter on each call (O(table) per enqueue, single
+    /// enqueues at 500/s fell behind within seconds on a fresh schema).
+    static let enqueueRowsPlanned = [
+        """
+        CREATE OR REPLACE FUNCTION xgw_enqueue_rows(
+          p_submitter text, p_at bigint, p_ids text[], p_kinds text[], p_record_ids text[], p_updated_ats text[],
+          p_digests text[], p_destinations text[], p_bodies bytea[])
+        RETURNS TABLE (o_n bigint, o_id text, o_destinations text, o_duplicate boolean)
+        LANGUAGE plpgsql AS $$
+        DECLARE
+          v_inserted text[];
+        BEGIN
+          \(insertRows)
+          IF cardinality(v_inserted) = cardinality(p_ids) THEN
+            RETURN QUERY SELECT i.n, i.id, NULL::text, false FROM unnest(p_ids) WITH ORDINALITY AS i(id, n);
+            RETURN;
+          END IF;
+          -- A duplicate's envelope by its key, one index probe per item: fenced (OFFSET 0) as a
+          -- correlated subquery, so no plan joins the table whole.
+          RETURN QUERY
+          SELECT i.n, coalesce(s.id, e.id), e.destinations, s.id IS NULL
+          FROM unnest(p_ids, p_record_ids, p_digests) WITH ORDINALITY AS i(id, record_id, digest, n)
+          LEFT JOIN unnest(v_inserted) AS s(id) ON s.id = i.id
+          LEFT JOIN LATERAL (
+            SELECT e.id, e.destinations FROM envelope e
+            WHERE s.id IS NULL AND e.submitter = p_submitter AND e.record_id = i.record_id AND e.payload_digest = i.digest
+            OFFSET 0
+          ) AS e ON true
+          ORDER BY i.n;
         END
         $$
         """,

@@ -88,6 +88,8 @@ extension PostgresMessageQueue {
         (4, procedures),
         // An enqueue in one round trip (PostgresMessageQueue+Enqueue.swift).
         (5, enqueueProcedures),
+        // Its answer without a plan that reads the table (PostgresMessageQueue+Enqueue.swift).
+        (6, enqueueRowsPlanned),
     ]
 
     /// Creates the schema and applies missing migrations, under a transaction advisory lock so that
