@@ -9,27 +9,37 @@ struct RecordBuilder<Node: SourceNode> {
     let explain: Bool
     private(set) var errors: [RecordError] = []
     private(set) var lineage: [Lineage] = []
+    /// Where the rules put their members (`MemberLayout`), and the head every record starts with.
+    let layout: MemberLayout
+    let head: [JSONObject.Member]
 
     init(mapping: Mapping, coverage: Coverage?, explain: Bool) {
         self.mapping = mapping
         self.coverage = coverage
         self.explain = explain
+        self.layout = MemberLayout(mapping.members, head: MemberLayout.headKeys)
+        self.head = [
+            .init(key: "kind", value: .string(mapping.kind)),
+            .init(key: "schemaVersion", value: .number(JSONNumber(1))),
+            .init(
+                key: "source",
+                value: .object(
+                    JSONObject([
+                        .init(key: "region", value: .string(mapping.region)),
+                        .init(key: "system", value: .string(mapping.system)),
+                        .init(key: "format", value: .string(mapping.format)),
+                    ]))),
+        ]
+        assert(head.map { [$0.key] } == MemberLayout.headKeys)
     }
 
     mutating func build(_ node: Node, index: Int) -> RecordOutcome {
         errors.removeAll(keepingCapacity: true)
         lineage.removeAll(keepingCapacity: true)
         var object = JSONObject()
-        object.members.reserveCapacity(mapping.members.count + 3)
-        object["kind"] = .string(mapping.kind)
-        object["schemaVersion"] = .number(JSONNumber(1))
-        object["source"] = .object(
-            JSONObject([
-                .init(key: "region", value: .string(mapping.region)),
-                .init(key: "system", value: .string(mapping.system)),
-                .init(key: "format", value: .string(mapping.format)),
-            ]))
-        evaluate(mapping.members, node, into: &object, prefix: "")
+        object.members.reserveCapacity(layout.entries.count + head.count)
+        object.members.append(contentsOf: head)
+        evaluate(mapping.members, layout, node, into: &object, prefix: "")
         let record = JSONValue.object(object)
 
         var all = errors
@@ -62,8 +72,8 @@ struct RecordBuilder<Node: SourceNode> {
         if let coverage, let branch { coverage.hit(mapping, branch) }
     }
 
-    private mutating func evaluate(_ rules: [MemberRule], _ node: Node, into object: inout JSONObject, prefix: String) {
-        for rule in rules {
+    private mutating func evaluate(_ rules: [MemberRule], _ layout: MemberLayout, _ node: Node, into object: inout JSONObject, prefix: String) {
+        for (rule, entry) in zip(rules, layout.entries) {
             if let condition = rule.condition, !condition.holds(on: node) {
                 hit(rule.conditionFalseBranch)
                 continue
@@ -72,12 +82,12 @@ struct RecordBuilder<Node: SourceNode> {
             if !rule.checks.isEmpty, !checksPass(rule.checks, node, path: path) { continue }
             switch rule.body {
             case .constant(let v):
-                Self.set(v, at: rule.to[...], in: &object)
+                Self.set(v, at: rule.to[...], depth: 0, entry: entry, in: &object)
                 hit(rule.branch)
                 if explain { lineage.append(Lineage(path: path.text, source: nil, raw: nil, steps: ["constant"], result: v)) }
             case .value(let source, let transforms):
                 if let v = value(source, transforms, rule: rule, node, path: path) {
-                    Self.set(v, at: rule.to[...], in: &object)
+                    Self.set(v, at: rule.to[...], depth: 0, entry: entry, in: &object)
                 }
             case .cases(let cases):
                 var tried: [String] = []
@@ -86,7 +96,7 @@ struct RecordBuilder<Node: SourceNode> {
                         if explain { tried.append("not \(condition.text) (\(condition.value(on: node).display))") }
                         continue
                     }
-                    Self.set(c.value, at: rule.to[...], in: &object)
+                    Self.set(c.value, at: rule.to[...], depth: 0, entry: entry, in: &object)
                     hit(rule.branch)
                     hit(c.branch)
                     if explain {
@@ -107,7 +117,8 @@ struct RecordBuilder<Node: SourceNode> {
                     switch element {
                     case .object(let members):
                         var o = JSONObject()
-                        evaluate(members, child, into: &o, prefix: elementPath)
+                        o.members.reserveCapacity(members.count)
+                        evaluate(members, entry.element!, child, into: &o, prefix: elementPath)
                         if !o.isEmpty { array.append(.object(o)) }
                     case .value(let src, let transforms):
                         switch value(src, transforms, rule: nil, child, path: MemberPath(prefix: elementPath, member: "")) {
@@ -119,10 +130,10 @@ struct RecordBuilder<Node: SourceNode> {
                 }
                 if let join, !array.isEmpty {
                     let text = array.map { $0.stringValue ?? $0.canonicalString }.joined(separator: join)
-                    Self.set(.string(text), at: rule.to[...], in: &object)
+                    Self.set(.string(text), at: rule.to[...], depth: 0, entry: entry, in: &object)
                     hit(rule.branch)
                 } else if !array.isEmpty {
-                    Self.set(.array(array), at: rule.to[...], in: &object)
+                    Self.set(.array(array), at: rule.to[...], depth: 0, entry: entry, in: &object)
                     hit(rule.branch)
                 }
             }
@@ -201,24 +212,6 @@ struct RecordBuilder<Node: SourceNode> {
             lineage.append(Lineage(path: path.text, source: node.location(of: source), raw: rawDisplay, steps: steps, result: result))
         }
         return result
-    }
-
-    static func set(_ value: JSONValue, at tokens: ArraySlice<String>, in object: inout JSONObject) {
-        guard let first = tokens.first else { return }
-        if tokens.count == 1 {
-            object[first] = value
-            return
-        }
-        if let i = object.members.firstIndex(where: { JSONObject.sameKey($0.key, first) }), case .object(var child) = object.members[i].value {
-            // Drop the parent's reference first so that the child is mutated in place, not copied.
-            object.members[i].value = .null
-            set(value, at: tokens.dropFirst(), in: &child)
-            object.members[i].value = .object(child)
-        } else {
-            var child = JSONObject()
-            set(value, at: tokens.dropFirst(), in: &child)
-            object[first] = .object(child)
-        }
     }
 
     /// Where the source of a canonical member stands (for errors found by model validation).
