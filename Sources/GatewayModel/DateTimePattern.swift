@@ -103,9 +103,9 @@ public struct DateTimePattern: Sendable, Hashable, CustomStringConvertible {
 
     /// Reads a date-time laid out as the pattern, or nil when it does not fit or does not exist.
     public func parse(_ text: some StringProtocol) -> LocalDateTime? {
-        var scanner = DigitScanner(text)
         var values = (year: 0, month: 0, day: 0, hour: 0, minute: 0, second: 0)
-        guard match(elements, &scanner, &values), scanner.isAtEnd else { return nil }
+        let matched = DigitScanner.scan(text) { scanner in match(elements, &scanner, &values) && scanner.isAtEnd }
+        guard matched else { return nil }
         return LocalDateTime(
             year: values.year, month: values.month, day: values.day,
             hour: values.hour, minute: values.minute, second: values.second)

@@ -139,7 +139,10 @@ public struct LocalDateTime: Sendable, Hashable, Comparable, CustomStringConvert
     public static func epochTime(
         iso8601 text: some StringProtocol, requireOffset: Bool = false
     ) -> (seconds: Int, nanoseconds: Int)? {
-        var scanner = DigitScanner(text)
+        DigitScanner.scan(text) { scanner in epochTime(&scanner, requireOffset: requireOffset) }
+    }
+
+    private static func epochTime(_ scanner: inout DigitScanner, requireOffset: Bool) -> (seconds: Int, nanoseconds: Int)? {
         guard let year = scanner.number(digits: 4), scanner.take(UInt8(ascii: "-")),
             let month = scanner.number(digits: 2), scanner.take(UInt8(ascii: "-")),
             let day = scanner.number(digits: 2), scanner.take(UInt8(ascii: "T")) || scanner.take(UInt8(ascii: "t")),
@@ -200,7 +203,11 @@ public struct LocalDateTime: Sendable, Hashable, Comparable, CustomStringConvert
 
     /// Reads a canonical instant (`YYYY-MM-DDTHH:MM:SS+08:00` exactly, as the schema's pattern).
     public init?(instant text: some StringProtocol) {
-        var scanner = DigitScanner(text)
+        guard let time = DigitScanner.scan(text, { scanner in LocalDateTime(instant: &scanner) }) else { return nil }
+        self = time
+    }
+
+    private init?(instant scanner: inout DigitScanner) {
         guard let year = scanner.number(digits: 4), scanner.take(UInt8(ascii: "-")),
             let month = scanner.number(digits: 2), scanner.take(UInt8(ascii: "-")),
             let day = scanner.number(digits: 2), scanner.take(UInt8(ascii: "T")),
@@ -231,10 +238,23 @@ func appendDigits(_ value: Int, width: Int, to out: inout [UInt8]) {
 
 /// A cursor over UTF-8 that reads fixed-width ASCII numbers and literals (dates, times, codes).
 struct DigitScanner {
-    let bytes: [UInt8]
+    let bytes: UnsafeBufferPointer<UInt8>
     var position = 0
 
-    init(_ text: some StringProtocol) { bytes = Array(text.utf8) }
+    /// Runs `body` with a scanner over the UTF-8 of `text`, in place (a copy only for text without
+    /// contiguous UTF-8): reading a date allocates nothing.
+    static func scan<R>(_ text: some StringProtocol, _ body: (inout DigitScanner) -> R) -> R {
+        if let result = text.utf8.withContiguousStorageIfAvailable({ bytes in
+            var scanner = DigitScanner(bytes: bytes)
+            return body(&scanner)
+        }) {
+            return result
+        }
+        return Array(text.utf8).withUnsafeBufferPointer { bytes in
+            var scanner = DigitScanner(bytes: bytes)
+            return body(&scanner)
+        }
+    }
 
     var isAtEnd: Bool { position == bytes.count }
 

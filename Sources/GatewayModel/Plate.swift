@@ -17,20 +17,25 @@ public enum Plate {
         isLetter(scalar) || (scalar.value >= 0x30 && scalar.value <= 0x39)
     }
 
-    /// Whether `text` is a normalized plate.
+    /// The provinces' code points, for a search without hashing.
+    static let provinceValues: [UInt32] = provinces.map(\.value).sorted()
+
+    /// Whether `text` is a normalized plate (no allocation, no hashing but for a suffix character).
     public static func isValid(_ text: some StringProtocol) -> Bool {
-        let scalars = text.unicodeScalars
-        var iterator = scalars.makeIterator()
-        guard let province = iterator.next(), provinces.contains(province),
+        var iterator = text.unicodeScalars.makeIterator()
+        guard let province = iterator.next(), province.value >= 0x4E00, provinceValues.contains(province.value),
             let office = iterator.next(), isLetter(office)
         else { return false }
-        var rest: [Unicode.Scalar] = []
+        // The rest: 5 or 6 letters or digits, the last one also a suffix character.
+        var count = 0
+        var last: Unicode.Scalar?
         while let scalar = iterator.next() {
-            rest.append(scalar)
-            if rest.count > 6 { return false }
+            if let last, !isLetterOrDigit(last) { return false }
+            count += 1
+            if count > 6 { return false }
+            last = scalar
         }
-        guard rest.count == 5 || rest.count == 6, let last = rest.last else { return false }
-        guard rest.dropLast().allSatisfy(isLetterOrDigit) else { return false }
+        guard count >= 5, let last else { return false }
         return isLetterOrDigit(last) || suffixes.contains(last)
     }
 

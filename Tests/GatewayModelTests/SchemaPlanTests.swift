@@ -146,3 +146,45 @@ extension SmallDecimal {
         self.hasFraction = hasFraction
     }
 }
+
+/// `Plate.isValid` without its scalar array and set look-ups, against the way it was written.
+@Suite struct PlateValidatorTests {
+    static func reference(_ text: String) -> Bool {
+        var iterator = text.unicodeScalars.makeIterator()
+        guard let province = iterator.next(), Plate.provinces.contains(province),
+            let office = iterator.next(), Plate.isLetter(office)
+        else { return false }
+        var rest: [Unicode.Scalar] = []
+        while let scalar = iterator.next() {
+            rest.append(scalar)
+            if rest.count > 6 { return false }
+        }
+        guard rest.count == 5 || rest.count == 6, let last = rest.last else { return false }
+        guard rest.dropLast().allSatisfy(Plate.isLetterOrDigit) else { return false }
+        return Plate.isLetterOrDigit(last) || Plate.suffixes.contains(last)
+    }
+
+    @Test func plateAnswersAsBefore() {
+        var random = JSONRobustnessTests.SeededGenerator(state: 7)
+        // Mostly plate-like texts (a province, an office letter, then letters and digits), with
+        // every place now and then taking a character a plate must not have.
+        let provinces = Array("京川渝粤琼一中A".unicodeScalars)
+        let letters = Array("AHJNPZ019IOs挂Ｓ".unicodeScalars)
+        let rest = Array("AHJNPZ0123456789".unicodeScalars) + Array("IOｓ５ -学警超挂".unicodeScalars)
+        var texts = ["川S12345", "渝FD12345", "川A1234挂", "川A12345挂", "川I12345", "川S1234", "川S1234567", "", "川", "川S", "川Ｓ12345"]
+        for _ in 0..<20_000 {
+            var text = ""
+            text.unicodeScalars.append(provinces[Int.random(in: 0..<(Bool.random(using: &random) ? 5 : provinces.count), using: &random)])
+            text.unicodeScalars.append(letters[Int.random(in: 0..<(Bool.random(using: &random) ? 6 : letters.count), using: &random)])
+            let valid = Int.random(in: 0..<4, using: &random) > 0
+            for _ in 0..<Int.random(in: 3...8, using: &random) {
+                text.unicodeScalars.append(rest[Int.random(in: 0..<(valid ? 16 : rest.count), using: &random)])
+            }
+            texts.append(text)
+        }
+        let differing = texts.filter { Plate.isValid($0) != Self.reference($0) || Plate.isValid(Substring($0)) != Self.reference($0) }
+        #expect(differing == [])
+        #expect(texts.filter(Plate.isValid).count > 100)  // both answers occur
+    }
+}
+
