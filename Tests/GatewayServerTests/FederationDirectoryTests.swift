@@ -40,6 +40,10 @@ import TestSupport
             seen = try await serial("xinsheng-node")
         } while seen != 8 && Date() < deadline
         #expect(seen == 8, "\(servers["xinsheng-node"]!.log.suffix(3000))")
+        // The node publishes the serial before it writes its copy and logs the adoption: wait for the line.
+        while !servers["xinsheng-node"]!.log.contains("adopted a directory") && Date() < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+        }
         #expect(servers["xinsheng-node"]!.log.contains("adopted a directory"))
         // The adopted copy is kept in xinsheng-node's data folder for its next start.
         let copy = alliance.folder.appendingPathComponent("xinsheng-node-data/directory.json")
