@@ -7,16 +7,13 @@
 #   XGW_DATABASE=postgres://…?schema=… runs the server on PostgreSQL (default: SQLite in a scratch folder);
 #   XGW_BENCH_PARTS=latency (or throughput) runs one of the two parts only;
 #   XGW_ALGORITHM=SM2-SM3 signs with the default algorithm of `xgw serve` (this script's default: ES256);
-#   XGW_BIN=/path/to/xgw measures that binary (e.g. a copy of an earlier build, to alternate two builds).
+#   XGW_BENCH_BINARY=/path/to/xgw measures that binary, never building (e.g. a copy of an earlier
+#   build, to alternate two builds; Benchmarks/release-xgw.sh).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
-if [[ -n ${XGW_BIN:-} ]]; then
-  xgw=$XGW_BIN
-else
-  source Benchmarks/release-xgw.sh
-  release_xgw
-fi
+source Benchmarks/release-xgw.sh
+release_xgw
 data=$(mktemp -d /tmp/xgw-bench.XXXXXX)
 port=${XGW_BENCH_PORT:-18080}
 parts=${XGW_BENCH_PARTS:-throughput,latency}
