@@ -15,7 +15,8 @@ extension Gateway {
     }
 
     /// Leases up to `max` messages of `destination` for `visibility` seconds, storing `settling`
-    /// (the acks of the loop's previous batch) in the same transaction (`ackAndLease`). When
+    /// (the acks of the loop's previous batch) with it (`ackAndLease`: one transaction on SQLite
+    /// and in memory; on PostgreSQL `xgw_ack` then `xgw_lease`, unless an ack forwards). When
     /// nothing is leasable it waits `idle` (at once, without waiting, when it stored acks: the
     /// loop learns that they are stored when they are); when the queue fails, it stores the acks
     /// alone if it can and waits a second. Either way it returns an empty batch, for the loop to
