@@ -21,8 +21,14 @@ final class ParseGuard {
     var failure: XMLError?
     /// The first error libxml2 reported.
     var firstError: XMLError?
-    /// Set while streaming: told about every element start and end.
-    var observer: (any ElementObserver)?
+    /// Set while streaming: told about every element start and end. The hooks read the unowned
+    /// copy in `Hot`, so it is kept in step on every set: a stale copy would dangle.
+    var observer: (any ElementObserver)? {
+        didSet {
+            hot.pointee.observer = observer
+            hot.pointee.observing = observer != nil
+        }
+    }
 
     init(maxDepth: Int, maxTreeBytes: Int? = nil) {
         self.maxDepth = maxDepth
